@@ -1,0 +1,128 @@
+/* engine.h - what the thin hooks call: init, the guard, the breaker logic
+ * behind connect, the settling of calls, the fd table and the names table.
+ * Internal to the shim; every symbol is hidden. */
+#ifndef RC_ENGINE_H
+#define RC_ENGINE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <netdb.h>
+
+#include "config.h"
+#include "state.h"
+
+/* real_<name>: the next definition of every hooked function. */
+#define RC_HOOK(ret, name, params) extern ret (*real_##name) params;
+#include "hooks.def"
+
+/* Nonzero while this thread runs shim code: hooked calls made by the shim
+ * itself go straight to the real function. */
+extern __thread int rc_guard __attribute__((tls_model("initial-exec")));
+
+/* 2 once init finished (active or inert), else 0 or 1. */
+extern int rc_init_done;
+/* Nonzero when the shim acts: a valid config and state file. */
+extern int rc_active;
+
+/* Run init once (resolves real_* first).  Safe to call from any hook. */
+void rc_init(void);
+
+/* Return nonzero if a hook must pass straight through: the guard is set,
+ * or the shim is inert.  Runs init on first use. */
+static inline int rc_bypass(void)
+{
+	if (__builtin_expect(rc_guard, 0))
+		return 1;
+	if (__builtin_expect(__atomic_load_n(&rc_init_done, __ATOMIC_ACQUIRE) != 2, 0))
+		rc_init();
+	return !rc_active;
+}
+
+/* ---- the fd table (fdtable.c) ----
+ * One entry per fd of a matched TCP socket, found by index in a two-level
+ * table whose chunks are mmap'd on first use: a lookup is two loads. */
+enum rc_fd_phase {
+	RC_FD_NONE = 0,      /* not ours */
+	RC_FD_PENDING = 1,   /* non-blocking connect in flight: a call open */
+	RC_FD_CONNECTED = 2, /* established to breaker bidx */
+	RC_FD_BUSY = 3,      /* being judged by one thread */
+};
+
+typedef struct rc_fd {
+	uint32_t  phase;     /* enum rc_fd_phase, atomic */
+	uint16_t  bidx;      /* breaker index */
+	uint16_t  cfg_gen;   /* config generation bidx refers to */
+	uint32_t  pid;       /* process that opened the call */
+	uint16_t  port;      /* destination port, host order */
+	uint8_t   family;    /* AF_INET or AF_INET6 (normalised) */
+	uint8_t   pad;
+	uint8_t   addr[16];  /* destination address */
+	uint64_t  start_us;  /* when the call started */
+	rc_ticket t;
+} rc_fd;
+
+#define RC_FD_CHUNK_BITS 10
+#define RC_FD_TOP 1024   /* fds 0 .. 1M-1 are tracked */
+extern rc_fd *rc_fd_top[RC_FD_TOP];
+
+/* Return fd's entry if its chunk exists, else NULL.  No system call. */
+static inline rc_fd *rc_fd_peek(int fd)
+{
+	unsigned u = (unsigned)fd;
+	if (u >= (RC_FD_TOP << RC_FD_CHUNK_BITS))
+		return NULL;
+	rc_fd *c = __atomic_load_n(&rc_fd_top[u >> RC_FD_CHUNK_BITS], __ATOMIC_ACQUIRE);
+	return c ? &c[u & ((1u << RC_FD_CHUNK_BITS) - 1)] : NULL;
+}
+
+/* Return fd's entry, mapping its chunk if needed; NULL if fd is out of
+ * range or memory is short. */
+rc_fd *rc_fd_get(int fd);
+
+/* Nonzero if fd has an entry in a phase other than NONE. */
+static inline int rc_fd_tracked(int fd)
+{
+	rc_fd *e = rc_fd_peek(fd);
+	return e && __atomic_load_n(&e->phase, __ATOMIC_RELAXED) != RC_FD_NONE;
+}
+
+/* ---- resolved names (names.c) ---- */
+
+/* Remember that NAME resolved to the address in SA (AF_INET or AF_INET6;
+ * a v4-mapped address is stored as IPv4).  Bounded; best effort. */
+void rc_names_add(const char *name, const struct sockaddr *sa);
+void rc_names_add_raw(const char *name, int family, const void *addr);
+
+/* Copy up to MAX names recorded for FAMILY/ADDR (ADDR normalised: 4 bytes
+ * for IPv4) into NAMES (each RC_HOST_MAX bytes).  Return the count. */
+unsigned rc_names_lookup(int family, const uint8_t *addr,
+			 char names[][RC_HOST_MAX], unsigned max);
+
+/* ---- the engine (engine.c) ---- */
+
+/* The logic behind connect(2).  Return as connect does. */
+int rc_connect(int fd, const struct sockaddr *sa, socklen_t len);
+
+/* Settle the pending connect of fd after an I/O call returned R with errno
+ * ERR (R >= 0: success).  EAGAIN-like errors settle nothing. */
+void rc_settle_io(int fd, rc_fd *e, ssize_t r, int err);
+
+/* getsockopt(SO_ERROR) returned VAL on fd with a pending connect. */
+void rc_settle_so_error(int fd, rc_fd *e, int val);
+
+/* fd is about to be closed (close, dup2/dup3 target, close_range). */
+void rc_fd_closing(int fd);
+
+/* NEWFD became a duplicate of OLDFD (dup, dup2, dup3, F_DUPFD). */
+void rc_fd_duped(int oldfd, int newfd);
+
+/* fd is new (socket, accept): forget anything stale about its number. */
+void rc_fd_fresh(int fd);
+
+/* A name resolution for NAME succeeded: remember its addresses if a
+ * host-name pattern could match it. */
+int rc_want_name(const char *name);
+
+#endif

@@ -1,0 +1,103 @@
+/* hook_fd.c - fd bookkeeping: the table follows closes and duplicates, and
+ * forgets what it knew about a number the kernel hands out again. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <errno.h>
+
+#include "hook.h"
+
+RC_EXPORT int socket(int domain, int type, int proto)
+{
+	int fd = REAL(socket)(domain, type, proto);
+	if (fd >= 0)
+		rc_fd_fresh(fd);
+	return fd;
+}
+
+RC_EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	int r = REAL(accept)(fd, sa, len);
+	if (r >= 0)
+		rc_fd_fresh(r);
+	return r;
+}
+
+RC_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	int r = REAL(accept4)(fd, sa, len, flags);
+	if (r >= 0)
+		rc_fd_fresh(r);
+	return r;
+}
+
+RC_EXPORT int close(int fd)
+{
+	if (rc_fd_tracked(fd) && !rc_guard)
+		rc_fd_closing(fd);
+	return REAL(close)(fd);
+}
+
+RC_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	if (!(flags & CLOSE_RANGE_CLOEXEC) && !rc_guard) {
+		/* only chunks that exist can hold tracked fds */
+		for (unsigned c = first >> RC_FD_CHUNK_BITS; c < RC_FD_TOP && c <= last >> RC_FD_CHUNK_BITS; c++) {
+			if (!__atomic_load_n(&rc_fd_top[c], __ATOMIC_ACQUIRE))
+				continue;
+			unsigned lo = c << RC_FD_CHUNK_BITS, hi = lo + (1u << RC_FD_CHUNK_BITS) - 1;
+			for (unsigned fd = lo > first ? lo : first; fd <= hi && fd <= last; fd++)
+				if (rc_fd_tracked((int)fd))
+					rc_fd_closing((int)fd);
+		}
+	}
+	return REAL(close_range)(first, last, flags);
+}
+
+RC_EXPORT int dup(int fd)
+{
+	int r = REAL(dup)(fd);
+	if (r >= 0)
+		rc_fd_duped(fd, r);
+	return r;
+}
+
+RC_EXPORT int dup2(int oldfd, int newfd)
+{
+	if (oldfd != newfd && rc_fd_tracked(newfd) && !rc_guard)
+		rc_fd_closing(newfd);
+	int r = REAL(dup2)(oldfd, newfd);
+	if (r >= 0)
+		rc_fd_duped(oldfd, r);
+	return r;
+}
+
+RC_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	if (oldfd != newfd && rc_fd_tracked(newfd) && !rc_guard)
+		rc_fd_closing(newfd);
+	int r = REAL(dup3)(oldfd, newfd, flags);
+	if (r >= 0)
+		rc_fd_duped(oldfd, r);
+	return r;
+}
+
+/* fcntl's third argument is an int or a pointer: pass the register on. */
+#define FCNTL_BODY(real)                                        \
+	va_list ap;                                             \
+	va_start(ap, cmd);                                      \
+	unsigned long arg = va_arg(ap, unsigned long);          \
+	va_end(ap);                                             \
+	int r = REAL(real)(fd, cmd, arg);                       \
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) \
+		rc_fd_duped(fd, r);                             \
+	return r;
+
+RC_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	FCNTL_BODY(fcntl)
+}
+
+RC_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	FCNTL_BODY(fcntl64)
+}

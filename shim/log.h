@@ -1,0 +1,33 @@
+/* log.h - the recloser log file: logfmt, one write(2) per line.
+ *
+ * Each line is opened, written with one write(2) and closed again on an
+ * O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC descriptor: the shim keeps no fd
+ * that the host program could close or reuse, lines of different processes
+ * never interleave, and a rotated file is followed at once. */
+#ifndef RC_LOG_H
+#define RC_LOG_H
+
+#include <stddef.h>
+#include <stdarg.h>
+
+/* Set where lines go (PATH copied; NULL or "" = nowhere), the most verbose
+ * level written (enum rc_level) and the prog= value. */
+void rc_log_setup(const char *path, int level, const char *prog);
+
+/* Return nonzero if lines at LEVEL are written. */
+int rc_log_enabled(int level);
+
+/* Write one line: "ts=... pid=... prog=... level=... event=EVENT " then
+ * FMT (printf-style, more key=value pairs), then "\n".  Preserves errno.
+ * Never allocates; the line is cut at 1 KiB. */
+void rc_log(int level, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Copy S into BUF as a logfmt value: bare when it needs no quoting, else
+ * double-quoted with \" and \\ escaped.  Return BUF. */
+const char *rc_log_quote(const char *s, char *buf, size_t len);
+
+/* Format the wall-clock time now as 2026-11-28T04:05:06.123456Z. */
+void rc_log_timestamp(char *buf, size_t len);
+
+#endif

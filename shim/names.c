@@ -1,0 +1,133 @@
+/* names.c - which host names this process resolved to which addresses.
+ *
+ * A fixed open-addressed table; each entry is guarded by a sequence
+ * counter (odd while written), so readers never block and a writer that
+ * finds an entry busy simply skips it: remembering is best effort. */
+#include <netinet/in.h>
+#include <string.h>
+
+#include "engine.h"
+
+#define NAMES_SIZE 512  /* entries */
+#define NAMES_PROBE 4   /* entries looked at per address */
+
+typedef struct name_ent {
+	uint32_t seq;        /* even: stable; odd: being written */
+	uint32_t stamp;      /* insertion order, to evict the oldest */
+	uint8_t  family;     /* 0 empty, AF_INET, AF_INET6 */
+	uint8_t  addr[16];
+	char     name[RC_HOST_MAX];
+} name_ent;
+
+static name_ent table[NAMES_SIZE];
+static uint32_t clock_stamp;
+
+static unsigned addr_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static unsigned hash_addr(int family, const uint8_t *a)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)family;
+	for (unsigned i = 0; i < addr_len(family); i++)
+		h = (h ^ a[i]) * 16777619u;
+	return h;
+}
+
+/* Fold a v4-mapped IPv6 address to IPv4, in place. Return the family. */
+static int normalise(int family, uint8_t *a)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	if (family == AF_INET6 && memcmp(a, mapped, 12) == 0) {
+		memmove(a, a + 12, 4);
+		return AF_INET;
+	}
+	return family;
+}
+
+static void lower_copy(char *dst, const char *src)
+{
+	size_t i = 0;
+	for (; src[i] && i < RC_HOST_MAX - 1; i++) {
+		char c = src[i];
+		dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+	}
+	if (i && dst[i - 1] == '.')
+		i--; /* "example.com." is "example.com" */
+	dst[i] = 0;
+}
+
+void rc_names_add_raw(const char *name, int family, const void *addr)
+{
+	if (!name || (family != AF_INET && family != AF_INET6) || strlen(name) >= RC_HOST_MAX)
+		return;
+	uint8_t a[16];
+	char lname[RC_HOST_MAX];
+	memcpy(a, addr, addr_len(family));
+	family = normalise(family, a);
+	lower_copy(lname, name);
+	unsigned h = hash_addr(family, a), victim = h % NAMES_SIZE;
+	uint32_t oldest = UINT32_MAX;
+	for (unsigned k = 0; k < NAMES_PROBE; k++) {
+		unsigned i = (h + k) % NAMES_SIZE;
+		name_ent *e = &table[i];
+		uint32_t s = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+		if (s & 1)
+			continue;
+		if (e->family == 0) {
+			victim = i;
+			oldest = 0;
+			break;
+		}
+		if (e->family == family && memcmp(e->addr, a, addr_len(family)) == 0 &&
+		    strcmp(e->name, lname) == 0)
+			return; /* already known */
+		if (e->stamp < oldest) {
+			oldest = e->stamp;
+			victim = i;
+		}
+	}
+	name_ent *e = &table[victim];
+	uint32_t s = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+	if ((s & 1) || !__atomic_compare_exchange_n(&e->seq, &s, s + 1, 0,
+						    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return; /* busy: skip, best effort */
+	e->family = (uint8_t)family;
+	memcpy(e->addr, a, 16);
+	memcpy(e->name, lname, sizeof lname);
+	e->stamp = __atomic_add_fetch(&clock_stamp, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->seq, s + 2, __ATOMIC_RELEASE);
+}
+
+void rc_names_add(const char *name, const struct sockaddr *sa)
+{
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET)
+		rc_names_add_raw(name, AF_INET, &((const struct sockaddr_in *)sa)->sin_addr);
+	else if (sa->sa_family == AF_INET6)
+		rc_names_add_raw(name, AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+unsigned rc_names_lookup(int family, const uint8_t *addr,
+			 char names[][RC_HOST_MAX], unsigned max)
+{
+	unsigned n = 0;
+	if (!__atomic_load_n(&clock_stamp, __ATOMIC_RELAXED))
+		return 0; /* nothing ever resolved: the common case costs one load */
+	unsigned h = hash_addr(family, addr);
+	for (unsigned k = 0; k < NAMES_PROBE && n < max; k++) {
+		name_ent *e = &table[(h + k) % NAMES_SIZE];
+		uint32_t s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+		if ((s1 & 1) || e->family != family ||
+		    memcmp(e->addr, addr, addr_len(family)) != 0)
+			continue;
+		memcpy(names[n], e->name, RC_HOST_MAX);
+		names[n][RC_HOST_MAX - 1] = 0;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&e->seq, __ATOMIC_RELAXED) == s1)
+			n++;
+	}
+	return n;
+}

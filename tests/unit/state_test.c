@@ -1,0 +1,1172 @@
+/* state_test.c - the shared state file and the breaker state machine,
+ * driven with a fake clock (explicit now_ms values).  Needs no config.o:
+ * breaker configs are built by hand. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "state.h"
+
+static char dir[256];
+static uint64_t T0;          /* fake clock origin, later than any claim time */
+static rc_transition tr;     /* the last transition seen by call() */
+
+static char *tpath(const char *name)
+{
+	static char buf[8][512];
+	static int k;
+	char *p = buf[k++ & 7];
+	snprintf(p, 512, "%s/%s", dir, name);
+	return p;
+}
+
+static rc_breaker_cfg cfg(void)
+{
+	rc_breaker_cfg b;
+	memset(&b, 0, sizeof b);
+	strcpy(b.name, "test");
+	b.mode = RC_MODE_ENFORCE;
+	b.failure_threshold = 5;
+	b.failure_rate = 0;
+	b.minimum_calls = 20;
+	b.window = 10000;
+	b.slow_call = 0;
+	b.connect_timeout = 5000;
+	b.response_timeout = 0;
+	b.open_duration = 10000;
+	b.open_duration_max = 10000;
+	b.half_open_probes = 1;
+	b.success_threshold = 2;
+	return b;
+}
+
+static int nfds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the DIR's own fd */
+}
+
+/* Admit and, if admitted, report OUTCOME at NOW.  Return the admit result;
+ * the last transition (admit's or report's) is left in tr. */
+static int call(rc_slot *s, const rc_breaker_cfg *b, uint64_t now, int outcome,
+		uint64_t lat_us)
+{
+	rc_ticket t;
+	rc_transition a, r;
+	int v = rc_admit(s, b, now, (uint32_t)getpid(), &t, &a);
+	tr = a;
+	if (v != RC_ADMIT)
+		return v;
+	rc_report(s, b, &t, outcome, lat_us, now, &r);
+	if (r.to >= 0)
+		tr = r;
+	return v;
+}
+
+static rc_view view(const rc_slot *s, const rc_breaker_cfg *b, uint64_t now)
+{
+	rc_view v;
+	rc_view_slot(s, b, now, &v);
+	return v;
+}
+
+static int state_of(const rc_slot *s)
+{
+	return (int)RC_W_STATE(__atomic_load_n(&s->word, __ATOMIC_SEQ_CST));
+}
+
+/* A fresh slot for one test: claimed and reset to closed at NOW. */
+static rc_slot *fresh(rc_shm *m, const char *name, uint64_t now)
+{
+	rc_slot *s = rc_shm_slot(m, name, 1);
+	if (s)
+		rc_set_state(s, RC_CLOSED, now, NULL);
+	return s;
+}
+
+/* ---------------------------------------------------------------- layout */
+
+static void test_layout(void)
+{
+	ok(sizeof(rc_slot) == 576, "sizeof(rc_slot) == 576");
+	ok(sizeof(rc_shm_header) == 144, "sizeof(rc_shm_header) == 144");
+	ok(offsetof(rc_slot, name_word) == 0 && offsetof(rc_slot, name) == 8 &&
+	   offsetof(rc_slot, word) == 72 && offsetof(rc_slot, consec) == 80 &&
+	   offsetof(rc_slot, window) == 88 && offsetof(rc_slot, probes) == 168 &&
+	   offsetof(rc_slot, calls) == 296 && offsetof(rc_slot, successes) == 304 &&
+	   offsetof(rc_slot, failures) == 312 && offsetof(rc_slot, slow) == 320 &&
+	   offsetof(rc_slot, timeouts) == 328 && offsetof(rc_slot, rejected) == 336 &&
+	   offsetof(rc_slot, transitions) == 344 && offsetof(rc_slot, opened) == 352 &&
+	   offsetof(rc_slot, lat_count) == 360 && offsetof(rc_slot, lat_sum_us) == 504 &&
+	   offsetof(rc_slot, reserved) == 512, "rc_slot field offsets");
+	ok(offsetof(rc_shm_header, magic) == 0 && offsetof(rc_shm_header, version) == 8 &&
+	   offsetof(rc_shm_header, header_size) == 12 &&
+	   offsetof(rc_shm_header, slot_size) == 16 && offsetof(rc_shm_header, nslots) == 20 &&
+	   offsetof(rc_shm_header, init_word) == 24 && offsetof(rc_shm_header, boot_id) == 32 &&
+	   offsetof(rc_shm_header, created_ms) == 72 &&
+	   offsetof(rc_shm_header, boot_hash) == 80 &&
+	   offsetof(rc_shm_header, reserved) == 88, "rc_shm_header field offsets");
+	is_int(rc_shm_file_size(), 144 + 128 * 576, "file size = header + 128 slots");
+	uint64_t m = RC_SHM_MAGIC;
+	ok(memcmp(&m, "RRECLOS1", 8) == 0, "magic reads RRECLOS1 in memory");
+	is_int(RC_SHM_VERSION, 1, "version 1");
+	int inc = 1;
+	for (int i = 1; i < RC_LAT_BUCKETS - 1; i++)
+		if (rc_lat_bounds_us[i] <= rc_lat_bounds_us[i - 1])
+			inc = 0;
+	ok(inc && rc_lat_bounds_us[RC_LAT_BUCKETS - 1] == 0 &&
+	   rc_lat_bounds_us[RC_LAT_BUCKETS - 2] == 10000000,
+	   "latency bounds increase up to 10 s, then +Inf");
+	is_str(rc_state_name(RC_CLOSED), "closed", "state name closed");
+	is_str(rc_state_name(RC_HALF_OPEN), "half_open", "state name half_open");
+	is_str(rc_state_name(RC_FORCED_CLOSED), "forced_closed", "state name forced_closed");
+	is_str(rc_state_name(9), "unknown", "state name out of range");
+	uint64_t w = (uint64_t)RC_FORCED_OPEN | (5u << 3) | (0xabcu << 8) | (123456789ULL << 20);
+	ok(RC_W_STATE(w) == RC_FORCED_OPEN && RC_W_LEVEL(w) == 5 && RC_W_GEN(w) == 0xabc &&
+	   RC_W_SINCE(w) == 123456789ULL, "state word accessors");
+}
+
+/* ------------------------------------------------------------ file basics */
+
+static int read_boot(char *buf)
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, 39);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	return 0;
+}
+
+static void test_file(void)
+{
+	char err[256], boot[40];
+	rc_shm a, b;
+	struct stat sb;
+	const char *p = tpath("basic");
+	int fds = nfds();
+
+	errno = 4242;
+	ok(rc_shm_open(p, &a, err, sizeof err) == 0, "create a state file (%s)", err);
+	is_int(errno, 4242, "rc_shm_open keeps errno");
+	ok(stat(p, &sb) == 0 && (sb.st_mode & 07777) == 0600 && S_ISREG(sb.st_mode),
+	   "created 0600, regular");
+	is_int(sb.st_size, rc_shm_file_size(), "created at the right size");
+	ok(a.hdr->magic == RC_SHM_MAGIC && a.hdr->version == RC_SHM_VERSION &&
+	   a.hdr->init_word == 2 && a.hdr->nslots == RC_MAX_BREAKERS &&
+	   a.hdr->header_size == sizeof(rc_shm_header) &&
+	   a.hdr->slot_size == sizeof(rc_slot), "header initialised");
+	ok((char *)a.slots == (char *)a.hdr + sizeof(rc_shm_header), "slots follow the header");
+	if (read_boot(boot) == 0)
+		is_str(a.hdr->boot_id, boot, "boot_id recorded");
+	else
+		ok(1, "# skip no boot_id");
+
+	rc_slot *s1 = rc_shm_slot(&a, "alpha", 1), *s2 = rc_shm_slot(&a, "beta", 1);
+	ok(s1 == &a.slots[0] && s2 == &a.slots[1], "slots fill in order");
+	ok(rc_shm_slot(&a, "alpha", 1) == s1, "same name, same slot");
+	ok(rc_shm_slot(&a, "alpha", 0) == s1, "found without create");
+	ok(rc_shm_slot(&a, "gamma", 0) == NULL, "unknown name without create: NULL");
+	ok(rc_shm_slot(&a, "bad name", 1) == NULL && rc_shm_slot(&a, "", 1) == NULL,
+	   "invalid names refused");
+	char longname[80];
+	memset(longname, 'x', 64);
+	longname[64] = 0;
+	ok(rc_shm_slot(&a, longname, 1) == NULL, "64-char name refused");
+	longname[63] = 0;
+	ok(rc_shm_slot(&a, longname, 1) == &a.slots[2], "63-char name accepted");
+	is_int(a.slots[0].name_word, 2, "claimed slot is ready");
+	is_str(a.slots[1].name, "beta", "name stored");
+
+	ok(rc_shm_open(p, &b, err, sizeof err) == 0, "reopen (%s)", err);
+	ok(b.hdr != a.hdr, "a second mapping");
+	rc_slot *t2 = rc_shm_slot(&b, "beta", 0);
+	ok(t2 && t2 - b.slots == 1, "second mapping finds beta in slot 1");
+	rc_set_state(s2, RC_FORCED_OPEN, T0, NULL);
+	is_int(state_of(t2), RC_FORCED_OPEN, "a flip through one mapping is seen in the other");
+	rc_slot *d = rc_shm_slot(&b, "delta", 1);
+	ok(d && d - b.slots == 3 && rc_shm_slot(&a, "delta", 0) == &a.slots[3],
+	   "a claim through one mapping is found in the other");
+	rc_shm_close(&b);
+	rc_shm_close(&a);
+	ok(a.hdr == NULL, "close clears the handle");
+	is_int(nfds(), fds, "no fd left open");
+}
+
+/* Make a valid state file at NAME and return its path. */
+static const char *mkstate(const char *name)
+{
+	char err[256];
+	rc_shm m;
+	const char *p = tpath(name);
+	unlink(p);
+	if (rc_shm_open(p, &m, err, sizeof err) == 0) {
+		rc_shm_slot(&m, "one", 1);
+		rc_shm_slot(&m, "two", 1);
+		rc_shm_close(&m);
+	}
+	return p;
+}
+
+static void poke(const char *p, off_t off, const void *v, size_t n)
+{
+	int fd = open(p, O_RDWR | O_CREAT, 0600);
+	if (fd >= 0) {
+		if (pwrite(fd, v, n, off) != (ssize_t)n)
+			perror("pwrite");
+		close(fd);
+	}
+}
+
+static void poke64(const char *p, off_t off, uint64_t v)
+{
+	poke(p, off, &v, 8);
+}
+
+#define SLOT_OFF(i) ((off_t)sizeof(rc_shm_header) + (off_t)(i) * (off_t)sizeof(rc_slot))
+
+static int refused(const char *p, const char *want, char *err, size_t len)
+{
+	rc_shm m;
+	err[0] = 0;
+	if (rc_shm_open(p, &m, err, len) == 0) {
+		rc_shm_close(&m);
+		snprintf(err, len, "(accepted)");
+		return 0;
+	}
+	return strstr(err, want) != NULL && strchr(err, '\n') == NULL &&
+	       strncmp(err, "state file ", 11) == 0;
+}
+
+static pid_t dead_pid(void)
+{
+	pid_t c = fork();
+	if (c == 0)
+		_exit(0);
+	waitpid(c, NULL, 0);
+	return c;
+}
+
+static void test_refusals(void)
+{
+	char err[256];
+	const char *p;
+	int fds = nfds();
+	rc_shm m;
+
+	p = mkstate("target");
+	const char *l = tpath("link");
+	unlink(l);
+	ok(symlink(p, l) == 0 && refused(l, "is a symbolic link", err, sizeof err),
+	   "symlink refused: %s", err);
+
+	p = mkstate("owner");
+	if (getuid() == 0) {
+		ok(chown(p, 65534, 65534) == 0 && refused(p, "owned by uid 65534", err, sizeof err),
+		   "other owner refused: %s", err);
+	} else {
+		ok(1, "# skip not root: cannot make a file owned by another user");
+	}
+
+	p = mkstate("mode");
+	ok(chmod(p, 0666) == 0 && refused(p, "writable by group or others (mode 0666)",
+					  err, sizeof err), "mode 0666 refused: %s", err);
+	p = mkstate("mode2");
+	ok(chmod(p, 0620) == 0 && refused(p, "writable by group", err, sizeof err),
+	   "mode 0620 refused: %s", err);
+
+	p = mkstate("size");
+	ok(truncate(p, (off_t)rc_shm_file_size() + 8) == 0 &&
+	   refused(p, "size", err, sizeof err), "wrong size refused: %s", err);
+	p = tpath("size2");
+	poke(p, 0, "hello world, not a state file\n", 30);
+	ok(refused(p, "not a recloser state file (bad magic)", err, sizeof err),
+	   "a foreign small file refused: %s", err);
+
+	p = mkstate("magic");
+	poke64(p, 0, 0x1122334455667788ULL);
+	ok(refused(p, "not a recloser state file (bad magic)", err, sizeof err),
+	   "bad magic refused: %s", err);
+
+	p = mkstate("version");
+	uint32_t v7 = 7;
+	poke(p, 8, &v7, 4);
+	ok(refused(p, "version 7, expected 1", err, sizeof err), "bad version refused: %s", err);
+	ok(truncate(p, 4096) == 0 && refused(p, "version 7, expected 1", err, sizeof err),
+	   "another version of another size: the version is named: %s", err);
+
+	p = mkstate("nslots");
+	uint32_t n = 64;
+	poke(p, 20, &n, 4);
+	ok(refused(p, "layout", err, sizeof err), "foreign slot count refused: %s", err);
+
+	p = mkstate("slotword");
+	poke64(p, SLOT_OFF(5), 3);
+	ok(refused(p, "corrupt slot 5", err, sizeof err), "garbage name_word refused: %s", err);
+
+	p = mkstate("slotname");
+	poke(p, SLOT_OFF(1) + 8, "tw o", 4);
+	ok(refused(p, "corrupt slot 1 (bad name)", err, sizeof err),
+	   "bad chars in a name refused: %s", err);
+
+	p = mkstate("slotnul");
+	char full[RC_NAME_MAX];
+	memset(full, 'a', sizeof full);
+	poke(p, SLOT_OFF(0) + 8, full, sizeof full);
+	ok(refused(p, "corrupt slot 0", err, sizeof err), "unterminated name refused: %s", err);
+
+	p = mkstate("slotdup");
+	poke(p, SLOT_OFF(1) + 8, "one", 4);
+	ok(refused(p, "duplicate", err, sizeof err), "duplicate name refused: %s", err);
+
+	p = mkstate("slotempty");
+	poke(p, SLOT_OFF(9) + 8, "ghost", 5);
+	ok(refused(p, "corrupt slot 9", err, sizeof err), "empty slot with a name refused: %s", err);
+
+	p = mkstate("slotstate");
+	poke64(p, SLOT_OFF(0) + 72, 7);
+	ok(refused(p, "corrupt slot 0 (state 7)", err, sizeof err), "bad state refused: %s", err);
+
+	p = mkstate("initword");
+	poke64(p, 24, 0xfff0);
+	ok(refused(p, "corrupt header", err, sizeof err), "garbage init_word refused: %s", err);
+
+	p = tpath("dir");
+	mkdir(p, 0700);
+	ok(refused(p, "", err, sizeof err), "a directory refused: %s", err);
+
+	/* files left by creators that died */
+	p = tpath("zero");
+	close(open(p, O_RDWR | O_CREAT | O_EXCL, 0600));
+	ok(rc_shm_open(p, &m, err, sizeof err) == 0 && m.hdr->magic == RC_SHM_MAGIC,
+	   "a zero-size file is initialised (%s)", err);
+	rc_shm_close(&m);
+
+	p = tpath("allzero");
+	close(open(p, O_RDWR | O_CREAT | O_EXCL, 0600));
+	truncate(p, (off_t)rc_shm_file_size());
+	ok(rc_shm_open(p, &m, err, sizeof err) == 0 && m.hdr->magic == RC_SHM_MAGIC,
+	   "an all-zero file is initialised (%s)", err);
+	rc_shm_close(&m);
+
+	p = tpath("garbage0");
+	close(open(p, O_RDWR | O_CREAT | O_EXCL, 0600));
+	truncate(p, (off_t)rc_shm_file_size());
+	poke64(p, 0, 0xdeadbeefULL);
+	poke64(p, SLOT_OFF(3), 0x1234);
+	ok(refused(p, "bad magic", err, sizeof err), "garbage with init_word 0 refused: %s", err);
+	uint64_t iw = 1;
+	int fd = open(p, O_RDONLY);
+	pread(fd, &iw, 8, 24);
+	close(fd);
+	is_int(iw, 0, "a refused file is left as it was");
+
+	p = tpath("deadinit");
+	close(open(p, O_RDWR | O_CREAT | O_EXCL, 0600));
+	truncate(p, (off_t)rc_shm_file_size());
+	poke64(p, 24, ((uint64_t)dead_pid() << 2) | 1);
+	poke(p, 8, &(uint32_t){ 1 }, 4); /* a half-written header */
+	ok(rc_shm_open(p, &m, err, sizeof err) == 0 && m.hdr->init_word == 2 &&
+	   m.hdr->magic == RC_SHM_MAGIC, "an initialiser that died is taken over (%s)", err);
+	rc_shm_close(&m);
+
+	p = tpath("liveinit");
+	close(open(p, O_RDWR | O_CREAT | O_EXCL, 0600));
+	truncate(p, (off_t)rc_shm_file_size());
+	poke64(p, 24, ((uint64_t)getppid() << 2) | 1);
+	uint64_t t = rc_now_ms();
+	ok(refused(p, "still being initialised by pid", err, sizeof err),
+	   "a live initialiser that never finishes: refused: %s", err);
+	t = rc_now_ms() - t;
+	ok(t >= 190 && t < 3000, "after waiting about 200 ms (%llu)", (unsigned long long)t);
+
+	is_int(nfds(), fds, "no fd left open by refusals");
+}
+
+/* A file from another boot: every slot's time is reset. */
+static void test_boot(void)
+{
+	char err[256], boot[40];
+	rc_shm m;
+	const char *p = tpath("boot");
+	rc_breaker_cfg b = cfg();
+
+	if (read_boot(boot) < 0) {
+		ok(1, "# skip no boot_id");
+		return;
+	}
+	ok(rc_shm_open(p, &m, err, sizeof err) == 0, "open (%s)", err);
+	rc_slot *s = rc_shm_slot(&m, "b1", 1), *f = rc_shm_slot(&m, "b2", 1);
+	rc_set_state(s, RC_OPEN, 5, NULL);
+	rc_set_state(f, RC_FORCED_OPEN, 5, NULL);
+	s->probes[0] = (1ULL << 32) | 5;
+	rc_report(s, &b, &(rc_ticket){ 0, 0, -1 }, RC_FAIL, 10, 5, NULL);
+	memcpy(m.hdr->boot_id, "00000000-0000-0000-0000-000000000000", 37);
+	m.hdr->boot_hash = 12345;
+	uint64_t gen = RC_W_GEN(s->word);
+	rc_shm_close(&m);
+
+	uint64_t before = rc_now_ms();
+	ok(rc_shm_open(p, &m, err, sizeof err) == 0, "reopen after a reboot (%s)", err);
+	s = rc_shm_slot(&m, "b1", 0);
+	f = rc_shm_slot(&m, "b2", 0);
+	ok(s && RC_W_STATE(s->word) == RC_CLOSED && RC_W_SINCE(s->word) >= before &&
+	   RC_W_GEN(s->word) == ((gen + 1) & 0xfff), "an open breaker is closed at now");
+	ok(f && RC_W_STATE(f->word) == RC_FORCED_OPEN && RC_W_SINCE(f->word) >= before,
+	   "a forced state stays, its time renewed");
+	ok(s && s->probes[0] == 0 && s->window[0] == 0 && s->window[5 / 1000 % 10] == 0,
+	   "probes and window of the old boot cleared");
+	ok(s && s->failures == 1, "totals kept");
+	is_str(m.hdr->boot_id, boot, "boot_id updated");
+	rc_shm_close(&m);
+}
+
+/* --------------------------------------------------------- state machine */
+
+static void test_consecutive(rc_shm *m)
+{
+	rc_breaker_cfg b = cfg();
+	b.failure_threshold = 3;
+	uint64_t T = T0;
+	rc_slot *s = fresh(m, "consec", T);
+
+	call(s, &b, T, RC_FAIL, 100);
+	call(s, &b, T, RC_FAIL, 100);
+	call(s, &b, T, RC_OK, 100);
+	call(s, &b, T, RC_FAIL, 100);
+	call(s, &b, T, RC_FAIL, 100);
+	is_int(state_of(s), RC_CLOSED, "2 failures, a success, 2 failures: still closed");
+	call(s, &b, T + 1, RC_FAIL, 100);
+	is_int(state_of(s), RC_OPEN, "third consecutive failure opens it");
+	ok(tr.from == RC_CLOSED && tr.to == RC_OPEN && tr.failures == 3 &&
+	   strcmp(tr.reason, "consecutive_failures") == 0 && tr.open_ms == 10000,
+	   "transition: closed -> open, consecutive_failures, failures=3, open 10 s");
+	is_int(RC_W_SINCE(s->word), T + 1, "since = now of the transition");
+	is_int(call(s, &b, T + 2, RC_OK, 1), RC_REJECT, "open rejects");
+	is_int(tr.to, -1, "a rejection is no transition");
+	rc_view v = view(s, &b, T + 5);
+	ok(v.calls == 6 && v.failures == 5 && v.successes == 1 && v.rejected == 1 &&
+	   v.transitions == 2 && v.opened == 1 && v.state == RC_OPEN && v.in_state_ms == 4,
+	   "counts: 6 calls, 5 failures, 1 rejected, transitions 2 (reset + open)");
+
+	b.failure_threshold = 1;
+	s = fresh(m, "consec1", T);
+	call(s, &b, T, RC_FAIL_TIMEOUT, 5000000);
+	ok(state_of(s) == RC_OPEN && s->timeouts == 1, "threshold 1: one timeout opens it");
+	b.failure_threshold = 0;
+	s = fresh(m, "consec0", T);
+	for (int i = 0; i < 50; i++)
+		call(s, &b, T, RC_FAIL, 1);
+	is_int(state_of(s), RC_CLOSED, "threshold 0 and rate 0: never opens");
+}
+
+static void test_rate(rc_shm *m)
+{
+	rc_breaker_cfg b = cfg();
+	b.failure_threshold = 0;
+	b.failure_rate = 50;
+	b.minimum_calls = 4;
+	b.window = 10000;
+	uint64_t T = T0;
+	rc_slot *s = fresh(m, "rate", T);
+
+	call(s, &b, T, RC_FAIL, 1);
+	call(s, &b, T + 100, RC_FAIL, 1);
+	call(s, &b, T + 1500, RC_FAIL, 1);
+	is_int(state_of(s), RC_CLOSED, "3 failures of 3 calls, minimum_calls 4: closed");
+	rc_view v = view(s, &b, T + 1500);
+	ok(v.win_calls == 3 && v.win_failures == 3, "window holds 3/3");
+	v = view(s, &b, T + 10500);
+	ok(v.win_calls == 1 && v.win_failures == 1, "10.5 s later the first bucket aged out");
+	v = view(s, &b, T + 11000);
+	ok(v.win_calls == 0, "11 s later all aged out");
+
+	T += 12000;
+	call(s, &b, T, RC_FAIL, 1);
+	call(s, &b, T, RC_OK, 1);
+	call(s, &b, T + 1000, RC_OK, 1);
+	is_int(state_of(s), RC_CLOSED, "old failures aged out: 1 failure in 3 calls, closed");
+	call(s, &b, T + 2000, RC_OK, 1);
+	is_int(state_of(s), RC_CLOSED, "4 calls, 25%%: closed");
+	call(s, &b, T + 2000, RC_FAIL, 1);
+	is_int(state_of(s), RC_CLOSED, "5 calls, 40%%: closed");
+	call(s, &b, T + 3000, RC_FAIL, 1);
+	is_int(state_of(s), RC_OPEN, "6 calls, 50%%: open");
+	ok(strcmp(tr.reason, "failure_rate") == 0 && tr.failures == 3 && tr.calls == 6,
+	   "transition: failure_rate, failures=3 calls=6");
+
+	/* exactly at minimum_calls */
+	s = fresh(m, "rate2", T);
+	for (int i = 0; i < 3; i++)
+		call(s, &b, T, RC_FAIL, 1);
+	is_int(state_of(s), RC_CLOSED, "3 failures < minimum_calls");
+	call(s, &b, T, RC_FAIL, 1);
+	is_int(state_of(s), RC_OPEN, "the 4th failure (= minimum_calls) opens it");
+
+	/* a success that completes minimum_calls at a failing rate */
+	s = fresh(m, "rate3", T);
+	for (int i = 0; i < 3; i++)
+		call(s, &b, T, RC_FAIL, 1);
+	call(s, &b, T, RC_OK, 1);
+	is_int(state_of(s), RC_OPEN, "a success completing minimum_calls at 75%% opens it");
+
+	/* after it closes again, the failures that opened it do not count */
+	b.open_duration = b.open_duration_max = 1000;
+	b.success_threshold = 1;
+	call(s, &b, T + 1000, RC_OK, 1);
+	is_int(state_of(s), RC_CLOSED, "half-open probe succeeded: closed");
+	call(s, &b, T + 1000, RC_FAIL, 1);
+	call(s, &b, T + 1000, RC_FAIL, 1);
+	is_int(state_of(s), RC_CLOSED, "the probe's success and 2 failures: 3 < minimum_calls");
+	call(s, &b, T + 1000, RC_OK, 1);
+	is_int(state_of(s), RC_OPEN, "then judged over its own calls: 2/4 opens it");
+	s = fresh(m, "rate4", T);
+	for (int i = 0; i < 3; i++)
+		call(s, &b, T, RC_FAIL, 1);
+	call(s, &b, T, RC_OK, 1);
+	call(s, &b, T + 1000, RC_OK, 1);
+	is_int(state_of(s), RC_CLOSED, "closed again");
+	call(s, &b, T + 1000, RC_OK, 1);
+	call(s, &b, T + 1000, RC_OK, 1);
+	call(s, &b, T + 1000, RC_FAIL, 1);
+	call(s, &b, T + 1000, RC_FAIL, 1);
+	is_int(state_of(s), RC_CLOSED,
+	       "2/5 after closing: the 3 failures before it do not count (5/9 would)");
+
+	/* failure_rate 100 needs every call failed */
+	b.failure_rate = 100;
+	b.minimum_calls = 10;
+	s = fresh(m, "rate5", T);
+	for (int i = 0; i < 10; i++)
+		call(s, &b, T, i == 5 ? RC_OK : RC_FAIL, 1);
+	is_int(state_of(s), RC_CLOSED, "rate 100: one success among 10 keeps it closed");
+}
+
+static void test_slow(rc_shm *m)
+{
+	rc_breaker_cfg b = cfg();
+	b.failure_threshold = 2;
+	b.slow_call = 100;
+	uint64_t T = T0;
+	rc_slot *s = fresh(m, "slow", T);
+
+	call(s, &b, T, RC_OK, 100000);
+	call(s, &b, T, RC_OK, 100000);
+	ok(state_of(s) == RC_CLOSED && s->successes == 2 && s->slow == 0,
+	   "exactly slow_call is not slow");
+	call(s, &b, T, RC_OK, 100001);
+	call(s, &b, T, RC_OK, 150000);
+	ok(state_of(s) == RC_OPEN && s->slow == 2 && s->failures == 2 && s->successes == 2,
+	   "two slow successes count as failures and open it");
+}
+
+static void test_half_open(rc_shm *m)
+{
+	rc_breaker_cfg b = cfg();
+	b.failure_threshold = 1;
+	b.open_duration = 1000;
+	b.open_duration_max = 1000;
+	b.half_open_probes = 2;
+	b.success_threshold = 2;
+	uint64_t T = T0;
+	rc_slot *s = fresh(m, "half", T);
+	rc_ticket t1, t2, t3, t4;
+	rc_transition x;
+
+	call(s, &b, T, RC_FAIL, 1);
+	is_int(state_of(s), RC_OPEN, "open");
+	is_int(rc_admit(s, &b, T + 999, 1, &t1, &x), RC_REJECT, "rejected before open_duration");
+	is_int(state_of(s), RC_OPEN, "still open at 999 ms");
+	is_int(rc_admit(s, &b, T + 1000, 1, &t1, &x), RC_ADMIT, "admitted at open_duration");
+	ok(x.from == RC_OPEN && x.to == RC_HALF_OPEN && strcmp(x.reason, "open_elapsed") == 0,
+	   "transition: open -> half_open, open_elapsed");
+	ok(state_of(s) == RC_HALF_OPEN && t1.probe >= 0, "half_open, holding a probe");
+	is_int(rc_admit(s, &b, T + 1000, 1, &t2, &x), RC_ADMIT, "second probe admitted");
+	is_int(x.to, -1, "no second transition");
+	is_int(rc_admit(s, &b, T + 1000, 1, &t3, &x), RC_REJECT,
+	       "third admit rejected (half_open_probes = 2)");
+	is_int(view(s, &b, T + 1000).probes_held, 2, "2 probes held");
+	rc_cancel(s, &t1);
+	is_int(view(s, &b, T + 1000).probes_held, 1, "cancel releases a probe");
+	is_int(rc_admit(s, &b, T + 1001, 1, &t3, &x), RC_ADMIT, "a freed probe is taken again");
+	is_int(rc_admit(s, &b, T + 1001, 1, &t4, &x), RC_REJECT, "and then full again");
+	rc_report(s, &b, &t2, RC_OK, 10, T + 1002, &x);
+	ok(state_of(s) == RC_HALF_OPEN && x.to == -1, "one success: still half_open");
+	rc_report(s, &b, &t3, RC_OK, 10, T + 1003, &x);
+	ok(state_of(s) == RC_CLOSED && x.from == RC_HALF_OPEN && x.to == RC_CLOSED &&
+	   strcmp(x.reason, "probes_succeeded") == 0, "success_threshold successes close it");
+	is_int(view(s, &b, T + 1003).probes_held, 0, "no probe held after closing");
+	is_int(RC_W_LEVEL(s->word), 0, "level 0");
+
+	/* success_threshold counts consecutive successes of probes */
+	b.half_open_probes = 1;
+	s = fresh(m, "half2", T);
+	call(s, &b, T, RC_FAIL, 1);
+	call(s, &b, T + 1000, RC_OK, 1);
+	is_int(state_of(s), RC_HALF_OPEN, "1 success of 2");
+	call(s, &b, T + 1000, RC_OK, 1);
+	is_int(state_of(s), RC_CLOSED, "2 successes of 2: closed");
+}
+
+static void test_backoff(rc_shm *m)
+{
+	rc_breaker_cfg b = cfg();
+	b.failure_threshold = 1;
+	b.open_duration = 1000;
+	b.open_duration_max = 3000;
+	b.success_threshold = 1;
+	uint64_t T = T0;
+	rc_slot *s = fresh(m, "backoff", T);
+
+	call(s, &b, T, RC_FAIL, 1);
+	ok(tr.open_ms == 1000, "first open: 1 s");
+	call(s, &b, T + 1000, RC_FAIL, 1);
+	ok(state_of(s) == RC_OPEN && strcmp(tr.reason, "probe_failed") == 0 &&
+	   tr.from == RC_HALF_OPEN && tr.open_ms == 2000 && RC_W_LEVEL(s->word) == 1,
+	   "failed probe: open again for 2 s, level 1");
+	T += 1000;
+	is_int(call(s, &b, T + 1999, RC_OK, 1), RC_REJECT, "rejected at 1999 ms");
+	call(s, &b, T + 2000, RC_FAIL, 1);
+	ok(tr.open_ms == 3000 && RC_W_LEVEL(s->word) == 2, "second failed probe: 3 s (capped 4 -> 3)");
+	T += 2000;
+	is_int(call(s, &b, T + 2999, RC_OK, 1), RC_REJECT, "rejected at 2999 ms");
+	call(s, &b, T + 3000, RC_FAIL, 1);
+	ok(tr.open_ms == 3000 && RC_W_LEVEL(s->word) == 2, "third failed probe: still 3 s (cap)");
+	T += 3000;
+	call(s, &b, T + 3000, RC_OK, 1);
+	ok(state_of(s) == RC_CLOSED && RC_W_LEVEL(s->word) == 0, "closed: level reset");
+	call(s, &b, T + 3000, RC_FAIL, 1);
+	ok(state_of(s) == RC_OPEN && tr.open_ms == 1000, "next open: 1 s again");
+
+	/* open_duration_max below open_duration: open_duration wins */
+	b.open_duration_max = 0;
+	s = fresh(m, "backoff2", T);
+	call(s, &b, T, RC_FAIL, 1);
+	call(s, &b, T + 1000, RC_FAIL, 1);
+	ok(tr.open_ms == 1000, "open_duration_max 0: no doubling");
+}
+
+static void test_stale(rc_shm *m)
+{
+	rc_breaker_cfg b = cfg();
+	b.failure_threshold = 2;
+	b.open_duration = b.open_duration_max = 1000;
+	b.success_threshold = 1;
+	uint64_t T = T0;
+	rc_slot *s = fresh(m, "stale", T);
+	rc_ticket old, probe;
+	rc_transition x;
+
+	rc_admit(s, &b, T, 1, &old, &x);
+	call(s, &b, T, RC_FAIL, 1);
+	call(s, &b, T, RC_FAIL, 1);
+	is_int(state_of(s), RC_OPEN, "open");
+	uint64_t w = s->word;
+	rc_report(s, &b, &old, RC_FAIL, 1, T + 1, &x);
+	ok(x.to == -1 && s->word == w, "a failure admitted before the transition moves nothing");
+	ok(s->calls == 3 && s->failures == 3, "but it is counted");
+
+	rc_admit(s, &b, T, 1, &old, &x); /* rejected: open */
+	rc_ticket closed_t;
+	rc_set_state(s, RC_CLOSED, T, NULL);
+	rc_admit(s, &b, T, 1, &closed_t, &x);
+	call(s, &b, T, RC_FAIL, 1);
+	call(s, &b, T, RC_FAIL, 1);
+	rc_admit(s, &b, T + 1000, 1, &probe, &x);
+	is_int(state_of(s), RC_HALF_OPEN, "half_open");
+	rc_report(s, &b, &closed_t, RC_OK, 1, T + 1000, &x);
+	ok(state_of(s) == RC_HALF_OPEN && x.to == -1,
+	   "a success from the closed era does not close a half-open breaker");
+	rc_report(s, &b, &probe, RC_OK, 1, T + 1000, &x);
+	is_int(state_of(s), RC_CLOSED, "the probe's success does");
+	rc_report(s, &b, &probe, RC_FAIL, 1, T + 1000, &x);
+	is_int(state_of(s), RC_CLOSED, "a late duplicate of the probe moves nothing");
+}
+
+static void test_probe_reclaim(rc_shm *m)
+{
+	rc_breaker_cfg b = cfg();
+	b.failure_threshold = 1;
+	b.open_duration = b.open_duration_max = 1000;
+	b.half_open_probes = 1;
+	b.connect_timeout = 1000;
+	b.response_timeout = 0;
+	uint64_t T = T0;
+	rc_slot *s = fresh(m, "reclaim", T);
+	rc_ticket t, t2;
+	rc_transition x;
+
+	is_int(rc_probe_ttl_ms(&b), 1000 + 5000 + 1000, "probe ttl: connect + response (0 -> 5 s) + 1 s");
+	rc_breaker_cfg d = cfg();
+	d.connect_timeout = 0;
+	is_int(rc_probe_ttl_ms(&d), 11000, "probe ttl with both timeouts off: 11 s");
+
+	call(s, &b, T, RC_FAIL, 1);
+	pid_t c = fork();
+	if (c == 0) {
+		rc_ticket ct;
+		int v = rc_admit(s, &b, T + 1000, (uint32_t)getpid(), &ct, NULL);
+		_exit(v == RC_ADMIT && ct.probe == 0 ? 0 : 1);
+	}
+	int status = -1;
+	waitpid(c, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a child took the probe and died");
+	ok(state_of(s) == RC_HALF_OPEN && (s->probes[0] >> 32) == (uint64_t)c,
+	   "the probe is held by the dead child");
+	is_int(rc_admit(s, &b, T + 1000, (uint32_t)getpid(), &t, &x), RC_ADMIT,
+	       "the dead child's probe is reclaimed");
+	is_int(t.probe, 0, "in slot 0");
+	is_int(rc_admit(s, &b, T + 1000, (uint32_t)getpid(), &t2, &x), RC_REJECT,
+	       "a live probe is not reclaimed");
+
+	is_int(rc_admit(s, &b, T + 1000 + 7000, (uint32_t)getpid(), &t2, &x), RC_REJECT,
+	       "a probe exactly ttl old is kept");
+	is_int(rc_admit(s, &b, T + 1000 + 7001, (uint32_t)getpid(), &t2, &x), RC_ADMIT,
+	       "a probe older than ttl is reclaimed");
+	rc_report(s, &b, &t, RC_OK, 1, T + 8002, &x);
+	is_int(view(s, &b, T + 8002).probes_held, 1, "the lost probe's late report frees nothing");
+	ok(state_of(s) == RC_HALF_OPEN, "but its success counts (same generation)");
+	rc_cancel(s, &t2);
+	is_int(view(s, &b, T + 8002).probes_held, 0, "released");
+
+	/* a probe of an earlier half-open phase is free in the next one */
+	s = fresh(m, "reclaim2", T);
+	call(s, &b, T, RC_FAIL, 1);
+	rc_admit(s, &b, T + 1000, (uint32_t)getpid(), &t, &x);
+	rc_set_state(s, RC_OPEN, T + 1100, NULL);
+	rc_set_state(s, RC_HALF_OPEN, T + 1200, NULL);
+	is_int(rc_admit(s, &b, T + 1200, (uint32_t)getpid(), &t2, &x), RC_ADMIT,
+	       "a probe left from an earlier half-open phase is reclaimed");
+}
+
+static void test_forced(rc_shm *m)
+{
+	rc_breaker_cfg b = cfg();
+	b.failure_threshold = 2;
+	uint64_t T = T0;
+	rc_slot *s = fresh(m, "forced", T);
+	rc_transition x;
+	uint64_t tr0 = s->transitions, op0 = s->opened;
+
+	rc_set_state(s, RC_FORCED_OPEN, T, &x);
+	ok(x.from == RC_CLOSED && x.to == RC_FORCED_OPEN && strcmp(x.reason, "cli") == 0,
+	   "cli: closed -> forced_open");
+	ok(s->transitions == tr0 + 1 && s->opened == op0 + 1, "transitions and opened counted");
+	for (int i = 0; i < 3; i++)
+		is_int(call(s, &b, T + 100000 * (uint64_t)i, RC_OK, 1), RC_REJECT,
+		       "forced_open rejects (%d)", i);
+	is_int(state_of(s), RC_FORCED_OPEN, "and stays forced_open however long");
+
+	rc_set_state(s, RC_FORCED_CLOSED, T, &x);
+	for (int i = 0; i < 10; i++)
+		is_int(call(s, &b, T, RC_FAIL, 1), RC_ADMIT, "forced_closed admits (%d)", i);
+	ok(state_of(s) == RC_FORCED_CLOSED && s->failures == 10, "forced_closed never opens but counts");
+
+	call(s, &b, T, RC_OK, 2000);
+	rc_set_state(s, RC_CLOSED, T + 5, &x);
+	rc_view v = view(s, &b, T + 5);
+	ok(v.state == RC_CLOSED && v.calls == 0 && v.failures == 0 && v.successes == 0 &&
+	   v.rejected == 0 && v.win_calls == 0 && v.lat_sum_us == 0 && v.p50_us == 0 &&
+	   v.probes_held == 0 && v.level == 0 && v.transitions == tr0 + 3,
+	   "close clears the counts (transitions kept)");
+	call(s, &b, T + 6, RC_FAIL, 1);
+	is_int(state_of(s), RC_CLOSED, "consecutive count cleared too: one failure, still closed");
+
+	/* close from half_open clears the probes and the level */
+	b.failure_threshold = 1;
+	b.open_duration = 1000;
+	b.open_duration_max = 8000;
+	call(s, &b, T + 6, RC_FAIL, 1);
+	call(s, &b, T + 1006, RC_FAIL, 1);
+	rc_ticket t;
+	rc_admit(s, &b, T + 3006, 1, &t, &x);
+	ok(state_of(s) == RC_HALF_OPEN && RC_W_LEVEL(s->word) == 1 &&
+	   view(s, &b, T + 3006).probes_held == 1, "half_open at level 1 with a probe");
+	rc_set_state(s, RC_CLOSED, T + 3007, &x);
+	ok(RC_W_LEVEL(s->word) == 0 && view(s, &b, T + 3007).probes_held == 0,
+	   "close: level 0, probes free");
+	ok(rc_set_state(s, 9, T, &x) == -1 && x.to == -1, "an unknown state is refused");
+}
+
+static void test_observe(rc_shm *m)
+{
+	rc_breaker_cfg b = cfg();
+	b.mode = RC_MODE_OBSERVE;
+	b.failure_threshold = 2;
+	b.open_duration = b.open_duration_max = 1000;
+	b.half_open_probes = 1;
+	b.success_threshold = 1;
+	uint64_t T = T0;
+	rc_slot *s = fresh(m, "observe", T);
+	rc_ticket p, q;
+	rc_transition x;
+
+	call(s, &b, T, RC_FAIL, 1);
+	call(s, &b, T, RC_FAIL, 1);
+	ok(state_of(s) == RC_OPEN && tr.to == RC_OPEN, "observe: failures still open it");
+	is_int(call(s, &b, T + 1, RC_FAIL, 1), RC_ADMIT, "observe: open admits");
+	ok(s->rejected == 0 && s->calls == 3, "no rejection counted, the call is");
+	is_int(rc_admit(s, &b, T + 1000, 1, &p, &x), RC_ADMIT, "after open_duration: admitted");
+	ok(x.to == RC_HALF_OPEN && p.probe == 0, "half_open, with the probe");
+	is_int(rc_admit(s, &b, T + 1000, 1, &q, &x), RC_ADMIT, "no probe free: admitted anyway");
+	is_int(q.probe, -1, "without a probe");
+	rc_report(s, &b, &q, RC_FAIL, 1, T + 1000, &x);
+	ok(state_of(s) == RC_HALF_OPEN && x.to == -1, "a non-probe failure moves nothing");
+	rc_report(s, &b, &p, RC_FAIL, 1, T + 1000, &x);
+	ok(state_of(s) == RC_OPEN && x.to == RC_OPEN && x.open_ms == 1000,
+	   "the probe's failure reopens it");
+	rc_set_state(s, RC_FORCED_OPEN, T, NULL);
+	is_int(call(s, &b, T + 1, RC_OK, 1), RC_ADMIT, "observe: even forced_open admits");
+	is_int(s->rejected, 0, "never a rejection");
+}
+
+static void test_latency(rc_shm *m)
+{
+	rc_breaker_cfg b = cfg();
+	b.failure_threshold = 0;
+	uint64_t T = T0;
+	rc_slot *s = fresh(m, "latency", T);
+
+	rc_view v = view(s, &b, T);
+	ok(v.p50_us == 0 && v.p99_us == 0, "no data: p50 = p99 = 0");
+	for (int i = 0; i < 98; i++)
+		call(s, &b, T, RC_OK, 80);
+	call(s, &b, T, RC_OK, 3000000);
+	call(s, &b, T, RC_OK, 3000000);
+	v = view(s, &b, T);
+	is_int(v.p50_us, 100, "p50 = 100 us");
+	is_int(v.p99_us, 5000000, "p99 = 5 s");
+	is_int(v.lat_count[1], 98, "98 calls in the 100 us bucket");
+	is_int(v.lat_sum_us, 98 * 80 + 6000000, "latency sum");
+	call(s, &b, T, RC_OK, 50);
+	is_int(s->lat_count[0], 1, "50 us lands in the first bucket (inclusive)");
+	for (int i = 0; i < 200; i++)
+		call(s, &b, T, RC_OK, 20000000);
+	v = view(s, &b, T);
+	ok(v.p99_us == UINT64_MAX && v.lat_count[RC_LAT_BUCKETS - 1] == 200,
+	   "slower than 10 s: the +Inf bucket");
+}
+
+static void test_errno(rc_shm *m)
+{
+	rc_breaker_cfg b = cfg();
+	b.failure_threshold = 1;
+	b.open_duration = b.open_duration_max = 1000;
+	uint64_t T = T0;
+	rc_slot *s = fresh(m, "errno", T);
+	rc_ticket t, t2;
+	rc_transition x;
+	int good = 1;
+
+	errno = 4242;
+	rc_admit(s, &b, T, 1, &t, &x);
+	good &= errno == 4242;
+	rc_report(s, &b, &t, RC_FAIL, 1, T, &x);
+	good &= errno == 4242;
+	rc_admit(s, &b, T + 1000, (uint32_t)dead_pid(), &t, &x);
+	errno = 4242;
+	rc_admit(s, &b, T + 1000, (uint32_t)getpid(), &t2, &x); /* kill() on the dead pid */
+	good &= errno == 4242 && t2.probe == 0;
+	rc_cancel(s, &t2);
+	good &= errno == 4242;
+	rc_set_state(s, RC_CLOSED, T, &x);
+	rc_shm_slot(m, "errno", 0);
+	rc_now_ms();
+	good &= errno == 4242;
+	ok(good, "errno kept by admit, report, cancel, set_state, slot, now");
+}
+
+/* ------------------------------------------------------------ concurrency */
+
+#define NTHREADS 8
+#define NCALLS 20000
+
+struct worker {
+	rc_slot *s;
+	rc_breaker_cfg *b;
+	uint64_t now;
+	int seed;
+	uint64_t admitted, rejected, fails, lat;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	uint32_t pid = (uint32_t)getpid();
+	for (int i = 0; i < NCALLS; i++) {
+		rc_ticket t;
+		if (rc_admit(w->s, w->b, w->now, pid, &t, NULL) != RC_ADMIT) {
+			w->rejected++;
+			continue;
+		}
+		int fail = ((i + w->seed) / 4) % 2; /* runs of 4 failures, 4 successes */
+		uint64_t lat = (uint64_t)(i % 1000);
+		rc_report(w->s, w->b, &t, fail ? RC_FAIL : RC_OK, lat, w->now, NULL);
+		w->admitted++;
+		w->fails += fail;
+		w->lat += lat;
+	}
+	return NULL;
+}
+
+/* Run NTHREADS workers on slot NAME of the file at P; write the sums to FD. */
+static void run_workers(const char *p, const char *name, rc_breaker_cfg *b,
+			uint64_t now, int seed, uint64_t out[4])
+{
+	char err[256];
+	rc_shm m;
+	pthread_t th[NTHREADS];
+	struct worker w[NTHREADS];
+	memset(out, 0, 4 * sizeof out[0]);
+	if (rc_shm_open(p, &m, err, sizeof err) < 0)
+		return;
+	rc_slot *s = rc_shm_slot(&m, name, 1);
+	for (int i = 0; i < NTHREADS; i++) {
+		w[i] = (struct worker){ s, b, now, seed + i, 0, 0, 0, 0 };
+		pthread_create(&th[i], NULL, work, &w[i]);
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		pthread_join(th[i], NULL);
+		out[0] += w[i].admitted;
+		out[1] += w[i].rejected;
+		out[2] += w[i].fails;
+		out[3] += w[i].lat;
+	}
+	rc_shm_close(&m);
+}
+
+static void test_concurrency(void)
+{
+	const char *p = tpath("conc");
+	char err[256];
+	rc_shm m;
+	uint64_t T = T0;
+
+	for (int variant = 0; variant < 2; variant++) {
+		rc_breaker_cfg b = cfg();
+		const char *name = variant ? "churn" : "steady";
+		if (variant == 0) {
+			b.failure_threshold = 0;      /* stays closed: pure counting */
+		} else {
+			b.failure_threshold = 3;      /* opens, half-opens, closes all the time */
+			b.open_duration = b.open_duration_max = 0;
+			b.half_open_probes = 4;
+			b.success_threshold = 2;
+		}
+		int pfd[2];
+		if (pipe(pfd) < 0)
+			return;
+		pid_t c = fork();
+		if (c == 0) {
+			uint64_t out[4];
+			close(pfd[0]);
+			run_workers(p, name, &b, T, 1000, out);
+			_exit(write(pfd[1], out, sizeof out) == sizeof out ? 0 : 1);
+		}
+		close(pfd[1]);
+		uint64_t mine[4], theirs[4] = { 0, 0, 0, 0 };
+		run_workers(p, name, &b, T, 0, mine);
+		ssize_t n = read(pfd[0], theirs, sizeof theirs);
+		close(pfd[0]);
+		int status;
+		waitpid(c, &status, 0);
+		ok(n == sizeof theirs && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		   "%s: the child process ran its %d threads", name, NTHREADS);
+
+		if (rc_shm_open(p, &m, err, sizeof err) < 0) {
+			ok(0, "reopen: %s", err);
+			continue;
+		}
+		rc_slot *s = rc_shm_slot(&m, name, 0);
+		rc_view v = view(s, &b, T);
+		uint64_t adm = mine[0] + theirs[0], rej = mine[1] + theirs[1];
+		uint64_t fails = mine[2] + theirs[2], lat = mine[3] + theirs[3];
+		uint64_t total = 2ULL * NTHREADS * NCALLS;
+		is_int(adm + rej, total, "%s: every attempt admitted or rejected", name);
+		is_int(v.calls, adm, "%s: calls exact (%llu)", name, (unsigned long long)adm);
+		is_int(v.rejected, rej, "%s: rejected exact (%llu)", name, (unsigned long long)rej);
+		is_int(v.failures, fails, "%s: failures exact", name);
+		is_int(v.successes, adm - fails, "%s: successes exact", name);
+		is_int(v.lat_sum_us, lat, "%s: latency sum exact", name);
+		uint64_t hist = 0;
+		for (int i = 0; i < RC_LAT_BUCKETS; i++)
+			hist += v.lat_count[i];
+		is_int(hist, adm, "%s: histogram holds every call", name);
+		is_int(v.win_calls, adm, "%s: window calls exact", name);
+		is_int(v.win_failures, fails, "%s: window failures exact", name);
+		is_int(v.probes_held, 0, "%s: no probe left held", name);
+		if (variant == 0)
+			ok(v.state == RC_CLOSED && adm == total, "steady: all admitted, closed");
+		else
+			ok(v.transitions > 3 && v.opened > 0,
+			   "churn: it moved (%llu transitions, %llu rejected)",
+			   (unsigned long long)v.transitions, (unsigned long long)rej);
+		rc_shm_close(&m);
+	}
+}
+
+#define NCLAIMERS 4
+#define NNAMES 40
+
+static void test_claims(void)
+{
+	const char *p = tpath("claims");
+	int go[2], res[NCLAIMERS][2];
+	pid_t kids[NCLAIMERS];
+	char err[256];
+	rc_shm m;
+
+	if (pipe(go) < 0)
+		return;
+	for (int k = 0; k < NCLAIMERS; k++) {
+		if (pipe(res[k]) < 0)
+			return;
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			unsigned char idx[NNAMES];
+			char c, name[16];
+			close(go[1]);
+			close(res[k][0]);
+			if (read(go[0], &c, 1) < 0) /* EOF: everyone starts at once */
+				_exit(2);
+			if (rc_shm_open(p, &m, err, sizeof err) < 0)
+				_exit(3);
+			for (int i = 0; i < NNAMES; i++) {
+				int j = k % 2 ? NNAMES - 1 - i : (i * 7 + k) % NNAMES;
+				snprintf(name, sizeof name, "svc-%d", j);
+				rc_slot *s = rc_shm_slot(&m, name, 1);
+				if (!s)
+					_exit(4);
+				idx[j] = (unsigned char)(s - m.slots);
+			}
+			_exit(write(res[k][1], idx, sizeof idx) == sizeof idx ? 0 : 5);
+		}
+		close(res[k][1]);
+	}
+	close(go[0]);
+	close(go[1]);
+
+	int allok = 1, agree = 1;
+	unsigned char idx[NCLAIMERS][NNAMES];
+	for (int k = 0; k < NCLAIMERS; k++) {
+		int status;
+		if (read(res[k][0], idx[k], NNAMES) != NNAMES)
+			allok = 0;
+		close(res[k][0]);
+		waitpid(kids[k], &status, 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			allok = 0;
+	}
+	ok(allok, "%d processes claimed %d names each, at once", NCLAIMERS, NNAMES);
+	for (int k = 1; k < NCLAIMERS && allok; k++)
+		if (memcmp(idx[k], idx[0], NNAMES) != 0)
+			agree = 0;
+	ok(allok && agree, "every process got the same slot for every name");
+
+	ok(rc_shm_open(p, &m, err, sizeof err) == 0, "reopen (%s)", err);
+	int ready = 0, dup = 0, seen[NNAMES] = { 0 };
+	for (unsigned i = 0; i < RC_MAX_BREAKERS; i++) {
+		if (m.slots[i].name_word != 2)
+			continue;
+		ready++;
+		int j;
+		if (sscanf(m.slots[i].name, "svc-%d", &j) == 1 && j >= 0 && j < NNAMES &&
+		    seen[j]++)
+			dup++;
+	}
+	ok(ready == NNAMES && dup == 0, "%d ready slots, no duplicate (%d)", ready, dup);
+	ok(m.slots[NNAMES - 1].name_word == 2 && m.slots[NNAMES].name_word == 0,
+	   "the first %d slots, in order", NNAMES);
+
+	/* a claim abandoned by a dead process is taken over */
+	m.slots[NNAMES].name_word = ((uint64_t)dead_pid() << 2) | 1;
+	memcpy(m.slots[NNAMES].name, "half", 4);
+	ok(rc_shm_slot(&m, "late", 0) == NULL, "lookup skips a dead claim");
+	rc_slot *s = rc_shm_slot(&m, "late", 1);
+	ok(s == &m.slots[NNAMES] && strcmp(s->name, "late") == 0 && s->name_word == 2,
+	   "a dead claim is taken over by the next claimer");
+	/* a live claimer that never finishes: bounded wait, then NULL */
+	m.slots[NNAMES + 1].name_word = ((uint64_t)getppid() << 2) | 1;
+	uint64_t t = rc_now_ms();
+	ok(rc_shm_slot(&m, "later", 1) == NULL, "a claim that never completes: NULL");
+	t = rc_now_ms() - t;
+	ok(t >= 190 && t < 3000, "after about 200 ms (%llu)", (unsigned long long)t);
+	/* fill the table */
+	m.slots[NNAMES + 1].name_word = 0;
+	int filled = 0;
+	for (int i = 0; i < RC_MAX_BREAKERS + 5; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "fill%d", i);
+		if (rc_shm_slot(&m, name, 1))
+			filled++;
+	}
+	is_int(filled, RC_MAX_BREAKERS - NNAMES - 1, "the table fills up, then NULL");
+	rc_shm_close(&m);
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/state_test.XXXXXX";
+	char err[256];
+	rc_shm m;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!mkdtemp(tmpl)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(dir, sizeof dir, "%s", tmpl);
+	T0 = (rc_now_ms() / 1000 + 100) * 1000; /* whole seconds: bucket edges */
+
+	test_layout();
+	test_file();
+	test_refusals();
+	test_boot();
+
+	ok(rc_shm_open(tpath("machine"), &m, err, sizeof err) == 0, "machine file (%s)", err);
+	test_consecutive(&m);
+	test_rate(&m);
+	test_slow(&m);
+	test_half_open(&m);
+	test_backoff(&m);
+	test_stale(&m);
+	test_probe_reclaim(&m);
+	test_forced(&m);
+	test_observe(&m);
+	test_latency(&m);
+	test_errno(&m);
+	rc_shm_close(&m);
+
+	test_concurrency();
+	test_claims();
+
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", dir);
+	return done_testing();
+}
