@@ -49,11 +49,15 @@ fi
 SECTION=0
 section() {
 	SECTION=$((SECTION + 1))
+	GAP=0
 	printf '\n%s== %d. %s ==%s\n\n' "$B$CYA" "$SECTION" "$*" "$OFF"
 }
+# gap: a blank line after check marks, before what follows them.
+GAP=0
+gap() { ((GAP)) && echo; GAP=0; }
 # say TEXT...: narration, one paragraph, wrapped.
-say() { printf '%s\n' "$*" | fold -s -w 78; echo; }
-good() { printf '  %s✔ %s%s\n' "$GRN" "$*" "$OFF"; }
+say() { gap; printf '%s\n' "$*" | fmt -w 78; echo; }
+good() { printf '  %s✔ %s%s\n' "$GRN" "$*" "$OFF"; GAP=1; }
 indent() { sed 's/^/    /'; }
 
 now_us() { local t=${EPOCHREALTIME/[.,]/}; echo "$t"; }
@@ -74,13 +78,18 @@ fmt_us() {
 # indented and its wall time.  Sets OUT, RC and US (wall time in µs).
 step() {
 	local cmd=$1 t0
+	gap
 	printf '%s$ %s%s\n' "$B" "$cmd" "$OFF"
 	t0=$(now_us)
-	OUT=$(timeout -k 2 "$STEP_LIMIT" bash -c "$cmd" 2>&1 </dev/null)
+	OUT=$(timeout --foreground -k 2 "$STEP_LIMIT" bash -c "$cmd" 2>&1 </dev/null)
 	RC=$?
 	US=$(($(now_us) - t0))
 	[ -n "$OUT" ] && printf '%s\n' "$OUT" | indent
-	printf '    %s[%s, exit %d]%s\n' "$YEL" "$(fmt_us "$US")" "$RC" "$OFF"
+	printf '    %s[%s, exit %d]%s\n\n' "$YEL" "$(fmt_us "$US")" "$RC" "$OFF"
+	if [ "$RC" = 130 ]; then
+		echo "demo: interrupted" >&2
+		exit 130
+	fi
 	if [ "$RC" = 124 ] || [ "$RC" = 137 ]; then
 		fail "that command was still running after ${STEP_LIMIT}s and was killed"
 	fi
@@ -102,8 +111,8 @@ fail() {
 
 # ---- checks (quiet: they only speak when something is wrong) ----
 
-# state_of NAME: the breaker's state from `recloser status --json`.
-state_of() {
+# field NAME FIELD: a field of the breaker in `recloser status --json`.
+field() {
 	"$RECLOSER" -c "$CFG" status --json 2>/dev/null | "$PY" -c '
 import json, sys
 try:
@@ -112,18 +121,32 @@ except ValueError:
     print("(unreadable status --json)"); sys.exit(0)
 for b in data:
     if b.get("name") == sys.argv[1]:
-        print(b.get("state")); break
+        print(b.get(sys.argv[2])); break
 else:
     print("(no breaker %s)" % sys.argv[1])
-' "$1"
+' "$1" "$2"
 }
 
 # expect_state NAME STATE WHY
 expect_state() {
 	local s
-	s=$(state_of "$1")
+	s=$(field "$1" state)
 	[ "$s" = "$2" ] || fail "$3: breaker '$1' should be $2, but it is $s"
 	good "breaker '$1' is $2"
+}
+
+# expect_failures NAME N: the breaker counted N failed calls so far.
+expect_failures() {
+	local f st
+	f=$(field "$1" failures) st=$(field "$1" state)
+	[ "$f" = "$2" ] || fail "breaker '$1' should have counted $2 failed calls, it counted $f"
+	good "breaker '$1': $f failed call(s) counted, still $st"
+}
+
+# curl_us: the time_total curl reported last ("... after 0.000112s"), in µs.
+curl_us() {
+	local last=${OUT##*after }
+	awk -v n="${last%%s*}" 'BEGIN { printf "%d\n", n * 1000000 }'
 }
 
 # python_us: the call time python printed last ("... (took 12 µs)"), in µs.
@@ -162,8 +185,8 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'echo "demo: interrupted" >&2; exit 130' INT
+trap 'echo "demo: terminated" >&2; exit 143' TERM
 
 # serve NAME MODE [ARGS]: start a fault server (NAME names its files), wait
 # for its port; sets SRV_PORT and SRV_PID.
@@ -184,25 +207,35 @@ serve() {
 	SRV_PID=$pid
 }
 
-# A small Python client, nothing recloser-specific in it: plain urllib with
-# no timeout at all, timing each call itself (so interpreter start-up is not
-# counted).
+# A small Python client with nothing recloser-specific in it: plain urllib
+# (or, with --socket, just socket.create_connection), no timeout at all,
+# timing each call itself so that interpreter start-up is not counted.
+# Exits 1 when a call failed.
 cat >"$T/client.py" <<'PY'
-import sys, time, urllib.request
+import socket, sys, time, urllib.parse, urllib.request
 
 def fmt(s):
     return "%d µs" % (s * 1e6) if s < 1e-3 else "%.1f ms" % (s * 1e3) if s < 1 else "%.2f s" % s
 
-url, n = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1
+args = [a for a in sys.argv[1:] if a != "--socket"]
+url, n = args[0], int(args[1]) if len(args) > 1 else 1
+u = urllib.parse.urlsplit(url)
+failed = 0
 for i in range(n):
     t0 = time.perf_counter()
     try:
-        with urllib.request.urlopen(url) as r:   # no timeout: wait as long as the OS does
-            result = "HTTP %d, %s" % (r.status, r.read().decode().strip())
+        if "--socket" in sys.argv:
+            socket.create_connection((u.hostname, u.port)).close()
+            result = "connected"
+        else:
+            with urllib.request.urlopen(url) as r:   # no timeout: wait as long as the OS does
+                result = "HTTP %d, %s" % (r.status, r.read().decode().strip())
     except OSError as e:
         err = getattr(e, "reason", e)            # urllib wraps socket errors in URLError
         result = "%s: %s" % (type(err).__name__, err)
+        failed = 1
     print("python: %s (took %s)" % (result, fmt(time.perf_counter() - t0)))
+sys.exit(failed)
 PY
 
 # ---- the demo ----
@@ -227,10 +260,12 @@ step "$CURL -sS http://127.0.0.1:$INV/ http://127.0.0.1:$PAY/"
 
 cat >"$CFG" <<INI
 [global]
-state_file = $STATE        ; breaker state, shared by every process using this file
+; the breakers' state, shared by every process that uses this file
+state_file = $STATE
 log_file = $LOG
 log_level = info
-connect_timeout = ${CONNECT_TIMEOUT}s         ; a blocking connect gives up after this
+; a blocking connect to a matched service gives up after this
+connect_timeout = ${CONNECT_TIMEOUT}s
 
 [payments]
 match = 127.0.0.1:$PAY
@@ -269,14 +304,16 @@ price, again and again."
 section "The same calls under recloser"
 say "'recloser run' starts a program with the shim preloaded. The first calls \
 still have to find out that payments is down. curl connects in non-blocking \
-mode and keeps its own timer, so recloser does not cut its wait short; it \
-counts the failure:"
+mode and keeps its own timer: recloser never blocks such a program, so curl \
+still waits its ${CURL_TIMEOUT}s, and recloser counts the failure:"
 step "$RECLOSER run -c $CFG -- $CURL -sS --max-time $CURL_TIMEOUT -o /dev/null -w 'HTTP %{http_code} after %{time_total}s\n' http://127.0.0.1:$PAY/"
-[ "$RC" = 28 ] || [ "$RC" = 7 ] || fail "curl under recloser should still fail against the down service, got exit $RC"
+[ "$RC" = 28 ] || fail "curl under recloser should still time out against the down service (exit 28), got exit $RC"
 FIRST_CURL_US=$US
-say "Python's urllib makes a blocking connect with no timeout. Under the shim \
+expect_failures payments 1
+say "Python's urllib, with no timeout, makes a blocking connect. Under the shim \
 (loaded by hand this time, with LD_PRELOAD and RECLOSER_CONFIG), \
-connect_timeout = ${CONNECT_TIMEOUT}s bounds it:"
+connect_timeout = ${CONNECT_TIMEOUT}s bounds it: instead of two minutes, the \
+call fails after one second."
 T_FAILS=()
 for i in 2 3; do
 	step "LD_PRELOAD=$SHIM RECLOSER_CONFIG=$CFG $PY $T/client.py http://127.0.0.1:$PAY/"
@@ -285,36 +322,47 @@ for i in 2 3; do
 	((us >= CONNECT_TIMEOUT * 800000 && us <= CONNECT_TIMEOUT * 1000000 + 800000)) ||
 		fail "python's connect should have failed after about connect_timeout (${CONNECT_TIMEOUT}s), it took $(fmt_us "$us")"
 	T_FAILS+=("$us")
+	[ "$i" = "$FAILURE_THRESHOLD" ] || expect_failures payments "$i"
 done
 OPENED_US=$(now_us)
-say "That was the ${FAILURE_THRESHOLD}rd failed call in a row: the breaker opens."
-expect_state payments open "after $FAILURE_THRESHOLD failed calls"
+expect_state payments open "after $FAILURE_THRESHOLD failed calls in a row"
+say "That was the ${FAILURE_THRESHOLD}rd failed call in a row (failure_threshold): \
+the breaker is open."
 
 section "The breaker is open: calls fail at once"
 say "Now the shim refuses new connections to payments on the spot, before any \
 packet is sent: the program sees an ordinary \"connection refused\" and can \
-fall back, retry later or report the error, without waiting."
+fall back, retry later or report the error, without waiting. The same curl \
+command as before:"
 step "$RECLOSER run -c $CFG -- $CURL -sS --max-time $CURL_TIMEOUT -o /dev/null -w 'HTTP %{http_code} after %{time_total}s\n' http://127.0.0.1:$PAY/"
 [ "$RC" = 7 ] || fail "curl under recloser should be refused at once (exit 7), got exit $RC"
-((US < 1000000)) || fail "the refused curl took $(fmt_us "$US")"
-CURL_OPEN_US=$US
+CURL_OPEN_US=$(curl_us)
+((CURL_OPEN_US < 100000)) || fail "the refused curl took $(fmt_us "$CURL_OPEN_US")"
+say "The same with the shim loaded by hand:"
 step "LD_PRELOAD=$SHIM RECLOSER_CONFIG=$CFG $CURL -sS --max-time $CURL_TIMEOUT -o /dev/null -w 'HTTP %{http_code} after %{time_total}s\n' http://127.0.0.1:$PAY/"
 [ "$RC" = 7 ] || fail "curl with LD_PRELOAD should be refused at once (exit 7), got exit $RC"
-say "Python gets a ConnectionRefusedError. Five calls in one process, each timed \
-by Python itself:"
+say "Python gets a ConnectionRefusedError. Five urllib requests in one process, \
+each timed by Python itself (the first one includes urllib's own set-up):"
 step "LD_PRELOAD=$SHIM RECLOSER_CONFIG=$CFG $PY $T/client.py http://127.0.0.1:$PAY/ 5"
 n=$(grep -c 'ConnectionRefusedError' <<<"$OUT")
 [ "$n" = 5 ] || fail "python should have got ConnectionRefusedError 5 times, got it $n times"
-PY_MAX_US=0
+say "And five bare socket.create_connection calls, to time the refusal itself:"
+step "LD_PRELOAD=$SHIM RECLOSER_CONFIG=$CFG $PY $T/client.py --socket http://127.0.0.1:$PAY/ 5"
+n=$(grep -c 'ConnectionRefusedError' <<<"$OUT")
+[ "$n" = 5 ] || fail "python should have got ConnectionRefusedError 5 times, got it $n times"
+PY_MIN_US=999999999 PY_MAX_US=0
 while IFS= read -r line; do
 	OUT=$line
 	us=$(python_us)
 	((us > PY_MAX_US)) && PY_MAX_US=$us
+	((us < PY_MIN_US)) && PY_MIN_US=$us
 done < <(grep 'took' <<<"$OUT")
-((PY_MAX_US < 50000)) || fail "a refused python call took $(fmt_us "$PY_MAX_US"); it should take microseconds"
-good "the slowest refused python call took $(fmt_us "$PY_MAX_US"), against $(fmt_us "$UNPROTECTED_US") unprotected"
-say "(The time around each command includes starting the program; the refusal \
-itself takes microseconds.)"
+((PY_MAX_US < 10000)) || fail "a refused python connect took $(fmt_us "$PY_MAX_US"); it should take microseconds"
+good "refused connects took $(fmt_us "$PY_MIN_US") to $(fmt_us "$PY_MAX_US"); unprotected, curl waited $(fmt_us "$UNPROTECTED_US")"
+expect_failures payments "$FAILURE_THRESHOLD"
+say "(The time in brackets after each command includes starting the program; \
+the refusal itself takes microseconds. Refused calls are counted apart, as \
+'rejected', not as failures.)"
 
 section "Inventory is not affected"
 say "Only the payments breaker is open. Calls to inventory, from the same \
@@ -358,7 +406,6 @@ expect_state payments half_open "after 1 successful trial of $SUCCESS_THRESHOLD"
 step "LD_PRELOAD=$SHIM RECLOSER_CONFIG=$CFG $PY $T/client.py http://127.0.0.1:$PAY/"
 [[ $OUT == *"python: HTTP 200"* ]] || fail "the second trial call to the restored service failed"
 expect_state payments closed "after $SUCCESS_THRESHOLD successful trials"
-echo
 step "grep event=transition $LOG"
 grep -q 'event=transition .*breaker=payments .*from=open to=half_open' "$LOG" ||
 	fail "the log has no transition of payments from open to half_open"
@@ -371,16 +418,20 @@ step "$RECLOSER -c $CFG status"
 
 TOTAL_US=$(($(now_us) - START_US))
 section "Summary"
-printf '  %-52s %s\n' \
-	"unprotected curl against the dead service:" "$(fmt_us "$UNPROTECTED_US")" \
-	"under recloser, curl's first call (its own timeout):" "$(fmt_us "$FIRST_CURL_US")" \
-	"under recloser, python's first calls (connect_timeout):" "$(fmt_us "${T_FAILS[0]}"), $(fmt_us "${T_FAILS[1]}")" \
-	"breaker open, curl refused (whole process):" "$(fmt_us "$CURL_OPEN_US")" \
-	"breaker open, python refused (the call itself):" "at most $(fmt_us "$PY_MAX_US")"
+printf '  %-60s %s\n' \
+	"payments down, plain curl (its own timeout):" "$(fmt_us "$UNPROTECTED_US")" \
+	"under recloser, breaker closed: curl (its own timeout):" "$(fmt_us "$FIRST_CURL_US")" \
+	"under recloser, breaker closed: python (connect_timeout):" "$(fmt_us "${T_FAILS[0]}"), $(fmt_us "${T_FAILS[1]}")" \
+	"under recloser, breaker open: curl refused after:" "$(fmt_us "$CURL_OPEN_US")" \
+	"under recloser, breaker open: python connect refused after:" "$(fmt_us "$PY_MIN_US") to $(fmt_us "$PY_MAX_US")"
 echo
-say "The breaker opened after $FAILURE_THRESHOLD failures, refused calls while \
-payments was down, and closed by itself once it was back. Next: README.md for \
-the config reference and the CLI, conf/recloser.ini for a commented config."
+next="The breaker opened after $FAILURE_THRESHOLD failures, refused calls while \
+payments was down, and closed by itself once payments was back."
+[ -f README.md ] && next="$next README.md has the whole story: what is and is not \
+intercepted, the config reference, the log format and the CLI."
+[ -f conf/recloser.ini ] && next="$next conf/recloser.ini is a fully commented config."
+say "$next"
+gap
 ((TOTAL_US <= TOTAL_LIMIT * 1000000)) || fail "the demo took $(fmt_us "$TOTAL_US"), more than ${TOTAL_LIMIT}s"
 printf '%sDemo finished in %s.%s\n' "$B$GRN" "$(fmt_us "$TOTAL_US")" "$OFF"
 exit 0

@@ -28,10 +28,17 @@
  *  - An IPv4-mapped IPv6 pattern ([::ffff:192.0.2.7], prefix >= 96) is
  *    stored as the IPv4 pattern it stands for, since a mapped destination
  *    matches as IPv4.
- *  - Breaker and key names are case-sensitive in the state file, but
- *    [global], key names and enumerated values are matched ignoring case.
+ *  - Host names may hold letters, digits, '-' and '_' (container and
+ *    compose service names); the last label may not be all digits.
+ *  - Breaker names are case-sensitive (the state file finds breakers by
+ *    name); [global], key names and enumerated values ignore ASCII case.
  *  - A match line may end with ',' (or be empty) only when an indented
- *    continuation line follows.
+ *    continuation line follows.  libinih 55 leaves " ; comments" on
+ *    continuation lines: they are cut off here.
+ *  - After a broken section header, its keys are still checked, but
+ *    belong to no breaker.
+ *
+ * Nothing here prints, exits or aborts; errno is left as it was.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -45,7 +52,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -111,7 +117,28 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* Narrow [*S, *S + *N) to its part without surrounding white space. */
+/* ASCII only, whatever locale the host program set. */
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool alnum(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Return nonzero if the N bytes at A and B are equal, ignoring ASCII case. */
+static bool ncaseeq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (lower(a[i]) != lower(b[i]))
+			return false;
+	return true;
+}
+
+/* Narrow [*S, *S + *N) to its part without surrounding white space
+ * (isspace(), as inih does). */
 static void trim(const char **s, size_t *n)
 {
 	while (*n && isspace((unsigned char)**s)) {
@@ -125,7 +152,7 @@ static void trim(const char **s, size_t *n)
 /* Compare [S, S + N) with the NUL-terminated WORD, ignoring case. */
 static bool word_eq(const char *s, size_t n, const char *word)
 {
-	return strlen(word) == n && strncasecmp(s, word, n) == 0;
+	return strlen(word) == n && ncaseeq(s, word, n);
 }
 
 /* Parse the decimal digits [S, S + N) into *V, at most MAX.
@@ -224,9 +251,11 @@ int rc_parse_duration(const char *s, uint64_t *ms, char *err, size_t errlen)
 	return 0;
 }
 
+/* The shortest form that parses back to MS, with no "0." in front; on a
+ * tie, fewer decimals, then the larger unit ("1001ms", "90s", "1.5s"). */
 void rc_format_duration(uint64_t ms, char *buf, size_t len)
 {
-	char best[48] = "0", cand[48];
+	char best[48] = "0", cand[48], fr[4];
 	size_t bestlen = SIZE_MAX;
 	int bestdec = 0;
 
@@ -236,6 +265,8 @@ void rc_format_duration(uint64_t ms, char *buf, size_t len)
 		uint64_t u = units[i].ms, w = ms / u, r = ms % u, f = 0, pow = 1;
 		int dec = 0;
 
+		if (r && !w)
+			continue; /* "100ms", not "0.1s" */
 		if (r) {
 			for (dec = 1; dec <= 3; dec++) {
 				pow *= 10;
@@ -246,9 +277,11 @@ void rc_format_duration(uint64_t ms, char *buf, size_t len)
 			}
 			if (dec > 3)
 				continue;
-			snprintf(cand, sizeof cand, "%llu.%0*llu%s",
-				 (unsigned long long)w, dec,
-				 (unsigned long long)f, units[i].unit);
+			for (int d = dec - 1; d >= 0; d--, f /= 10)
+				fr[d] = (char)('0' + f % 10);
+			fr[dec] = '\0';
+			snprintf(cand, sizeof cand, "%llu.%s%s",
+				 (unsigned long long)w, fr, units[i].unit);
 		} else {
 			snprintf(cand, sizeof cand, "%llu%s",
 				 (unsigned long long)w, units[i].unit);
@@ -409,7 +442,7 @@ static int parse_statuses(const char *s, void *dst, char *err, size_t errlen)
 		const char *item = s, *comma = memchr(s, ',', (size_t)(end - s));
 		const char *iend = comma ? comma : end, *dash;
 		size_t in = (size_t)(iend - item);
-		uint64_t lo, hi;
+		uint64_t lo = 0, hi = 0;
 
 		trim(&item, &in);
 		if (!in)
@@ -598,7 +631,7 @@ static int parse_name(const char *s, size_t n, char *out, size_t room,
 	if (n > room)
 		return fail(err, errlen, "host name longer than %zu characters", room);
 	for (size_t i = 0; i <= n; i++) {
-		char c = i < n ? (char)tolower((unsigned char)s[i]) : '.';
+		char c = i < n ? lower(s[i]) : '.';
 
 		if (c == '.') {
 			if (!label)
@@ -610,24 +643,24 @@ static int parse_name(const char *s, size_t n, char *out, size_t room,
 				label = 0;
 				digits_only = true;
 			}
-		} else if (isalnum((unsigned char)c) || c == '-' || c == '_') {
+		} else if (alnum(c) || c == '-' || c == '_') {
 			if (c == '-' && !label)
 				return fail(err, errlen, "a label of a host name "
 					    "cannot start with '-'");
 			if (++label > 63)
 				return fail(err, errlen, "label longer than 63 "
 					    "characters in host name");
-			if (!isdigit((unsigned char)c))
+			if (c < '0' || c > '9')
 				digits_only = false;
 		} else if (c == '*') {
 			return fail(err, errlen, "'*' is only allowed as the "
 				    "whole first label, as in *.example.com");
 		} else if (c == '/') {
-			return fail(err, errlen, "bad IPv4 network (expected "
-				    "a.b.c.d/prefix)");
+			return fail(err, errlen, "invalid character '/' in host "
+				    "name (a network is written a.b.c.d/prefix)");
 		} else {
 			return fail(err, errlen, "invalid character '%c' in "
-				    "host name", isprint((unsigned char)c) ? c : '?');
+				    "host name", c >= 0x20 && c < 0x7f ? c : '?');
 		}
 		if (i < n)
 			out[i] = c;
@@ -697,7 +730,6 @@ int rc_parse_pattern(const char *s, rc_pattern *out, char *err, size_t errlen)
 		if (parse_port(colon + 1, n - hn - 1, &p.port, err, errlen) < 0)
 			return -1;
 	}
-	trim(&host, &hn);
 	if (!hn)
 		return fail(err, errlen, "missing host before ':'");
 	if (memchr(host, '/', hn) && !memchr(host, '*', hn)) {
@@ -739,6 +771,10 @@ void rc_format_pattern(const rc_pattern *p, char *buf, size_t len)
 
 	if (!buf || !len)
 		return;
+	if (!p) {
+		snprintf(buf, len, "?");
+		return;
+	}
 	if (p->port)
 		snprintf(port, sizeof port, ":%u", (unsigned)p->port);
 	switch (p->kind) {
@@ -938,7 +974,7 @@ static bool valid_name(const char *s, size_t n)
 	if (n < 1 || n >= RC_NAME_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+		if (!alnum(s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
 			return false;
 	return true;
 }
@@ -1034,6 +1070,11 @@ static void classify(struct parser *P, const char *s, size_t n)
 		if (q == end || *q != ']') {
 			P->cls = CLS_BAD;
 			perr(P, P->lineno, "section header without closing ']'");
+			/* Its keys are still checked, without a cascade of
+			 * "before any section" or "duplicate key". */
+			pending_comma_error(P);
+			use_scratch(P, SEC_BREAKER);
+			snprintf(P->cur.name, sizeof P->cur.name, "?");
 			return;
 		}
 		P->cls = CLS_SECTION;
@@ -1115,9 +1156,25 @@ static void add_pattern(struct parser *P, const rc_pattern *p)
 	b->pats[b->npats++] = *p;
 }
 
+/* The end of VALUE without an inline comment (" ;..."), which libinih 55
+ * leaves on continuation lines. */
+static const char *value_end(const char *value)
+{
+	const char *e = value;
+	bool was_space = false;
+
+	while (*e && !(was_space && *e == ';')) {
+		was_space = isspace((unsigned char)*e);
+		e++;
+	}
+	while (e > value && isspace((unsigned char)e[-1]))
+		e--;
+	return e;
+}
+
 static void do_match(struct parser *P, const char *value, int line, bool cont)
 {
-	const char *s = value, *end = value + strlen(value);
+	const char *s = value, *end = cont ? value_end(value) : value + strlen(value);
 	char msg[MSG_MAX], sb[SHOW_MAX + 4];
 
 	if (P->cur.kind == SEC_GLOBAL) {
@@ -1128,10 +1185,10 @@ static void do_match(struct parser *P, const char *value, int line, bool cont)
 	}
 	P->cur.m->has_match = true;
 	P->pending_comma = 0;
-	if (cont && strchr(value, '=')) {
-		perr(P, line, "indented line '%s' is read as a continuation of "
+	if (cont && memchr(value, '=', (size_t)(end - value))) {
+		perr(P, line, "indented line '%.*s' is read as a continuation of "
 		     "'match': remove the indentation to start a new key",
-		     show(value, sb, sizeof sb));
+		     (int)(end - value > SHOW_MAX ? SHOW_MAX : end - value), value);
 		return;
 	}
 	if (s == end) {  /* "match =": the patterns may follow, indented */
@@ -1174,7 +1231,7 @@ static void do_match(struct parser *P, const char *value, int line, bool cont)
 static int find_key(const char *name)
 {
 	for (int k = 0; k < K_COUNT; k++)
-		if (strcasecmp(name, keys[k].name) == 0)
+		if (word_eq(name, strlen(name), keys[k].name))
 			return k;
 	return -1;
 }
@@ -1200,7 +1257,7 @@ static int on_kv(void *user, const char *section, const char *name,
 	if (P->too_long_line == line)
 		return 1;
 
-	is_match = strcasecmp(name, "match") == 0;
+	is_match = word_eq(name, strlen(name), "match");
 	if (!(cont && is_match))
 		pending_comma_error(P);
 	if (P->cur.kind == SEC_NONE) {
@@ -1373,7 +1430,7 @@ static void format_problems(struct parser *P, char *err, size_t errlen)
 /* Let Debian's inih read lines of any length up to LONGEST bytes. */
 static void tune_inih(size_t longest)
 {
-	int want = longest + 4 > 200 ? (int)(longest + 4) : 200;
+	int want = longest + 4 > 200 ? (int)(longest + 4) : 200; /* <= FILE_MAX + 4 */
 	int cur = __atomic_load_n(&ini_max_line, __ATOMIC_RELAXED);
 
 	while (cur < want &&
@@ -1412,6 +1469,10 @@ static rc_config *load_text(const char *text, size_t len, const char *file,
 	}
 	load_defaults(&P);
 
+	if (len > FILE_MAX) {
+		perr(&P, 0, "file too large (over 1 MiB)");
+		goto out;
+	}
 	nul = memchr(text, '\0', len);
 	if (nul) {
 		int line = 1;
@@ -1597,9 +1658,9 @@ int rc_pattern_match_name(const rc_pattern *p, const char *name)
 		n--;
 	hn = strlen(p->host);
 	if (p->kind == RC_PAT_HOST)
-		return n == hn && strncasecmp(name, p->host, n) == 0;
+		return n == hn && ncaseeq(name, p->host, n);
 	/* ".example.com": at least one label before it. */
-	return n > hn && strncasecmp(name + n - hn, p->host, hn) == 0;
+	return n > hn && ncaseeq(name + n - hn, p->host, hn);
 }
 
 static int prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)

@@ -235,9 +235,18 @@ static void judge(unsigned bidx, const rc_ticket *t, int outcome, uint64_t start
 	}
 }
 
-static void note_reject(unsigned bidx, int family, const uint8_t *addr, uint16_t port)
+static void log_rejects(unsigned bidx, uint64_t n, const char *dest)
 {
 	const rc_breaker_cfg *b = &cfg->breakers[bidx];
+	rc_log(RC_LOG_INFO, "reject", "breaker=%s count=%llu errno=%s%s%s", b->name,
+	       (unsigned long long)n, errno_name(b->reject_errno), dest ? " dest=" : "",
+	       dest ? dest : "");
+}
+
+/* Count a rejection; log at most one line per breaker per second, carrying
+ * the count since the last line. */
+static void note_reject(unsigned bidx, int family, const uint8_t *addr, uint16_t port)
+{
 	__atomic_add_fetch(&rej_count[bidx], 1, __ATOMIC_RELAXED);
 	if (!rc_log_enabled(RC_LOG_INFO))
 		return;
@@ -249,8 +258,21 @@ static void note_reject(unsigned bidx, int family, const uint8_t *addr, uint16_t
 	uint64_t n = __atomic_exchange_n(&rej_count[bidx], 0, __ATOMIC_RELAXED);
 	char d[80];
 	format_dest(family, addr, port, d, sizeof d);
-	rc_log(RC_LOG_INFO, "reject", "breaker=%s count=%llu errno=%s dest=%s", b->name,
-	       (unsigned long long)n, errno_name(b->reject_errno), d);
+	log_rejects(bidx, n, d);
+}
+
+/* At exit, the rejections counted since the last line get theirs. */
+__attribute__((destructor)) static void rc_dtor(void)
+{
+	if (!rc_active || !rc_log_enabled(RC_LOG_INFO))
+		return;
+	rc_guard++;
+	for (unsigned i = 0; i < cfg->nbreakers; i++) {
+		uint64_t n = __atomic_exchange_n(&rej_count[i], 0, __ATOMIC_RELAXED);
+		if (n)
+			log_rejects(i, n, NULL);
+	}
+	rc_guard--;
 }
 
 /* Claim the right to judge e's pending call: PENDING -> BUSY. */
@@ -421,13 +443,15 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return real_connect(fd, sa, len);
 
 	int saved = errno;
-	int type = 0;
-	socklen_t tl = sizeof type;
-	if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM) {
+	int type = e ? e->sotype : 0;
+	if (!type) { /* a socket made where socket() was not seen */
+		socklen_t tl = sizeof type;
+		if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
+			type = 0;
 		errno = saved;
-		return real_connect(fd, sa, len); /* UDP and friends: untouched */
 	}
-	errno = saved;
+	if (type != SOCK_STREAM)
+		return real_connect(fd, sa, len); /* UDP and friends: untouched */
 
 	const rc_breaker_cfg *b = &cfg->breakers[idx];
 	rc_guard++;
@@ -589,11 +613,14 @@ void rc_fd_duped(int oldfd, int newfd)
 	__atomic_store_n(&n->phase, RC_FD_CONNECTED, __ATOMIC_RELEASE);
 }
 
-void rc_fd_fresh(int fd)
+void rc_fd_fresh(int fd, int sotype)
 {
-	rc_fd *e = rc_fd_peek(fd);
-	if (e && __atomic_load_n(&e->phase, __ATOMIC_RELAXED) != RC_FD_NONE)
+	rc_fd *e = sotype ? rc_fd_get(fd) : rc_fd_peek(fd);
+	if (!e)
+		return;
+	if (__atomic_load_n(&e->phase, __ATOMIC_RELAXED) != RC_FD_NONE)
 		__atomic_store_n(&e->phase, RC_FD_NONE, __ATOMIC_RELEASE);
+	e->sotype = (uint8_t)sotype;
 }
 
 int rc_want_name(const char *name)

@@ -57,7 +57,7 @@ typedef struct rc_fd {
 	uint32_t  pid;       /* process that opened the call */
 	uint16_t  port;      /* destination port, host order */
 	uint8_t   family;    /* AF_INET or AF_INET6 (normalised) */
-	uint8_t   pad;
+	uint8_t   sotype;    /* from socket(): SOCK_STREAM etc; 0 unknown */
 	uint8_t   addr[16];  /* destination address */
 	uint64_t  start_us;  /* when the call started */
 	rc_ticket t;
@@ -118,8 +118,10 @@ void rc_fd_closing(int fd);
 /* NEWFD became a duplicate of OLDFD (dup, dup2, dup3, F_DUPFD). */
 void rc_fd_duped(int oldfd, int newfd);
 
-/* fd is new (socket, accept): forget anything stale about its number. */
-void rc_fd_fresh(int fd);
+/* fd is new (socket, accept): forget anything stale about its number and
+ * remember its socket type (SOCK_STREAM, ...; 0 = unknown), which spares
+ * connect a system call. */
+void rc_fd_fresh(int fd, int sotype);
 
 /* A name resolution for NAME succeeded: remember its addresses if a
  * host-name pattern could match it. */

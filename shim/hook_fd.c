@@ -10,7 +10,7 @@ RC_EXPORT int socket(int domain, int type, int proto)
 {
 	int fd = REAL(socket)(domain, type, proto);
 	if (fd >= 0)
-		rc_fd_fresh(fd);
+		rc_fd_fresh(fd, domain == AF_INET || domain == AF_INET6 ? type & 0xf : 0);
 	return fd;
 }
 
@@ -18,7 +18,7 @@ RC_EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
 	int r = REAL(accept)(fd, sa, len);
 	if (r >= 0)
-		rc_fd_fresh(r);
+		rc_fd_fresh(r, 0);
 	return r;
 }
 
@@ -26,14 +26,18 @@ RC_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
 	int r = REAL(accept4)(fd, sa, len, flags);
 	if (r >= 0)
-		rc_fd_fresh(r);
+		rc_fd_fresh(r, 0);
 	return r;
 }
 
 RC_EXPORT int close(int fd)
 {
-	if (rc_fd_tracked(fd) && !rc_guard)
-		rc_fd_closing(fd);
+	rc_fd *e = rc_fd_peek(fd);
+	if (e) {
+		if (e->phase != RC_FD_NONE && !rc_guard)
+			rc_fd_closing(fd);
+		e->sotype = 0;
+	}
 	return REAL(close)(fd);
 }
 

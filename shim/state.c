@@ -551,17 +551,20 @@ void rc_view_slot(const rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 	}
 	v->lat_sum_us = ld(&s->lat_sum_us);
 	if (total) {
-		/* the upper bound of the bucket holding the ceil(p%)-th call */
+		/* linear interpolation inside the bucket holding the ceil(p%)-th
+		 * call, as Prometheus' histogram_quantile does; +Inf: UINT64_MAX */
 		uint64_t r50 = (total * 50 + 99) / 100, r99 = (total * 99 + 99) / 100;
-		uint64_t cum = 0;
+		uint64_t cum = 0, lo = 0;
 		for (i = 0; i < RC_LAT_BUCKETS; i++) {
-			uint64_t bound = rc_lat_bounds_us[i] ? rc_lat_bounds_us[i]
-							      : UINT64_MAX;
-			cum += v->lat_count[i];
-			if (!v->p50_us && cum >= r50)
-				v->p50_us = bound;
-			if (!v->p99_us && cum >= r99)
-				v->p99_us = bound;
+			uint64_t n = v->lat_count[i], hi = rc_lat_bounds_us[i];
+			uint64_t *out[2] = { &v->p50_us, &v->p99_us };
+			uint64_t rank[2] = { r50, r99 };
+			for (int k = 0; k < 2; k++)
+				if (!*out[k] && n && cum + n >= rank[k])
+					*out[k] = hi ? lo + (hi - lo) * (rank[k] - cum) / n
+						     : UINT64_MAX;
+			cum += n;
+			lo = hi;
 		}
 	}
 }

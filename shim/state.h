@@ -167,7 +167,7 @@ typedef struct rc_view {
 	unsigned probes_held;
 	uint64_t lat_count[RC_LAT_BUCKETS];
 	uint64_t lat_sum_us;
-	uint64_t p50_us, p99_us;            /* bucket upper bounds, 0 if no data,
+	uint64_t p50_us, p99_us;            /* interpolated in their bucket, 0 if no data,
 	                                       UINT64_MAX if in the +Inf bucket */
 } rc_view;
 

@@ -1,0 +1,3 @@
+#!/bin/bash
+# Unit tests of the INI parser and matcher (shim/config.c).
+exec "$(dirname "$0")/../build/t/config_test"
