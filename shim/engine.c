@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -28,15 +29,20 @@ __thread int rc_guard __attribute__((tls_model("initial-exec")));
 int rc_init_done;
 int rc_active;
 
-static rc_config *cfg;
+static rc_live *live;          /* the config in force; swapped by reload */
 static rc_shm shm;
-static rc_slot *slots[RC_MAX_BREAKERS];
 static uint32_t my_pid;
+static char cfg_path[4096];
 
-/* Per process, per breaker: rejections not yet logged, and the second of
- * the last reject line. */
-static uint64_t rej_count[RC_MAX_BREAKERS];
-static uint64_t rej_sec[RC_MAX_BREAKERS];
+/* Reload bookkeeping: the file as last read, the next check, one checker. */
+static struct stat cfg_st;
+static uint64_t next_check_ms;
+static int reloading;
+
+static inline rc_live *current(void)
+{
+	return __atomic_load_n(&live, __ATOMIC_ACQUIRE);
+}
 
 /* ---- init ---- */
 
@@ -50,7 +56,9 @@ static void resolve_reals(void)
 static void atfork_child(void)
 {
 	my_pid = (uint32_t)getpid();
-	memset(rej_count, 0, sizeof rej_count);
+	rc_live *L = current();
+	if (L)
+		memset(L->rej_count, 0, sizeof L->rej_count);
 }
 
 struct fallback { char path[4096]; };
@@ -78,7 +86,7 @@ static void fallback_log_path(const char *cfgpath, char *out, size_t len)
 		snprintf(out, len, "%s", tmpl);
 }
 
-static void log_config_error(const char *path, const char *err)
+static void log_config_error(const char *path, const char *err, const char *action)
 {
 	char q[600], qf[300];
 	int line = 0;
@@ -92,8 +100,27 @@ static void log_config_error(const char *path, const char *err)
 	}
 	char first[512];
 	snprintf(first, sizeof first, "%.*s", (int)strcspn(msg, "\n"), msg);
-	rc_log(RC_LOG_ERROR, "config_error", "file=%s line=%d msg=%s action=pass_through",
-	       rc_log_quote(path, qf, sizeof qf), line, rc_log_quote(first, q, sizeof q));
+	rc_log(RC_LOG_ERROR, "config_error", "file=%s line=%d msg=%s action=%s",
+	       rc_log_quote(path, qf, sizeof qf), line, rc_log_quote(first, q, sizeof q), action);
+}
+
+/* Bind CFG's breakers to their slots in the state file (by name, so state
+ * survives a reload).  Return the new rc_live, or NULL. */
+static rc_live *make_live(rc_config *cfg, unsigned gen)
+{
+	rc_live *L = calloc(1, sizeof *L);
+	if (!L)
+		return NULL;
+	L->cfg = cfg;
+	L->gen = gen;
+	for (unsigned i = 0; i < cfg->nbreakers; i++) {
+		L->slots[i] = rc_shm_slot(&shm, cfg->breakers[i].name, 1);
+		if (!L->slots[i])
+			rc_log(RC_LOG_ERROR, "state_error",
+			       "breaker=%s msg=\"no slot in the state file\" action=pass_through",
+			       cfg->breakers[i].name);
+	}
+	return L;
 }
 
 static void init_once(void)
@@ -113,13 +140,15 @@ static void init_once(void)
 		goto out; /* inert: no file, no log */
 
 	const char *prog = program_invocation_short_name;
+	snprintf(cfg_path, sizeof cfg_path, "%s", path);
 	static char err[4096];
-	cfg = rc_config_load(path, err, sizeof err);
+	stat(path, &cfg_st);
+	rc_config *cfg = rc_config_load(path, err, sizeof err);
 	if (!cfg) {
 		char lp[4096];
 		fallback_log_path(path, lp, sizeof lp);
 		rc_log_setup(lp, RC_LOG_ERROR, prog);
-		log_config_error(path, err);
+		log_config_error(path, err, "pass_through");
 		goto out;
 	}
 	rc_log_setup(cfg->log_file, cfg->log_level, prog);
@@ -127,20 +156,18 @@ static void init_once(void)
 		char q[600];
 		rc_log(RC_LOG_ERROR, "state_error", "msg=%s action=pass_through",
 		       rc_log_quote(err, q, sizeof q));
+		rc_config_free(cfg);
 		goto out;
 	}
-	unsigned live = 0;
-	for (unsigned i = 0; i < cfg->nbreakers; i++) {
-		slots[i] = rc_shm_slot(&shm, cfg->breakers[i].name, 1);
-		if (slots[i])
-			live++;
-		else
-			rc_log(RC_LOG_ERROR, "state_error",
-			       "breaker=%s msg=\"no slot in the state file\" action=pass_through",
-			       cfg->breakers[i].name);
+	rc_live *L = make_live(cfg, 1);
+	if (!L) {
+		rc_config_free(cfg);
+		goto out;
 	}
+	__atomic_store_n(&live, L, __ATOMIC_RELEASE);
+	next_check_ms = rc_now_ms() + cfg->reload;
 	rc_log(RC_LOG_DEBUG, "start", "config=%s state_file=%s breakers=%u",
-	       path, cfg->state_file, live);
+	       path, cfg->state_file, cfg->nbreakers);
 	rc_active = 1;
 out:
 	__atomic_store_n(&rc_init_done, 2, __ATOMIC_RELEASE);
@@ -162,6 +189,64 @@ void rc_init(void)
 __attribute__((constructor)) static void rc_ctor(void)
 {
 	rc_init();
+}
+
+/* ---- live reload ---- */
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* At most every `reload` interval, on the call path of one thread: if the
+ * config file changed, read it again.  A good file replaces the config in
+ * force atomically (state is kept by breaker name); a broken one keeps it
+ * and logs config_error once per edit. */
+static void maybe_reload(uint64_t now_ms)
+{
+	rc_live *L = current();
+	uint64_t iv = L->cfg->reload, due = __atomic_load_n(&next_check_ms, __ATOMIC_RELAXED);
+	if (!iv || now_ms < due)
+		return;
+	if (!__atomic_compare_exchange_n(&next_check_ms, &due, now_ms + iv, 0, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
+		return;
+	int busy = 0;
+	if (!__atomic_compare_exchange_n(&reloading, &busy, 1, 0, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		return;
+	int saved = errno;
+	rc_guard++;
+	struct stat st;
+	if (stat(cfg_path, &st) == 0 && !same_file(&st, &cfg_st)) {
+		cfg_st = st;
+		static char err[4096];
+		rc_config *c = rc_config_load(cfg_path, err, sizeof err);
+		if (!c) {
+			log_config_error(cfg_path, err, "kept_previous");
+		} else {
+			if (strcmp(c->state_file, L->cfg->state_file) != 0) {
+				rc_log(RC_LOG_WARN, "reload",
+				       "msg=\"state_file changes need a restart; keeping %s\"",
+				       L->cfg->state_file);
+				free(c->state_file);
+				c->state_file = strdup(L->cfg->state_file);
+			}
+			rc_live *N = c->state_file ? make_live(c, L->gen + 1) : NULL;
+			if (N) {
+				rc_log_setup(c->log_file, c->log_level, program_invocation_short_name);
+				__atomic_store_n(&live, N, __ATOMIC_RELEASE);
+				rc_log(RC_LOG_INFO, "reload", "config=%s breakers=%u gen=%u", cfg_path,
+				       c->nbreakers, N->gen);
+			} else {
+				rc_config_free(c);
+			}
+		}
+	}
+	rc_guard--;
+	__atomic_store_n(&reloading, 0, __ATOMIC_RELEASE);
+	errno = saved;
 }
 
 /* ---- helpers ---- */
@@ -212,15 +297,15 @@ static void log_transition(const rc_breaker_cfg *b, const rc_transition *tr)
 }
 
 /* Judge a call: count it, move the state machine, log. */
-static void judge(unsigned bidx, const rc_ticket *t, int outcome, uint64_t start_us,
+static void judge(rc_live *L, unsigned bidx, const rc_ticket *t, int outcome, uint64_t start_us,
 		  int family, const uint8_t *addr, uint16_t port, int err)
 {
-	const rc_breaker_cfg *b = &cfg->breakers[bidx];
+	const rc_breaker_cfg *b = &L->cfg->breakers[bidx];
 	uint64_t now_us = rc_now_us();
 	uint64_t lat = now_us > start_us ? now_us - start_us : 0;
 	rc_transition tr;
 	tr.to = -1;
-	rc_report(slots[bidx], b, t, outcome, lat, now_us / 1000, &tr);
+	rc_report(L->slots[bidx], b, t, outcome, lat, now_us / 1000, &tr);
 	log_transition(b, &tr);
 	if (rc_log_enabled(RC_LOG_DEBUG)) {
 		char d[80];
@@ -235,9 +320,9 @@ static void judge(unsigned bidx, const rc_ticket *t, int outcome, uint64_t start
 	}
 }
 
-static void log_rejects(unsigned bidx, uint64_t n, const char *dest)
+static void log_rejects(rc_live *L, unsigned bidx, uint64_t n, const char *dest)
 {
-	const rc_breaker_cfg *b = &cfg->breakers[bidx];
+	const rc_breaker_cfg *b = &L->cfg->breakers[bidx];
 	rc_log(RC_LOG_INFO, "reject", "breaker=%s count=%llu errno=%s%s%s", b->name,
 	       (unsigned long long)n, errno_name(b->reject_errno), dest ? " dest=" : "",
 	       dest ? dest : "");
@@ -245,20 +330,21 @@ static void log_rejects(unsigned bidx, uint64_t n, const char *dest)
 
 /* Count a rejection; log at most one line per breaker per second, carrying
  * the count since the last line. */
-static void note_reject(unsigned bidx, int family, const uint8_t *addr, uint16_t port)
+static void note_reject(rc_live *L, unsigned bidx, int family, const uint8_t *addr,
+			uint16_t port)
 {
-	__atomic_add_fetch(&rej_count[bidx], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&L->rej_count[bidx], 1, __ATOMIC_RELAXED);
 	if (!rc_log_enabled(RC_LOG_INFO))
 		return;
 	uint64_t sec = rc_now_ms() / 1000;
-	uint64_t last = __atomic_load_n(&rej_sec[bidx], __ATOMIC_RELAXED);
-	if (sec == last || !__atomic_compare_exchange_n(&rej_sec[bidx], &last, sec, 0,
+	uint64_t last = __atomic_load_n(&L->rej_sec[bidx], __ATOMIC_RELAXED);
+	if (sec == last || !__atomic_compare_exchange_n(&L->rej_sec[bidx], &last, sec, 0,
 							__ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return;
-	uint64_t n = __atomic_exchange_n(&rej_count[bidx], 0, __ATOMIC_RELAXED);
+	uint64_t n = __atomic_exchange_n(&L->rej_count[bidx], 0, __ATOMIC_RELAXED);
 	char d[80];
 	format_dest(family, addr, port, d, sizeof d);
-	log_rejects(bidx, n, d);
+	log_rejects(L, bidx, n, d);
 }
 
 /* At exit, the rejections counted since the last line get theirs. */
@@ -267,10 +353,11 @@ __attribute__((destructor)) static void rc_dtor(void)
 	if (!rc_active || !rc_log_enabled(RC_LOG_INFO))
 		return;
 	rc_guard++;
-	for (unsigned i = 0; i < cfg->nbreakers; i++) {
-		uint64_t n = __atomic_exchange_n(&rej_count[i], 0, __ATOMIC_RELAXED);
+	rc_live *L = current();
+	for (unsigned i = 0; i < L->cfg->nbreakers; i++) {
+		uint64_t n = __atomic_exchange_n(&L->rej_count[i], 0, __ATOMIC_RELAXED);
 		if (n)
-			log_rejects(i, n, NULL);
+			log_rejects(L, i, n, NULL);
 	}
 	rc_guard--;
 }
@@ -287,15 +374,17 @@ static int claim_pending(rc_fd *e)
  * does; a forked child's copy is dropped), then set its phase. */
 static void finish_pending(rc_fd *e, int outcome, int err, int phase_after)
 {
-	if (e->pid == my_pid && rc_active && e->bidx < cfg->nbreakers) {
-		const rc_breaker_cfg *b = &cfg->breakers[e->bidx];
+	rc_live *L = e->live;
+	if (e->pid == my_pid && L && e->bidx < L->cfg->nbreakers && L->slots[e->bidx]) {
+		const rc_breaker_cfg *b = &L->cfg->breakers[e->bidx];
 		if (outcome == RC_OK && b->connect_timeout &&
 		    rc_now_us() - e->start_us > b->connect_timeout * 1000)
 			outcome = RC_FAIL_TIMEOUT; /* it answered, but too late */
 		if (outcome < 0)
-			rc_cancel(slots[e->bidx], &e->t);
+			rc_cancel(L->slots[e->bidx], &e->t);
 		else
-			judge(e->bidx, &e->t, outcome, e->start_us, e->family, e->addr, e->port, err);
+			judge(L, e->bidx, &e->t, outcome, e->start_us, e->family, e->addr, e->port,
+			      err);
 	}
 	__atomic_store_n(&e->phase, (uint32_t)phase_after, __ATOMIC_RELEASE);
 }
@@ -438,8 +527,10 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	unsigned nn = rc_names_lookup(family, addr, names, 4);
 	for (unsigned i = 0; i < nn; i++)
 		np[i] = names[i];
-	int idx = rc_match(cfg, family, addr, port, np, nn);
-	if (idx < 0 || !slots[idx] || cfg->breakers[idx].mode == RC_MODE_OFF)
+	maybe_reload(rc_now_ms());
+	rc_live *L = current();
+	int idx = rc_match(L->cfg, family, addr, port, np, nn);
+	if (idx < 0 || !L->slots[idx] || L->cfg->breakers[idx].mode == RC_MODE_OFF)
 		return real_connect(fd, sa, len);
 
 	int saved = errno;
@@ -453,16 +544,17 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (type != SOCK_STREAM)
 		return real_connect(fd, sa, len); /* UDP and friends: untouched */
 
-	const rc_breaker_cfg *b = &cfg->breakers[idx];
+	const rc_breaker_cfg *b = &L->cfg->breakers[idx];
+	rc_slot *slot = L->slots[idx];
 	rc_guard++;
 	rc_ticket t;
 	rc_transition tr;
 	tr.to = -1;
 	uint64_t start_us = rc_now_us();
-	int v = rc_admit(slots[idx], b, start_us / 1000, my_pid, &t, &tr);
+	int v = rc_admit(slot, b, start_us / 1000, my_pid, &t, &tr);
 	log_transition(b, &tr);
 	if (v == RC_REJECT) {
-		note_reject((unsigned)idx, family, addr, port);
+		note_reject(L, (unsigned)idx, family, addr, port);
 		rc_guard--;
 		errno = b->reject_errno;
 		return -1;
@@ -501,7 +593,7 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		rc_fd *pe = rc_fd_get(fd);
 		if (pe) {
 			pe->bidx = (uint16_t)idx;
-			pe->cfg_gen = 0;
+			pe->live = L;
 			pe->pid = my_pid;
 			pe->port = port;
 			pe->family = (uint8_t)family;
@@ -510,17 +602,18 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 			pe->t = t;
 			__atomic_store_n(&pe->phase, RC_FD_PENDING, __ATOMIC_RELEASE);
 		} else {
-			rc_cancel(slots[idx], &t);
+			rc_cancel(slot, &t);
 		}
 	} else if (outcome == -2) {
-		rc_cancel(slots[idx], &t); /* the app's own error, not the service's */
+		rc_cancel(slot, &t); /* the app's own error, not the service's */
 	} else {
-		judge((unsigned)idx, &t, outcome, start_us, family, addr, port,
+		judge(L, (unsigned)idx, &t, outcome, start_us, family, addr, port,
 		      outcome == RC_OK ? 0 : err);
 		if (outcome == RC_OK) {
 			rc_fd *ce = rc_fd_get(fd);
 			if (ce) {
 				ce->bidx = (uint16_t)idx;
+				ce->live = L;
 				ce->pid = my_pid;
 				__atomic_store_n(&ce->phase, RC_FD_CONNECTED, __ATOMIC_RELEASE);
 			}
@@ -579,9 +672,10 @@ void rc_fd_closing(int fd)
 			outcome = is_net_failure(soerr) ? RC_FAIL : -1;
 		else if (is_connected(fd))
 			outcome = RC_OK;
-		else if (rc_active && e->bidx < cfg->nbreakers &&
-			 cfg->breakers[e->bidx].connect_timeout &&
-			 rc_now_us() - e->start_us > cfg->breakers[e->bidx].connect_timeout * 1000)
+		else if (e->live && e->bidx < e->live->cfg->nbreakers &&
+			 e->live->cfg->breakers[e->bidx].connect_timeout &&
+			 rc_now_us() - e->start_us >
+				 e->live->cfg->breakers[e->bidx].connect_timeout * 1000)
 			outcome = RC_FAIL_TIMEOUT; /* given up on after waiting too long */
 		finish_pending(e, outcome, soerr, RC_FD_NONE);
 	} else if (ph == RC_FD_CONNECTED) {
@@ -608,7 +702,7 @@ void rc_fd_duped(int oldfd, int newfd)
 	if (!n)
 		return;
 	n->bidx = o->bidx;
-	n->cfg_gen = o->cfg_gen;
+	n->live = o->live;
 	n->pid = my_pid;
 	__atomic_store_n(&n->phase, RC_FD_CONNECTED, __ATOMIC_RELEASE);
 }
@@ -625,5 +719,5 @@ void rc_fd_fresh(int fd, int sotype)
 
 int rc_want_name(const char *name)
 {
-	return name && rc_active && rc_match_any_name(cfg, name);
+	return name && rc_active && rc_match_any_name(current()->cfg, name);
 }

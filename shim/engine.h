@@ -50,14 +50,26 @@ enum rc_fd_phase {
 	RC_FD_BUSY = 3,      /* being judged by one thread */
 };
 
+/* One loaded config with its breakers' slots in the state file.  A reload
+ * makes a new one; old ones are never freed (an fd may still refer to
+ * one), so a pointer to an rc_live stays valid for the process's life. */
+typedef struct rc_live {
+	rc_config *cfg;
+	rc_slot   *slots[RC_MAX_BREAKERS];  /* NULL: that breaker passes through */
+	uint64_t   rej_count[RC_MAX_BREAKERS]; /* rejections not yet logged */
+	uint64_t   rej_sec[RC_MAX_BREAKERS];   /* second of the last reject line */
+	unsigned   gen;                        /* 1, 2, ... per reload */
+} rc_live;
+
 typedef struct rc_fd {
 	uint32_t  phase;     /* enum rc_fd_phase, atomic */
-	uint16_t  bidx;      /* breaker index */
-	uint16_t  cfg_gen;   /* config generation bidx refers to */
-	uint32_t  pid;       /* process that opened the call */
+	uint16_t  bidx;      /* breaker index in live->cfg */
 	uint16_t  port;      /* destination port, host order */
+	uint32_t  pid;       /* process that opened the call */
 	uint8_t   family;    /* AF_INET or AF_INET6 (normalised) */
 	uint8_t   sotype;    /* from socket(): SOCK_STREAM etc; 0 unknown */
+	uint16_t  pad;
+	rc_live  *live;      /* the config bidx refers to */
 	uint8_t   addr[16];  /* destination address */
 	uint64_t  start_us;  /* when the call started */
 	rc_ticket t;

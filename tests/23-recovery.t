@@ -8,7 +8,7 @@ need_build
 start_server HTTP http
 URL=http://127.0.0.1:$HTTP/
 write_config connect_timeout=2s
-breaker svc "match=127.0.0.1:$HTTP" failure_threshold=2 open_duration=300ms \
+breaker svc "match=127.0.0.1:$HTTP" failure_threshold=2 open_duration=1s \
 	open_duration_max=10s success_threshold=2 half_open_probes=1
 
 # Trip it while the service is down.
@@ -20,7 +20,7 @@ control HTTP 200           # the service is back
 is "$(scurl "$URL"; echo " $?")" "000 7" "open: rejected at once"
 is "$(conns HTTP)" 0 "no connection while open"
 
-sleep 0.5                  # > open_duration
+sleep 1.1                  # > open_duration
 is "$(state_of svc)" open "open_duration passed, no call yet: still open (checked on the next call)"
 is "$(scurl "$URL")" 200 "first call after open_duration goes through (a trial)"
 is "$(state_of svc)" half_open "one successful trial of 2: half_open"

@@ -21,7 +21,7 @@ start=$(($(now_ms) + 700))
 for i in $(seq $N); do
 	pyc connect 127.0.0.1 "$BH" --start-at "$start" >"$T/p$i" &
 done
-wait
+wait_clients
 got=$(cat "$T"/p*)
 admitted=0 rejected=0 fast=0
 for i in $(seq $N); do
@@ -51,7 +51,7 @@ start=$(($(now_ms) + 700))
 for i in $(seq $N); do
 	pyc connect 127.0.0.1 "$BH2" --start-at "$start" >"$T/q$i" &
 done
-wait
+wait_clients
 got=$(cat "$T"/q*)
 admitted=$(grep -c 'ETIMEDOUT=1' <<<"$got")
 rejected=$(grep -c 'ECONNREFUSED=1' <<<"$got")

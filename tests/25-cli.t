@@ -31,7 +31,7 @@ like "$out" '"svc"' "status svc --json shows svc"
 unlike "$out" '"other"' "...and not other"
 
 # open
-rc open svc; is "$?" 0 "open svc: exit 0"
+rc open svc >/dev/null; is "$?" 0 "open svc: exit 0"
 is "$(state_of svc)" open "status: open"
 n=$(conns HTTP)
 is "$(scurl "$URL"; echo " $?")" "000 7" "open: a new curl is rejected"
@@ -46,13 +46,13 @@ is "$(scurl "$URL")" 200 "open_duration passed after recloser open: the trial go
 is "$(state_of svc)" closed "...and closes it"
 
 # half-open
-rc half-open svc; is "$?" 0 "half-open svc: exit 0"
+rc half-open svc >/dev/null; is "$?" 0 "half-open svc: exit 0"
 is "$(state_of svc)" half_open "status: half_open"
 is "$(scurl "$URL")" 200 "half_open: a trial goes through"
 is "$(state_of svc)" closed "one success (success_threshold 1): closed"
 
 # force-open: stays open past open_duration
-rc force-open svc; is "$?" 0 "force-open svc: exit 0"
+rc force-open svc >/dev/null; is "$?" 0 "force-open svc: exit 0"
 is "$(state_of svc)" forced_open "status: forced_open"
 is "$(scurl "$URL"; echo " $?")" "000 7" "forced_open: rejected"
 sleep 0.5
@@ -60,7 +60,7 @@ is "$(scurl "$URL"; echo " $?")" "000 7" "forced_open past open_duration: still 
 is "$(state_of svc)" forced_open "still forced_open"
 
 # force-close: failures do not open it
-rc force-close svc; is "$?" 0 "force-close svc: exit 0"
+rc force-close svc >/dev/null; is "$?" 0 "force-close svc: exit 0"
 is "$(state_of svc)" forced_closed "status: forced_closed"
 control HTTP down
 r0=$(json_field svc rejected)
@@ -71,7 +71,7 @@ control HTTP 200
 is "$(scurl "$URL")" 200 "forced_closed: calls go through"
 
 # close: ends the forced state, clears counts
-rc close svc; is "$?" 0 "close svc: exit 0"
+rc close svc >/dev/null; is "$?" 0 "close svc: exit 0"
 is "$(state_of svc)" closed "status: closed"
 is "$(counts svc)" "0 0 0" "close clears calls, failures, rejected"
 is "$(scurl "$URL")" 200 "closed: curl works"
@@ -97,7 +97,7 @@ print(first, attempt())
 wait_until 5000 test -e "$T/go.ready"
 rc open svc >/dev/null
 touch "$T/go"
-wait
+wait_clients
 is "$(cat "$T/running.out")" "ok ConnectionRefusedError" "a running process: connects, then after recloser open is rejected at its next call"
 rc close svc >/dev/null
 

@@ -23,7 +23,7 @@ start=$(($(now_ms) + 500))
 for i in 1 2 3 4; do
 	RUN_TIMEOUT=60 pyc connect 127.0.0.1 "$HTTP" --threads 4 -n 25 --start-at "$start" >"$T/mp$i" &
 done
-wait
+wait_clients
 tot=0
 for i in 1 2 3 4; do tot=$((tot + $(kv "$(cat "$T/mp$i")" ok))); done
 is "$tot" 400 "4 processes x 4 threads x 25: all connected"

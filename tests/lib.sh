@@ -186,6 +186,18 @@ timed() {
 	return $__rc
 }
 
+# wait_clients: wait for the background jobs the test started, not the
+# servers (a bare `wait` would wait for the servers too, forever).
+wait_clients() {
+	local p s
+	for p in $(jobs -p); do
+		for s in "${_srv_pids[@]}"; do
+			[ "$p" = "$s" ] && continue 2
+		done
+		wait "$p"
+	done
+}
+
 # wait_until TIMEOUT_MS CMD...: poll CMD every 50 ms until it succeeds.
 wait_until() {
 	local limit=$1 t0
