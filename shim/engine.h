@@ -42,12 +42,25 @@ static inline int rc_bypass(void)
 
 /* ---- the fd table (fdtable.c) ----
  * One entry per fd of a matched TCP socket, found by index in a two-level
- * table whose chunks are mmap'd on first use: a lookup is two loads. */
+ * table whose chunks are mmap'd on first use: a lookup is two loads.
+ *
+ * A call starts at connect, or at the first write after the previous
+ * response began, and ends at the first response byte (SPEC section 3):
+ *
+ *   CONNECTING --connected--> WAITING --first byte--> STATUS --> IDLE
+ *        |                       |   (HTTP status line       |
+ *        +--failed--> NONE       |    still arriving)        |
+ *                                +--first byte, not HTTP-----+
+ *   IDLE --write--> WAITING (a new call)
+ *
+ * Only the thread that moved an entry to BUSY may change it. */
 enum rc_fd_phase {
-	RC_FD_NONE = 0,      /* not ours */
-	RC_FD_PENDING = 1,   /* non-blocking connect in flight: a call open */
-	RC_FD_CONNECTED = 2, /* established to breaker bidx */
-	RC_FD_BUSY = 3,      /* being judged by one thread */
+	RC_FD_NONE = 0,       /* not ours */
+	RC_FD_CONNECTING = 1, /* non-blocking connect in flight: a call open */
+	RC_FD_WAITING = 2,    /* connected, a call open, no response byte yet */
+	RC_FD_STATUS = 3,     /* response began; HTTP status line incomplete */
+	RC_FD_IDLE = 4,       /* connected, no call open */
+	RC_FD_BUSY = 5,       /* being changed by one thread */
 };
 
 /* One loaded config with its breakers' slots in the state file.  A reload
@@ -61,18 +74,24 @@ typedef struct rc_live {
 	unsigned   gen;                        /* 1, 2, ... per reload */
 } rc_live;
 
+#define RC_CALL_WROTE 1  /* the open call has sent bytes */
+
 typedef struct rc_fd {
 	uint32_t  phase;     /* enum rc_fd_phase, atomic */
 	uint16_t  bidx;      /* breaker index in live->cfg */
 	uint16_t  port;      /* destination port, host order */
-	uint32_t  pid;       /* process that opened the call */
+	uint32_t  pid;       /* process that owns the entry */
 	uint8_t   family;    /* AF_INET or AF_INET6 (normalised) */
 	uint8_t   sotype;    /* from socket(): SOCK_STREAM etc; 0 unknown */
-	uint16_t  pad;
+	uint8_t   nonblock;  /* O_NONBLOCK, as last set through the hooks */
+	uint8_t   flags;     /* RC_CALL_* */
 	rc_live  *live;      /* the config bidx refers to */
 	uint8_t   addr[16];  /* destination address */
-	uint64_t  start_us;  /* when the call started */
+	uint64_t  start_us;  /* when the open call started */
+	uint64_t  first_us;  /* when its first response byte came */
 	rc_ticket t;
+	uint8_t   hlen;      /* bytes of a status line collected in hbuf */
+	char      hbuf[15];
 } rc_fd;
 
 #define RC_FD_CHUNK_BITS 10
@@ -93,11 +112,16 @@ static inline rc_fd *rc_fd_peek(int fd)
  * range or memory is short. */
 rc_fd *rc_fd_get(int fd);
 
+static inline uint32_t rc_fd_phase(const rc_fd *e)
+{
+	return __atomic_load_n(&e->phase, __ATOMIC_ACQUIRE);
+}
+
 /* Nonzero if fd has an entry in a phase other than NONE. */
 static inline int rc_fd_tracked(int fd)
 {
 	rc_fd *e = rc_fd_peek(fd);
-	return e && __atomic_load_n(&e->phase, __ATOMIC_RELAXED) != RC_FD_NONE;
+	return e && rc_fd_phase(e) != RC_FD_NONE;
 }
 
 /* ---- resolved names (names.c) ---- */
@@ -112,16 +136,51 @@ void rc_names_add_raw(const char *name, int family, const void *addr);
 unsigned rc_names_lookup(int family, const uint8_t *addr,
 			 char names[][RC_HOST_MAX], unsigned max);
 
-/* ---- the engine (engine.c) ---- */
+/* ---- the engine (engine.c): init, reload, judging, logging ---- */
+
+extern uint32_t rc_pid;          /* this process, kept right across fork */
+rc_live *rc_current(void);       /* the config in force */
+
+/* Re-read the config if it changed and `reload` has passed. */
+void rc_maybe_reload(uint64_t now_ms);
+
+/* Nonzero for an errno that means the service (or the way to it) failed. */
+int rc_is_net_failure(int e);
+const char *rc_errno_name(int e);
+
+void rc_log_transition(const rc_breaker_cfg *b, const rc_transition *tr);
+
+/* Judge an admitted call: count it, move the state machine, log.  The
+ * latency is END_US - START_US. */
+void rc_judge(rc_live *L, unsigned bidx, const rc_ticket *t, int outcome, uint64_t start_us,
+	      uint64_t end_us, int family, const uint8_t *addr, uint16_t port, int err);
+
+/* Count a rejection (the slot already did); log it at most once a second. */
+void rc_note_reject(rc_live *L, unsigned bidx, int family, const uint8_t *addr,
+		    uint16_t port);
+
+/* A name resolution for NAME succeeded: nonzero if its addresses are worth
+ * remembering (a host-name pattern could match it). */
+int rc_want_name(const char *name);
+
+/* ---- calls (calls.c): connect and the data path ---- */
 
 /* The logic behind connect(2).  Return as connect does. */
 int rc_connect(int fd, const struct sockaddr *sa, socklen_t len);
 
-/* Settle the pending connect of fd after an I/O call returned R with errno
- * ERR (R >= 0: success).  EAGAIN-like errors settle nothing. */
-void rc_settle_io(int fd, rc_fd *e, ssize_t r, int err);
+/* Around a write-side call on a tracked fd.  rc_write_begin returns 0 to
+ * go on, or -1 with errno set (a request cut by an open breaker). */
+int rc_write_begin(int fd, rc_fd *e);
+void rc_write_end(int fd, rc_fd *e, ssize_t r, int err);
 
-/* getsockopt(SO_ERROR) returned VAL on fd with a pending connect. */
+/* Around a read-side call on a tracked fd (not MSG_PEEK).  DONTWAIT: the
+ * call cannot block (MSG_DONTWAIT).  rc_read_begin returns 0 to go on, or
+ * -1 with errno ETIMEDOUT (response_timeout on a blocking socket).
+ * rc_read_end gets the result and the first NB (<= 16) bytes read. */
+int rc_read_begin(int fd, rc_fd *e, int dontwait);
+void rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const uint8_t *b, size_t nb);
+
+/* getsockopt(SO_ERROR) returned VAL on fd with a connect in flight. */
 void rc_settle_so_error(int fd, rc_fd *e, int val);
 
 /* fd is about to be closed (close, dup2/dup3 target, close_range). */
@@ -135,8 +194,10 @@ void rc_fd_duped(int oldfd, int newfd);
  * connect a system call. */
 void rc_fd_fresh(int fd, int sotype);
 
-/* A name resolution for NAME succeeded: remember its addresses if a
- * host-name pattern could match it. */
-int rc_want_name(const char *name);
+/* O_NONBLOCK of fd was set (NB=1) or cleared through fcntl or ioctl. */
+void rc_fd_nonblock(int fd, int nb);
+
+/* Process exit: judge the calls still open, as close would. */
+void rc_calls_at_exit(void);
 
 #endif

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <errno.h>
+#include <sys/ioctl.h>
 
 #include "hook.h"
 
@@ -34,7 +35,7 @@ RC_EXPORT int close(int fd)
 {
 	rc_fd *e = rc_fd_peek(fd);
 	if (e) {
-		if (e->phase != RC_FD_NONE && !rc_guard)
+		if (rc_fd_phase(e) != RC_FD_NONE && !rc_guard)
 			rc_fd_closing(fd);
 		e->sotype = 0;
 	}
@@ -94,6 +95,8 @@ RC_EXPORT int dup3(int oldfd, int newfd, int flags)
 	int r = REAL(real)(fd, cmd, arg);                       \
 	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) \
 		rc_fd_duped(fd, r);                             \
+	else if (r == 0 && cmd == F_SETFL)                      \
+		rc_fd_nonblock(fd, !!(arg & O_NONBLOCK));       \
 	return r;
 
 RC_EXPORT int fcntl(int fd, int cmd, ...)
@@ -104,4 +107,16 @@ RC_EXPORT int fcntl(int fd, int cmd, ...)
 RC_EXPORT int fcntl64(int fd, int cmd, ...)
 {
 	FCNTL_BODY(fcntl64)
+}
+
+RC_EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	int r = REAL(ioctl)(fd, req, arg);
+	if (r == 0 && req == FIONBIO && arg)
+		rc_fd_nonblock(fd, *(int *)arg != 0);
+	return r;
 }

@@ -1,42 +1,85 @@
 /* hook_io.c - the data path.  An fd that belongs to no breaker costs one
- * table lookup; the first I/O on a socket whose non-blocking connect is
- * pending settles that connect. */
+ * table lookup; on a breaker's fd the engine sees where each call starts
+ * (the first write of a request) and ends (the first response bytes). */
 #include <errno.h>
+#include <string.h>
 #include <sys/uio.h>
 
 #include "hook.h"
 
-/* Each hook: pass through; if fd has a pending connect, settle it by what
- * the real call returned (errno preserved by rc_settle_io). */
-#define IO_HOOK(ret, name, params, args)                                          \
-	RC_EXPORT ret name params                                                 \
-	{                                                                         \
-		rc_fd *e = rc_fd_peek(fd);                                        \
-		if (__builtin_expect(!e || __atomic_load_n(&e->phase, __ATOMIC_RELAXED) != \
-						   RC_FD_PENDING, 1) || rc_guard)        \
-			return REAL(name) args;                                   \
-		ret r = REAL(name) args;                                          \
-		rc_settle_io(fd, e, r, errno);                                    \
-		return r;                                                         \
+/* Copy the first (up to 16) of the N bytes a vectored read put in IOV. */
+static size_t iov_head(const struct iovec *iov, int cnt, ssize_t n, uint8_t *out)
+{
+	size_t got = 0, want = n > 16 ? 16 : (size_t)(n > 0 ? n : 0);
+	for (int i = 0; i < cnt && got < want; i++) {
+		size_t k = iov[i].iov_len < want - got ? iov[i].iov_len : want - got;
+		memcpy(out + got, iov[i].iov_base, k);
+		got += k;
+	}
+	return got;
+}
+
+/* The (bytes, count) pair rc_read_end gets, for a plain and a vectored read. */
+#define HEAD(buf, r) ((const uint8_t *)(buf)), ((r) > 16 ? 16 : (r) > 0 ? (size_t)(r) : 0)
+#define IOVHEAD(iov, cnt) h_, iov_head((iov), (cnt), r, h_)
+
+/* A write-side hook: a request may start here (and be cut by an open
+ * breaker before any byte is sent). */
+#define WRITE_HOOK(ret, name, params, args)                                            \
+	RC_EXPORT ret name params                                                      \
+	{                                                                              \
+		rc_fd *e = rc_fd_peek(fd);                                             \
+		if (__builtin_expect(!e || rc_fd_phase(e) == RC_FD_NONE, 1) || rc_guard) \
+			return REAL(name) args;                                        \
+		if (rc_write_begin(fd, e) < 0)                                         \
+			return -1;                                                     \
+		ret r = REAL(name) args;                                               \
+		rc_write_end(fd, e, r, errno);                                         \
+		return r;                                                              \
 	}
 
-IO_HOOK(ssize_t, read, (int fd, void *buf, size_t n), (fd, buf, n))
-IO_HOOK(ssize_t, write, (int fd, const void *buf, size_t n), (fd, buf, n))
-IO_HOOK(ssize_t, readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt))
-IO_HOOK(ssize_t, writev, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt))
-IO_HOOK(ssize_t, send, (int fd, const void *buf, size_t n, int fl), (fd, buf, n, fl))
-IO_HOOK(ssize_t, recv, (int fd, void *buf, size_t n, int fl), (fd, buf, n, fl))
-IO_HOOK(ssize_t, sendto,
-	(int fd, const void *buf, size_t n, int fl, const struct sockaddr *sa, socklen_t sl),
-	(fd, buf, n, fl, sa, sl))
-IO_HOOK(ssize_t, recvfrom,
-	(int fd, void *buf, size_t n, int fl, struct sockaddr *sa, socklen_t *sl),
-	(fd, buf, n, fl, sa, sl))
-IO_HOOK(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl))
-IO_HOOK(ssize_t, recvmsg, (int fd, struct msghdr *m, int fl), (fd, m, fl))
-IO_HOOK(ssize_t, __read_chk, (int fd, void *buf, size_t n, size_t bl), (fd, buf, n, bl))
-IO_HOOK(ssize_t, __recv_chk, (int fd, void *buf, size_t n, size_t bl, int fl),
-	(fd, buf, n, bl, fl))
-IO_HOOK(ssize_t, __recvfrom_chk,
-	(int fd, void *buf, size_t n, size_t bl, int fl, struct sockaddr *sa, socklen_t *sl),
-	(fd, buf, n, bl, fl, sa, sl))
+/* A read-side hook: the first bytes of a response end the call.  MSG_PEEK
+ * reads are not looked at: the real read that follows is. */
+#define READ_HOOK(ret, name, params, args, peek, dontwait, head)                        \
+	RC_EXPORT ret name params                                                      \
+	{                                                                              \
+		rc_fd *e = rc_fd_peek(fd);                                             \
+		uint32_t ph;                                                           \
+		if (__builtin_expect(!e || (ph = rc_fd_phase(e)) == RC_FD_NONE ||       \
+					     ph == RC_FD_IDLE, 1) || rc_guard || (peek))    \
+			return REAL(name) args;                                        \
+		if (rc_read_begin(fd, e, (dontwait)) < 0)                              \
+			return -1;                                                     \
+		ret r = REAL(name) args;                                               \
+		int err = errno;                                                       \
+		uint8_t h_[16];                                                        \
+		(void)h_;                                                              \
+		rc_read_end(fd, e, r, err, head);                                      \
+		return r;                                                              \
+	}
+
+WRITE_HOOK(ssize_t, write, (int fd, const void *buf, size_t n), (fd, buf, n))
+WRITE_HOOK(ssize_t, writev, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt))
+WRITE_HOOK(ssize_t, send, (int fd, const void *buf, size_t n, int fl), (fd, buf, n, fl))
+WRITE_HOOK(ssize_t, sendto,
+	   (int fd, const void *buf, size_t n, int fl, const struct sockaddr *sa, socklen_t sl),
+	   (fd, buf, n, fl, sa, sl))
+WRITE_HOOK(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl))
+
+READ_HOOK(ssize_t, read, (int fd, void *buf, size_t n), (fd, buf, n), 0, 0, HEAD(buf, r))
+READ_HOOK(ssize_t, __read_chk, (int fd, void *buf, size_t n, size_t bl), (fd, buf, n, bl),
+	  0, 0, HEAD(buf, r))
+READ_HOOK(ssize_t, readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), 0, 0,
+	  IOVHEAD(iov, cnt))
+READ_HOOK(ssize_t, recv, (int fd, void *buf, size_t n, int fl), (fd, buf, n, fl),
+	  fl & MSG_PEEK, fl & MSG_DONTWAIT, HEAD(buf, r))
+READ_HOOK(ssize_t, __recv_chk, (int fd, void *buf, size_t n, size_t bl, int fl),
+	  (fd, buf, n, bl, fl), fl & MSG_PEEK, fl & MSG_DONTWAIT, HEAD(buf, r))
+READ_HOOK(ssize_t, recvfrom,
+	  (int fd, void *buf, size_t n, int fl, struct sockaddr *sa, socklen_t *sl),
+	  (fd, buf, n, fl, sa, sl), fl & MSG_PEEK, fl & MSG_DONTWAIT, HEAD(buf, r))
+READ_HOOK(ssize_t, __recvfrom_chk,
+	  (int fd, void *buf, size_t n, size_t bl, int fl, struct sockaddr *sa, socklen_t *sl),
+	  (fd, buf, n, bl, fl, sa, sl), fl & MSG_PEEK, fl & MSG_DONTWAIT, HEAD(buf, r))
+READ_HOOK(ssize_t, recvmsg, (int fd, struct msghdr *m, int fl), (fd, m, fl),
+	  fl & MSG_PEEK, fl & MSG_DONTWAIT, IOVHEAD(m->msg_iov, (int)m->msg_iovlen))
