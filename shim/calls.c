@@ -5,6 +5,7 @@
  * stdio on these paths; errno is what the real call left, or what a
  * rejection sets.  Each fd entry changes under a BUSY claim taken by CAS,
  * so a call is judged exactly once even when threads share the fd. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -290,6 +291,16 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 
 	const rc_breaker_cfg *b = &L->cfg->breakers[idx];
 	rc_slot *slot = L->slots[idx];
+	if (rc_curl_depth > 0) {
+		/* inside a libcurl transfer: it is judged whole, at the transfer
+		 * level; here only an open breaker's refusal applies */
+		unsigned st = RC_W_STATE(__atomic_load_n(&slot->word, __ATOMIC_ACQUIRE));
+		if (b->mode == RC_MODE_ENFORCE && (st == RC_OPEN || st == RC_FORCED_OPEN)) {
+			errno = b->reject_errno;
+			return -1;
+		}
+		return real_connect(fd, sa, len);
+	}
 	rc_guard++;
 	rc_ticket t;
 	rc_transition tr;
@@ -646,4 +657,94 @@ void rc_calls_at_exit(void)
 								ph, 0, 1));
 		}
 	}
+}
+
+/* ---- transfers (libcurl): one call per transfer ---- */
+
+__thread int rc_curl_depth __attribute__((tls_model("initial-exec")));
+
+/* The first breaker, in file order, for HOST (a name, or an IPv4/IPv6
+ * literal, brackets allowed) and PORT; -1 if none. */
+static int match_host(const rc_config *c, const char *host, uint16_t port)
+{
+	char h[RC_HOST_MAX];
+	size_t n = strlen(host);
+	if (n >= sizeof h)
+		return -1;
+	if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+		memcpy(h, host + 1, n - 2);
+		h[n - 2] = 0;
+	} else {
+		memcpy(h, host, n + 1);
+	}
+	uint8_t a[16];
+	if (inet_pton(AF_INET, h, a) == 1)
+		return rc_match(c, AF_INET, a, port, NULL, 0);
+	if (inet_pton(AF_INET6, h, a) == 1)
+		return rc_match(c, AF_INET6, a, port, NULL, 0);
+	for (unsigned i = 0; i < c->nbreakers; i++)
+		for (unsigned k = 0; k < c->breakers[i].npats; k++) {
+			const rc_pattern *p = &c->breakers[i].pats[k];
+			if ((p->kind == RC_PAT_HOST || p->kind == RC_PAT_WILD) &&
+			    (!p->port || p->port == port) && rc_pattern_match_name(p, h))
+				return (int)i;
+		}
+	return -1;
+}
+
+int rc_transfer_begin(const char *host, uint16_t port, rc_transfer *tx)
+{
+	tx->live = NULL;
+	tx->bidx = -1;
+	if (rc_bypass() || !host)
+		return -1;
+	int saved = errno;
+	rc_guard++;
+	uint64_t now = rc_now_us();
+	rc_maybe_reload(now / 1000);
+	rc_live *L = rc_current();
+	int idx = match_host(L->cfg, host, port);
+	int r = -1;
+	if (idx >= 0 && L->slots[idx] && L->cfg->breakers[idx].mode != RC_MODE_OFF) {
+		const rc_breaker_cfg *b = &L->cfg->breakers[idx];
+		rc_transition tr;
+		tr.to = -1;
+		tx->live = L;
+		tx->bidx = idx;
+		tx->pid = rc_pid;
+		tx->start_us = now;
+		r = rc_admit(L->slots[idx], b, now / 1000, rc_pid, &tx->t, &tr) == RC_ADMIT;
+		rc_log_transition(b, &tr);
+		if (!r) {
+			uint8_t none[16] = { 0 };
+			rc_note_reject(L, (unsigned)idx, AF_INET, none, port);
+		}
+	}
+	rc_guard--;
+	errno = saved;
+	return r;
+}
+
+void rc_transfer_end(rc_transfer *tx, int outcome, uint64_t end_us)
+{
+	if (!tx->live || tx->bidx < 0 || tx->pid != rc_pid)
+		return;
+	int saved = errno;
+	rc_guard++;
+	rc_slot *s = tx->live->slots[tx->bidx];
+	if (outcome < 0) {
+		rc_cancel(s, &tx->t);
+	} else {
+		uint8_t none[16] = { 0 };
+		rc_judge(tx->live, (unsigned)tx->bidx, &tx->t, outcome, tx->start_us, end_us, AF_INET,
+			 none, 0, 0);
+	}
+	tx->live = NULL;
+	rc_guard--;
+	errno = saved;
+}
+
+const rc_breaker_cfg *rc_transfer_breaker(const rc_transfer *tx)
+{
+	return tx->live && tx->bidx >= 0 ? &tx->live->cfg->breakers[tx->bidx] : NULL;
 }

@@ -200,4 +200,33 @@ void rc_fd_nonblock(int fd, int nb);
 /* Process exit: judge the calls still open, as close would. */
 void rc_calls_at_exit(void);
 
+/* ---- transfers (calls.c), for the libcurl hooks ----
+ * A libcurl transfer is one call, judged at the transfer level.  While
+ * rc_curl_depth > 0 (this thread is inside libcurl), the socket layer
+ * counts nothing and tracks no fd: it only refuses connects to a breaker
+ * that is open or forced_open (mode enforce), uncounted. */
+extern __thread int rc_curl_depth __attribute__((tls_model("initial-exec")));
+
+typedef struct rc_transfer {
+	rc_live  *live;      /* NULL: no breaker, or already ended */
+	int       bidx;
+	uint32_t  pid;
+	uint64_t  start_us;
+	rc_ticket t;
+} rc_transfer;
+
+/* Match HOST (a name or an IP literal, "[v6]" allowed) and PORT (host
+ * order) to a breaker and ask whether a transfer may start.  Return 1
+ * admitted (TX holds the ticket until rc_transfer_end), 0 rejected
+ * (counted and logged; TX names the breaker), -1 no breaker (TX empty). */
+int rc_transfer_begin(const char *host, uint16_t port, rc_transfer *tx);
+
+/* Judge the admitted transfer TX: OUTCOME RC_OK, RC_FAIL, RC_FAIL_TIMEOUT
+ * (latency END_US - start), or < 0 to release it without a verdict.
+ * Only the process that began it judges it; TX is emptied. */
+void rc_transfer_end(rc_transfer *tx, int outcome, uint64_t end_us);
+
+/* The breaker of TX (admitted or rejected), or NULL. */
+const rc_breaker_cfg *rc_transfer_breaker(const rc_transfer *tx);
+
 #endif
