@@ -88,6 +88,10 @@ static uint32_t judge_response(rc_fd *e, int final)
 	int status, http = status_prefix(e->hbuf, e->hlen, &status);
 	if (http && !status && !final)
 		return RC_FD_STATUS;
+	if (!final && (status == 100 || status == 102 || status == 103)) {
+		e->hlen = 0; /* informational: the answer is still to come */
+		return RC_FD_WAITING;
+	}
 	int outcome = RC_OK;
 	if (status && rc_status_in(&b->http_failure_status, status))
 		outcome = RC_FAIL;

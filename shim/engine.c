@@ -322,8 +322,8 @@ static void log_rejects(rc_live *L, unsigned bidx, uint64_t n, const char *dest)
 {
 	const rc_breaker_cfg *b = &L->cfg->breakers[bidx];
 	rc_log(RC_LOG_INFO, "reject", "breaker=%s count=%llu errno=%s%s%s", b->name,
-	       (unsigned long long)n, rc_errno_name(b->reject_errno), dest ? " dest=" : "",
-	       dest ? dest : "");
+	       (unsigned long long)n, rc_errno_name(b->reject_errno), dest ? " dest=" : " at_exit=",
+	       dest ? dest : "1");
 }
 
 /* Count a rejection; log at most one line per breaker per second, carrying

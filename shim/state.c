@@ -848,9 +848,11 @@ static int shm_open_(const char *path, rc_shm *shm, char *err, size_t errlen)
 		close(fd);
 		return refuse(err, errlen, path, "cannot size: %s", strerror(e));
 	}
-	/* Reserve the blocks now: a write to a hole on a full tmpfs would
-	 * be a SIGBUS in the host program.  No emulation where unsupported. */
-	if (fallocate(fd, 0, 0, (off_t)want) < 0 && errno != EOPNOTSUPP &&
+	/* Reserve the blocks of a file we sized: a write to a hole on a full
+	 * tmpfs would be a SIGBUS in the host program.  No emulation where
+	 * unsupported.  A file of the right size is only read until it has
+	 * been validated: a foreign file is never modified, not even its mtime. */
+	if (sb.st_size == 0 && fallocate(fd, 0, 0, (off_t)want) < 0 && errno != EOPNOTSUPP &&
 	    errno != ENOSYS) {
 		int e = errno;
 		close(fd);
