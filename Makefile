@@ -3,6 +3,9 @@
 #   make test     unit and integration tests (TAP, run by prove)
 #   make demo     a narrated demonstration against local services
 #   make bench    speed comparisons with and without the shim
+#   make install  CLI, shim, man pages, example configs (PREFIX, DESTDIR)
+#   make uninstall  removes exactly what install put there
+#   make check-man  the man pages render without a warning
 #   make clean
 
 CC      ?= cc
@@ -17,8 +20,8 @@ INIH_A  := $(shell for d in /usr/lib/$$(gcc -print-multiarch 2>/dev/null) /usr/l
 # Parts that know nothing about hooking: shared by the shim, the CLI, the tests.
 CORE    := config state log
 # The shim: the engine and the thin hooks, one file per family.
-SHIM    := engine fdtable names hook_connect hook_fd hook_io hook_resolve
-CLI     := recloser
+SHIM    := engine calls fdtable names hook_connect hook_fd hook_io hook_resolve hook_curl
+CLI     := recloser cli_add cli_metrics cli_watch
 
 CORE_O  := $(CORE:%=$(B)/obj/%.o)
 SHIM_O  := $(SHIM:%=$(B)/obj/%.o)
@@ -26,7 +29,7 @@ CLI_O   := $(CLI:%=$(B)/obj/%.o)
 UNIT    := $(patsubst tests/unit/%.c,$(B)/t/%,$(wildcard tests/unit/*.c))
 HELPERS := $(patsubst tests/progs/%.c,$(B)/t/%,$(wildcard tests/progs/*.c))
 
-.PHONY: all test demo bench clean deps check-inih
+.PHONY: all test demo bench clean deps check-inih install uninstall check-man
 all: check-inih $(B)/librecloser.so $(B)/recloser
 
 check-inih:
@@ -68,3 +71,59 @@ bench: deps all $(HELPERS)
 
 clean:
 	rm -rf $(B)
+
+# ---- install ----
+# make install [PREFIX=/usr/local] [DESTDIR=]: the CLI in bin/, the shim in
+# lib/recloser/ (where the installed `recloser run` looks for it: beside
+# itself, else ../lib/recloser/), the man pages, and the reference config
+# and every other file under conf/ as examples in share/doc/recloser/.
+# uninstall removes those files and the recloser directories, nothing else.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALL ?= install
+BINDIR  := $(PREFIX)/bin
+SHIMDIR := $(PREFIX)/lib/recloser
+MANDIR  := $(PREFIX)/share/man
+DOCDIR  := $(PREFIX)/share/doc/recloser
+MAN1    := $(wildcard man/*.1)
+MAN5    := $(wildcard man/*.5)
+# conf/recloser.ini becomes recloser.ini.example; every other regular file
+# under conf/ (examples, alert rules, a systemd drop-in; not dotfiles or
+# backups~) keeps its path.
+DOCS    := $(patsubst conf/%,%,$(filter-out conf/recloser.ini,\
+             $(shell find conf -type f ! -name '.*' ! -name '*~' 2>/dev/null | LC_ALL=C sort)))
+
+install: all
+	$(INSTALL) -d -m 755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHIMDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 755 $(B)/recloser $(DESTDIR)$(BINDIR)/recloser
+	$(INSTALL) -m 644 $(B)/librecloser.so $(DESTDIR)$(SHIMDIR)/librecloser.so
+	$(INSTALL) -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 644 conf/recloser.ini $(DESTDIR)$(DOCDIR)/recloser.ini.example
+	@set -e; for f in $(DOCS); do \
+	  echo "$(INSTALL) -D -m 644 conf/$$f $(DESTDIR)$(DOCDIR)/$$f"; \
+	  $(INSTALL) -D -m 644 "conf/$$f" "$(DESTDIR)$(DOCDIR)/$$f"; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/recloser $(DESTDIR)$(SHIMDIR)/librecloser.so
+	rm -f $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) $(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%)
+	rm -f $(DESTDIR)$(DOCDIR)/recloser.ini.example $(DOCS:%=$(DESTDIR)$(DOCDIR)/%)
+	@set -e; dirs=""; for f in $(DOCS); do \
+	  d=$${f%/*}; while [ "$$d" != "$$f" ] && [ -n "$$d" ]; do \
+	    dirs="$$dirs $$d"; f=$$d; d=$${d%/*}; done; \
+	done; \
+	for d in $$(printf '%s\n' $$dirs | LC_ALL=C sort -ru) ""; do \
+	  p="$(DESTDIR)$(DOCDIR)$${d:+/$$d}"; \
+	  [ ! -d "$$p" ] || rmdir --ignore-fail-on-non-empty "$$p"; \
+	done; \
+	[ ! -d "$(DESTDIR)$(SHIMDIR)" ] || rmdir --ignore-fail-on-non-empty "$(DESTDIR)$(SHIMDIR)"
+
+# groff and man-db both render each page without a warning.
+check-man:
+	@set -e; for m in $(MAN1) $(MAN5); do \
+	  out=$$( { groff -man -ww -z "$$m"; MANWIDTH=80 man --warnings -E UTF-8 -l "$$m" >/dev/null; } 2>&1); \
+	  if [ -n "$$out" ]; then echo "$$m:"; echo "$$out"; exit 1; fi; \
+	  echo "$$m: ok"; \
+	done

@@ -1,18 +1,43 @@
 #!/usr/bin/env bash
 # make bench: each comparison side by side in one run, as medians and ratios.
 # This machine is noisy: read the ratios, not the absolute numbers.
+#
+#   1. connect+close to an accepting server: no shim, unmatched, matched
+#   2. a connect rejected by an open breaker vs one refused by the kernel
+#   3. 64-byte ping-pong on one blocking TCP connection: no shim, shim with
+#      the fd unmatched, shim with the fd a breaker's (each round trip one
+#      call); the breaker's calls count must equal the round trips made
+#   4. the data-path hooks alone: the same write/read pairs answered by a
+#      fake I/O library loaded after the shim (no kernel, so no noise)
+#   5. wrk against a local nginx, without and with the shim on wrk
+# The variants of each comparison run interleaved, rotating their order, so
+# drift hits all alike.  Knobs: BENCH_N, BENCH_ROUNDS (1, 2), BENCH_PP_N,
+# BENCH_PP_REPS (3), BENCH_HC_N, BENCH_HC_REPS (4), BENCH_WRK_REPS,
+# BENCH_WRK_SECS (5), BENCH_CPU (the CPU for ping-pong).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SHIM=$ROOT/build/librecloser.so
 CLI=$ROOT/build/recloser
 BC=$ROOT/build/t/bench_connect
+BP=$ROOT/build/t/bench_pingpong
+BH=$ROOT/build/t/bench_hookcost
 T=$(mktemp -d /tmp/recloser-bench.XXXXXX)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$T"; }
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$T"
+}
 trap cleanup EXIT
 N=${BENCH_N:-20000}
 ROUNDS=${BENCH_ROUNDS:-3}
+PP_N=${BENCH_PP_N:-20000}
+PP_REPS=${BENCH_PP_REPS:-9}
+HC_N=${BENCH_HC_N:-1000000}
+HC_REPS=${BENCH_HC_REPS:-9}
+WRK_REPS=${BENCH_WRK_REPS:-5}
+WRK_SECS=${BENCH_WRK_SECS:-3}
 
 "$BC" serve "$T/port" & PIDS+=($!)
 for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
@@ -41,6 +66,7 @@ run_rounds() { # run_rounds OUTFILE CMD...
 }
 
 echo "recloser bench: $(nproc) cores, N=$N per run, median of $ROUNDS runs x 5 rounds"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 echo
 
 # 1. connect to an accepting local server: no shim / unmatched / matched,
@@ -82,3 +108,257 @@ echo
 echo "added per connect: unmatched $(added "$c1" "$c0") ns, matched $(added "$c2" "$c0") ns"
 echo "reject: $r1 ns per connect (goal <= 1000 ns); connect(2) system calls in 1000 rejects: $sys"
 echo "(ratio = baseline / shim throughput: 1.000x = no cost; above 1 = faster than baseline)"
+
+# ---- helpers for the comparisons below ----
+
+# col K: the Kth field of each line on stdin.
+col() { awk -v k="$1" '{print $k}'; }
+# pairdiff FILE_A FILE_B K: per interleaved repetition, field K of B minus A.
+pairdiff() { paste -d' ' "$1" "$2" | awk -v k="$3" -v n="$(head -1 "$1" | wc -w)" '{print $(n + k) - $k}'; }
+half() { awk -v a="$1" 'BEGIN { printf "%+.1f", a / 2 }'; }
+goal_min() { awk -v v="$1" -v g="$2" 'BEGIN { print (v >= g ? "met" : "MISSED") }'; }
+goal_max() { awk -v v="$1" -v g="$2" 'BEGIN { print (v <= g ? "met" : "MISSED") }'; }
+# rotate I A B C: the variants in the order repetition I runs them.
+rotate() { local i=$1; shift; local a=("$@") n=$#; for k in $(seq 0 $((n - 1))); do echo "${a[$(((i + k) % n))]}"; done; }
+# pin CPU: a taskset prefix, or nothing when CPU is empty or taskset missing.
+pin() { if [ -n "$1" ] && command -v taskset > /dev/null; then echo "taskset -c $1"; fi; }
+# json_field CONFIG BREAKER FIELD: a number from `recloser status --json`.
+json_field() {
+	"$CLI" -c "$1" status --json | /usr/bin/python3 -c '
+import json, sys
+for b in json.load(sys.stdin):
+    if b["name"] == sys.argv[1]:
+        print(b[sys.argv[2]])' "$2" "$3"
+}
+
+NCPU=$(nproc)
+# Ping-pong: client and echo server on the SAME CPU.  On this VM a wake-up
+# across CPUs costs ~100 us and varies wildly; on one CPU a round trip is
+# two context switches, which is faster and far steadier.
+PP_CPU=${BENCH_CPU-$((NCPU - 1))}
+# wrk and nginx: wrk on one CPU, nginx's worker on another.
+if [ "$NCPU" -ge 2 ]; then WRK_CPU=0 NGX_CPU=1; else WRK_CPU="" NGX_CPU=""; fi
+
+# ---- 3. 64-byte ping-pong on one blocking TCP connection ----
+
+# shellcheck disable=SC2046
+$(pin "$PP_CPU") "$BP" serve "$T/pp-port" > /dev/null & PIDS+=($!)
+for _ in $(seq 50); do [ -s "$T/pp-port" ] && break; sleep 0.1; done
+PP_PORT=$(cat "$T/pp-port")
+# a breaker with the default thresholds (all these calls succeed)
+printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:%s\n' \
+	"$T/pp-state" "$T/log" "$PP_PORT" > "$T/pp.ini"
+printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:%s\n' \
+	"$T/hc-state" "$T/log" "$PP_PORT" > "$T/hc.ini"
+
+pp_run() { # pp_run VARIANT: one client run, appended to $T/pp.VARIANT
+	local env=()
+	case $1 in
+	unmatched) env=(LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$T/unmatched.ini") ;;
+	breaker) env=(LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$T/pp.ini") ;;
+	esac
+	# shellcheck disable=SC2046
+	$(pin "$PP_CPU") env "${env[@]}" "$BP" client "$PP_PORT" "$PP_N" >> "$T/pp.$1"
+}
+: > "$T/pp.none"; : > "$T/pp.unmatched"; : > "$T/pp.breaker"
+for i in $(seq "$PP_REPS"); do
+	for v in $(rotate "$i" none unmatched breaker); do pp_run "$v"; done
+done
+pw_none=$(col 1 < "$T/pp.none" | median); pc_none=$(col 2 < "$T/pp.none" | median)
+pw_unm=$(col 1 < "$T/pp.unmatched" | median); pc_unm=$(col 2 < "$T/pp.unmatched" | median)
+pw_brk=$(col 1 < "$T/pp.breaker" | median); pc_brk=$(col 2 < "$T/pp.breaker" | median)
+pdw_u=$(pairdiff "$T/pp.none" "$T/pp.unmatched" 1 | median)
+pdc_u=$(pairdiff "$T/pp.none" "$T/pp.unmatched" 2 | median)
+pdw_b=$(pairdiff "$T/pp.none" "$T/pp.breaker" 1 | median)
+pdc_b=$(pairdiff "$T/pp.none" "$T/pp.breaker" 2 | median)
+pp_made=$(col 3 < "$T/pp.breaker" | awk '{s += $1} END {print s}')
+pp_calls=$(json_field "$T/pp.ini" pingpong calls)
+pp_fail=$(json_field "$T/pp.ini" pingpong failures)
+echo
+echo "64-byte ping-pong, blocking, one TCP connection; client and echo server both on CPU ${PP_CPU:-any}"
+echo "(median of $PP_REPS interleaved runs x $PP_N round trips; wall = elapsed, cpu = the client's own"
+echo " CPU time; added = median of the paired differences to no shim, / 2 hooked calls per round trip)"
+printf '%-20s %12s %12s %12s %12s %12s\n' "variant" "wall ns/rt" "cpu ns/rt" "throughput" "added/call" "added/call"
+printf '%-20s %12s %12s %12s %12s %12s\n' "" "" "" "vs no shim" "wall ns" "cpu ns"
+printf '%-20s %12s %12s %12s %12s %12s\n' "no shim" "$pw_none" "$pc_none" "1.000x" "" ""
+printf '%-20s %12s %12s %12s %12s %12s\n' "shim, unmatched fd" "$pw_unm" "$pc_unm" \
+	"$(ratio "$pw_none" "$pw_unm")x" "$(half "$pdw_u")" "$(half "$pdc_u")"
+printf '%-20s %12s %12s %12s %12s %12s\n' "shim, breaker fd" "$pw_brk" "$pc_brk" \
+	"$(ratio "$pw_none" "$pw_brk")x" "$(half "$pdw_b")" "$(half "$pdc_b")"
+echo "throughput goal >= 0.99x: unmatched $(goal_min "$(ratio "$pw_none" "$pw_unm")" 0.99)," \
+	"breaker $(goal_min "$(ratio "$pw_none" "$pw_brk")" 0.99)"
+if [ "$pp_calls" = "$pp_made" ] && [ "$pp_fail" = 0 ]; then verdict=ok; else verdict=WRONG; fi
+echo "breaker fd counted: calls = $pp_calls, round trips made = $pp_made, failures = $pp_fail: $verdict"
+
+# ---- 4. the hooks alone: fake I/O under the shim, no kernel ----
+
+${CC:-cc} -O2 -shared -fPIC -DBENCH_FAKEIO_LIB -o "$T/libfakeio.so" tests/progs/bench_hookcost.c
+hc_run() { # hc_run VARIANT
+	local pre=$T/libfakeio.so cfg=$T/unmatched.ini
+	case $1 in
+	unmatched) pre="$SHIM $T/libfakeio.so" ;;
+	breaker) pre="$SHIM $T/libfakeio.so" cfg=$T/hc.ini ;;
+	esac
+	# shellcheck disable=SC2046
+	$(pin "$PP_CPU") env LD_PRELOAD="$pre" RECLOSER_CONFIG="$cfg" \
+		"$BH" "$PP_PORT" "$HC_N" >> "$T/hc.$1"
+}
+: > "$T/hc.none"; : > "$T/hc.unmatched"; : > "$T/hc.breaker"
+for i in $(seq "$HC_REPS"); do
+	for v in $(rotate "$i" none unmatched breaker); do hc_run "$v"; done
+done
+best() { sort -g | head -1; }
+hn=$(col 1 < "$T/hc.none" | median); hn_b=$(col 2 < "$T/hc.none" | best)
+hu=$(col 1 < "$T/hc.unmatched" | median); hu_b=$(col 2 < "$T/hc.unmatched" | best)
+hb=$(col 1 < "$T/hc.breaker" | median); hb_b=$(col 2 < "$T/hc.breaker" | best)
+hdu=$(pairdiff "$T/hc.none" "$T/hc.unmatched" 1 | median)
+hdb=$(pairdiff "$T/hc.none" "$T/hc.breaker" 1 | median)
+hdu_b=$(awk -v a="$hu_b" -v b="$hn_b" 'BEGIN { print a - b }')
+hdb_b=$(awk -v a="$hb_b" -v b="$hn_b" 'BEGIN { print a - b }')
+hc_made=$(col 3 < "$T/hc.breaker" | awk '{s += $1} END {print s}')
+hc_calls=$(json_field "$T/hc.ini" pingpong calls)
+echo
+echo "the data-path hooks alone: write+read pairs on a real connected socket, answered by a fake"
+echo "I/O library loaded after the shim (no system call, so no kernel noise); $HC_REPS interleaved runs"
+echo "x $HC_N pairs in 9 rounds; median = of the runs' median rounds, best = the fastest round"
+printf '%-20s %12s %12s %12s %12s\n' "variant" "ns/pair" "ns/pair" "added/call" "added/call"
+printf '%-20s %12s %12s %12s %12s\n' "" "median" "best" "median" "best"
+printf '%-20s %12s %12s %12s %12s\n' "no shim" "$hn" "$hn_b" "" ""
+printf '%-20s %12s %12s %12s %12s\n' "shim, unmatched fd" "$hu" "$hu_b" "$(half "$hdu")" "$(half "$hdu_b")"
+printf '%-20s %12s %12s %12s %12s\n' "shim, breaker fd" "$hb" "$hb_b" "$(half "$hdb")" "$(half "$hdb_b")"
+echo "added per hooked call goal <= 30 ns (median / best): unmatched $(goal_max "$(half "$hdu")" 30) /" \
+	"$(goal_max "$(half "$hdu_b")" 30), breaker $(goal_max "$(half "$hdb")" 30) / $(goal_max "$(half "$hdb_b")" 30)"
+if [ "$hc_calls" = "$hc_made" ]; then verdict=ok; else verdict=WRONG; fi
+echo "breaker fd counted: calls = $hc_calls, pairs made = $hc_made: $verdict"
+
+# ---- 5. wrk against a local nginx ----
+
+bench_wrk() { # a function, so that a skip still lets the sections below run
+	NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+	echo
+	if ! command -v wrk > /dev/null || [ ! -x "$NGINX" ]; then
+		echo "wrk vs nginx: skipped (wrk or nginx missing: run scripts/deps.sh)"
+		return 0
+	fi
+	NGX_PORT=$(/usr/bin/python3 scripts/faultserver.py closedport)
+	mkdir -p "$T/nginx/tmp"
+	user_line=""
+	[ "$(id -u)" -eq 0 ] && user_line="user $(id -un) $(id -gn);"
+	sed -e "s|@PREFIX@|$T/nginx|g" -e "s|@PORT@|$NGX_PORT|g" -e "s|@USER@|$user_line|" \
+		scripts/bench-nginx.conf.in > "$T/nginx/nginx.conf"
+	# shellcheck disable=SC2046
+	$(pin "$NGX_CPU") "$NGINX" -p "$T/nginx/" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" \
+		> "$T/nginx/out" 2>&1 &
+	local ngx=$!
+	PIDS+=("$ngx")
+	for _ in $(seq 50); do
+		curl -s -o /dev/null "http://127.0.0.1:$NGX_PORT/" && break
+		sleep 0.1
+	done
+	if ! curl -sf -o /dev/null "http://127.0.0.1:$NGX_PORT/"; then
+		echo "wrk vs nginx: nginx did not start:"; cat "$T/nginx/out" "$T/nginx/error.log" 2>/dev/null
+		return 0
+	fi
+	printf '[global]\nstate_file = %s\nlog_file = %s\n[nginx]\nmatch = 127.0.0.1:%s\n' \
+		"$T/ngx-state" "$T/log" "$NGX_PORT" > "$T/ngx.ini"
+
+	wrk_run() { # wrk_run VARIANT: requests/s and requests, appended to $T/wrk.VARIANT
+		local env=()
+		[ "$1" = shim ] && env=(LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$T/ngx.ini")
+		# shellcheck disable=SC2046
+		$(pin "$WRK_CPU") env "${env[@]}" wrk -t1 -c16 -d"${WRK_SECS}s" "http://127.0.0.1:$NGX_PORT/" \
+			> "$T/wrk.out"
+		if grep -qE 'Non-2xx|Socket errors' "$T/wrk.out"; then
+			echo "wrk ($1) reported errors:"; cat "$T/wrk.out"
+		fi
+		awk '/Requests\/sec:/ {r = $2} / requests in / {n = $1} END {print r, n}' "$T/wrk.out" \
+			>> "$T/wrk.$1"
+	}
+	: > "$T/wrk.none"; : > "$T/wrk.shim"
+	for i in $(seq "$WRK_REPS"); do
+		for v in $(rotate "$i" none shim); do wrk_run "$v"; done
+	done
+	wn=$(col 1 < "$T/wrk.none" | median)
+	ws=$(col 1 < "$T/wrk.shim" | median)
+	wpair=$(paste -d' ' "$T/wrk.none" "$T/wrk.shim" | awk '{printf "%.3f\n", $3 / $1}' | median)
+	wreq=$(col 2 < "$T/wrk.shim" | awk '{s += $1} END {print s}')
+	wcalls=$(json_field "$T/ngx.ini" nginx calls)
+	wfail=$(json_field "$T/ngx.ini" nginx failures)
+	kill "$ngx" 2> /dev/null || true
+	echo "wrk -t1 -c16 -d${WRK_SECS}s against nginx on 127.0.0.1 (wrk on CPU ${WRK_CPU:-any}, nginx on CPU ${NGX_CPU:-any});"
+	echo "median of $WRK_REPS interleaved runs each; the shim preloaded on wrk, a breaker matching nginx's port"
+	printf '%-20s %12s %12s %12s\n' "variant" "requests/s" "vs no shim" "paired"
+	printf '%-20s %12s %12s %12s\n' "no shim" "$wn" "1.000x" ""
+	printf '%-20s %12s %12s %12s\n' "shim, breaker" "$ws" "$(ratio "$ws" "$wn")x" "${wpair}x"
+	echo "(paired = median over the repetitions of shim / no shim in the same repetition)"
+	echo "requests/s goal >= 0.99x: $(goal_min "$(ratio "$ws" "$wn")" 0.99);" \
+		"breaker calls = $wcalls for $wreq responses wrk counted, failures = $wfail"
+}
+bench_wrk
+
+# ==== libcurl transfers (shim/hook_curl.c) ===================================
+# N x curl_easy_perform on one reused handle against a small keep-alive HTTP
+# server (tests/curl/curl_bench.c, built here against the system's libcurl),
+# without the shim and with it (a breaker matching the server: every transfer
+# admitted, judged and counted).  The two run interleaved, alternating which
+# goes first.  Shown per transfer: the wall clock, and the client's own CPU
+# time (what the shim adds, whatever else the machine is doing).  Knobs:
+# BENCH_CURL_N (10000), BENCH_CURL_REPS (7).  Skipped without libcurl headers.
+CB_N=${BENCH_CURL_N:-10000}
+CB_REPS=${BENCH_CURL_REPS:-7}
+echo
+if ! printf '#include <curl/curl.h>\n' | cc -E -x c - > /dev/null 2>&1; then
+	echo "libcurl transfers: skipped (no libcurl headers; scripts/deps.sh installs libcurl4-openssl-dev)"
+else
+	CB=$T/curl_bench
+	cc -O2 -pthread -o "$CB" "$ROOT/tests/curl/curl_bench.c" -lcurl
+	"$CB" serve "$T/cb.port" & cb_srv=$!
+	PIDS+=("$cb_srv")
+	for _ in $(seq 50); do [ -s "$T/cb.port" ] && break; sleep 0.1; done
+	CB_PORT=$(cat "$T/cb.port")
+	CB_URL=http://127.0.0.1:$CB_PORT/
+	cat > "$T/cb.ini" <<INI
+[global]
+state_file = $T/cb.state
+log_file = $T/cb.log
+[curlbench]
+match = 127.0.0.1:$CB_PORT
+failure_threshold = 0
+failure_rate = 0
+INI
+	cb_run() { # cb_run none|shim: "wall_ns cpu_ns" per transfer, appended to $T/cb.VARIANT
+		if [ "$1" = shim ]; then
+			LD_PRELOAD=$SHIM RECLOSER_CONFIG=$T/cb.ini "$CB" run "$CB_URL" "$CB_N"
+		else
+			"$CB" run "$CB_URL" "$CB_N"
+		fi >> "$T/cb.$1"
+	}
+	cb_med() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+	cb_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+	: > "$T/cb.none"; : > "$T/cb.shim"
+	for i in $(seq "$CB_REPS"); do
+		if [ $((i % 2)) = 1 ]; then cb_run none; cb_run shim; else cb_run shim; cb_run none; fi
+	done
+	kill "$cb_srv" 2> /dev/null || true
+	cw0=$(awk '{print $1}' "$T/cb.none" | cb_med); cw1=$(awk '{print $1}' "$T/cb.shim" | cb_med)
+	cu0=$(awk '{print $2}' "$T/cb.none" | cb_med); cu1=$(awk '{print $2}' "$T/cb.shim" | cb_med)
+	cwp=$(paste -d' ' "$T/cb.none" "$T/cb.shim" | awk '{printf "%.3f\n", $1 / $3}' | cb_med)
+	cup=$(paste -d' ' "$T/cb.none" "$T/cb.shim" | awk '{printf "%.3f\n", $2 / $4}' | cb_med)
+	cb_calls=$(RECLOSER_CONFIG=$T/cb.ini "$CLI" status curlbench --json |
+		/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["calls"])')
+	cb_want=$((CB_N / 5 * 5 * CB_REPS))
+	cb_wr=$(cb_ratio "$cw0" "$cw1")
+	echo "libcurl: $CB_N x curl_easy_perform on one handle, keep-alive HTTP on 127.0.0.1;"
+	echo "median of $CB_REPS interleaved runs (each the median of 5 rounds); shim: a breaker matching the server"
+	printf '%-30s %12s %12s %10s %10s\n' "per transfer" "no shim ns" "shim ns" "ratio" "paired"
+	printf '%-30s %12s %12s %10s %10s\n' "wall clock" "$cw0" "$cw1" "${cb_wr}x" "${cwp}x"
+	printf '%-30s %12s %12s %10s %10s\n' "client CPU time" "$cu0" "$cu1" "$(cb_ratio "$cu0" "$cu1")x" "${cup}x"
+	echo "(ratio = no shim / shim time per transfer: transfers/s relative to no shim; paired = median"
+	echo " over the repetitions of that ratio within one repetition)"
+	echo "transfers/s goal >= 0.99x: $(awk -v v="$cb_wr" 'BEGIN { print (v >= 0.99 ? "met" : "MISSED") }');" \
+		"breaker calls = $cb_calls for $cb_want transfers made under the shim" \
+		"($( [ "$cb_calls" = "$cb_want" ] && echo "one call per transfer" || echo "MISMATCH"))"
+fi
+# ==== end of libcurl transfers ===============================================
+echo
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,12 +2,23 @@
 # deps.sh - make sure the Debian packages recloser needs are installed.
 #
 # Needed to build (gcc make libc6-dev libinih-dev), to test (curl python3,
-# perl for prove, procps, iproute2 for ss), to demo (openssl) and to bench
-# (wrk hyperfine).  Quiet when everything is present.  As root it installs
-# what is missing; otherwise it prints the exact command and exits 1.
+# perl for prove, procps, iproute2 for ss, prometheus for promtool, tmux to
+# drive the interactive and live views, man-db and groff-base to render the
+# man pages), to demo (openssl) and to bench (wrk hyperfine, and nginx:
+# the bench runs its own nginx on loopback, from its own prefix).  Quiet when
+# everything is present.  As root it installs what is missing; otherwise it
+# prints the exact command and exits 1.
+#
+# Debian's prometheus package (we only want its /usr/bin/promtool) and its
+# nginx packages (we only want /usr/sbin/nginx) would start a server from
+# their postinst: while they are installed, a policy-rc.d that answers 101
+# ("action forbidden") keeps every service stopped.  An existing policy-rc.d
+# is left as it is; if it let a system nginx start anyway, that nginx is
+# stopped again.
 set -eu
 
-PKGS="gcc make libc6-dev libinih-dev curl python3 perl procps iproute2 openssl wrk hyperfine"
+PKGS="gcc make libc6-dev libinih-dev curl python3 perl procps iproute2 openssl wrk hyperfine
+      prometheus tmux man-db groff-base nginx libcurl4-openssl-dev python3-pycurl"
 
 missing=""
 for p in $PKGS; do
@@ -29,6 +40,20 @@ fi
 
 echo "recloser: installing missing Debian packages: $missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\n# recloser deps.sh: start no service while installing\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -q </dev/null
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing </dev/null
+case " $missing " in
+*" nginx "*)
+	# the system nginx, if the install started one: the bench needs none
+	if [ -s /run/nginx.pid ] && /usr/sbin/nginx -s quit 2>/dev/null; then
+		echo "recloser: stopped the system nginx the install started" >&2
+	fi
+	;;
+esac

@@ -35,7 +35,19 @@ Modes:
              --delay seconds apart (default 0.01).
   big        like http, with a body of --body-size bytes (default 1 MiB):
              byte i of the body is (i * 7 + 3) % 256.
+  sink       like http (keep-alive, --control), but each request's body
+             (Content-Length bytes) is read and hashed, never kept: the
+             answer's body is "SHA256HEX LENGTH\n" of what was received.
   closedport print a port on --host that nothing listens on, and exit.
+
+--tls CERT KEY: speak TLS (server side, the PEM certificate chain CERT and
+its key KEY) on every accepted connection, then the mode as usual; a failed
+handshake closes the connection.
+
+--interim N (http, slow, bytewise, big): before each answer, an interim
+1xx response "HTTP/1.1 N ..." (103 with a Link header), sent in the same
+send(2) as the answer's status line, or, with --interim-gap S > 0, alone
+and S seconds before the answer.
 
 --count-file F: after each accepted connection, F is rewritten (atomically)
 with the number of connections accepted so far, and, for the HTTP modes,
@@ -43,10 +55,12 @@ a second number, the requests answered: "CONNECTIONS REQUESTS\\n".
 """
 
 import argparse
+import hashlib
 import os
 import selectors
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -57,6 +71,9 @@ REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently
            302: "Found", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
            429: "Too Many Requests", 500: "Internal Server Error",
            502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+INTERIM = {100: "Continue", 102: "Processing", 103: "Early Hints"}
 
 
 def atomic_write(path, text):
@@ -213,7 +230,22 @@ class Server:
 
     # ---- connections ----
 
+    def tls_context(self):
+        """The server-side TLS context of --tls, made once."""
+        ctx = getattr(self, "_tls_ctx", None)
+        if ctx is None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self.a.tls[0], self.a.tls[1])
+            self._tls_ctx = ctx
+        return ctx
+
     def handle(self, conn):
+        if self.a.tls:
+            try:
+                conn = self.tls_context().wrap_socket(conn, server_side=True)
+            except (OSError, ValueError):
+                conn.close()
+                return
         try:
             m = self.a.mode
             if m == "hang":
@@ -223,6 +255,8 @@ class Server:
                 return
             elif m == "greet":
                 self.greet(conn)
+            elif m == "sink":
+                self.sink(conn)
             else:
                 self.http(conn)
         except OSError:
@@ -314,6 +348,16 @@ class Server:
             rest = ("Content-Type: text/plain\r\nContent-Length: %d\r\n"
                     "Connection: %s\r\n\r\n" % (len(body), "keep-alive" if keep else "close")
                     ).encode() + sendbody
+            if self.a.interim:
+                pre = ("HTTP/1.1 %d %s\r\n%s\r\n" % (
+                    self.a.interim, INTERIM.get(self.a.interim, "Info"),
+                    "Link: </style.css>; rel=preload\r\n"
+                    if self.a.interim == 103 else "")).encode()
+                if self.a.interim_gap > 0:
+                    conn.sendall(pre)
+                    time.sleep(self.a.interim_gap)
+                else:
+                    sline = pre + sline     # in the same send as the answer
             if self.a.mode == "bytewise":
                 for i in range(len(sline)):
                     conn.sendall(sline[i:i + 1])
@@ -321,6 +365,66 @@ class Server:
                 conn.sendall(rest)
             else:
                 conn.sendall(sline + rest)
+            if not keep:
+                return
+
+
+    def sink(self, conn):
+        """HTTP keep-alive; answer each request with the sha256 and length of
+        its body, read in pieces (an upload of any size is never held)."""
+        buf = b""
+        while True:
+            while b"\r\n\r\n" not in buf:
+                d = conn.recv(65536)
+                if not d:
+                    return
+                buf += d
+                if len(buf) > 1 << 20:
+                    return
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            lines = head.split(b"\r\n")
+            reqline = lines[0].decode("latin-1", "replace")
+            hdrs = {}
+            for line in lines[1:]:
+                k, _, v = line.partition(b":")
+                hdrs[k.strip().lower()] = v.strip().lower()
+            try:
+                length = int(hdrs.get(b"content-length", b"0"))
+            except ValueError:
+                length = 0
+            h = hashlib.sha256()
+            got = 0
+            take = buf[:length]
+            h.update(take)
+            got += len(take)
+            buf = buf[length:]
+            while got < length:
+                d = conn.recv(min(1 << 20, length - got))
+                if not d:
+                    return
+                h.update(d)
+                got += len(d)
+            ver = reqline.rsplit(" ", 1)[-1] if " " in reqline else "HTTP/1.0"
+            keep = (ver == "HTTP/1.1" and hdrs.get(b"connection") != b"close") or \
+                   (ver == "HTTP/1.0" and hdrs.get(b"connection") == b"keep-alive")
+            status = self.a.status
+            c = self.control()
+            if c == "hang":
+                drain(conn)
+                return
+            if c == "reset":
+                rst_close(conn)
+                return
+            if c == "close":
+                return
+            if c and c.isdigit():
+                status = int(c)
+            self.counter.bump(reqs=1)
+            body = ("%s %d\n" % (h.hexdigest(), got)).encode()
+            conn.sendall(("HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+                          "Content-Length: %d\r\nConnection: %s\r\n\r\n"
+                          % (status, REASONS.get(status, "Status"), len(body),
+                             "keep-alive" if keep else "close")).encode() + body)
             if not keep:
                 return
 
@@ -336,7 +440,7 @@ def closedport(host):
 def main():
     p = argparse.ArgumentParser(description="misbehaving TCP servers for tests")
     p.add_argument("mode", choices=["http", "hang", "reset", "blackhole", "greet",
-                                    "slow", "bytewise", "big", "closedport"])
+                                    "slow", "bytewise", "big", "sink", "closedport"])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--port-file")
@@ -345,6 +449,9 @@ def main():
     p.add_argument("--count-file")
     p.add_argument("--delay", type=float, default=None)
     p.add_argument("--body-size", type=int, default=1 << 20)
+    p.add_argument("--interim", type=int, default=0)
+    p.add_argument("--interim-gap", type=float, default=0)
+    p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     a = p.parse_args()
     if a.delay is None:
         a.delay = 0.01 if a.mode == "bytewise" else 1.0

@@ -10,8 +10,11 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "engine.h"
 
@@ -88,10 +91,8 @@ static uint32_t judge_response(rc_fd *e, int final)
 	int status, http = status_prefix(e->hbuf, e->hlen, &status);
 	if (http && !status && !final)
 		return RC_FD_STATUS;
-	if (!final && (status == 100 || status == 102 || status == 103)) {
-		e->hlen = 0; /* informational: the answer is still to come */
-		return RC_FD_WAITING;
-	}
+	if (!final && (status == 100 || status == 102 || status == 103))
+		return RC_FD_WAITING; /* informational: the answer is still to come */
 	int outcome = RC_OK;
 	if (status && rc_status_in(&b->http_failure_status, status))
 		outcome = RC_FAIL;
@@ -101,17 +102,53 @@ static uint32_t judge_response(rc_fd *e, int final)
 	return RC_FD_IDLE;
 }
 
-/* Feed the first bytes of a response (or more of its status line). */
-static uint32_t response_bytes(rc_fd *e, uint32_t ph, const uint8_t *b, size_t nb,
-			       uint64_t now_us)
+/* Feed response bytes to e's open call (claimed, phase PH): the first
+ * bytes end it, once its HTTP status line (if any) is complete.  An
+ * informational head (100, 102, 103) is skipped to its blank line: the
+ * answer is the response after it, in the same read or a later one.
+ * Return the phase to release e to. */
+static uint32_t response_bytes(rc_fd *e, uint32_t ph, const struct iovec *iov, int cnt,
+			       size_t n, uint64_t now_us)
 {
-	if (ph == RC_FD_WAITING) {
+	static const char eoh[4] = { '\r', '\n', '\r', '\n' };
+	int i = 0;
+	size_t off = 0;
+	if (ph == RC_FD_WAITING && !(e->flags & RC_CALL_INTERIM)) {
 		e->first_us = now_us;
 		e->hlen = 0;
 	}
-	while (nb && e->hlen < 12)
-		e->hbuf[e->hlen++] = (char)*b++, nb--;
-	return judge_response(e, 0);
+	for (;;) {
+		/* the next byte, across the vector */
+		while (i < cnt && off >= iov[i].iov_len)
+			i++, off = 0;
+		int more = n > 0 && i < cnt;
+		if (e->flags & RC_CALL_INTERIM) {
+			if (!more)
+				return RC_FD_WAITING;
+			char c = ((const char *)iov[i].iov_base)[off++];
+			n--;
+			e->skip = c == eoh[e->skip] ? e->skip + 1 : c == '\r' ? 1 : 0;
+			if (e->skip == 4) {
+				e->flags &= (uint8_t)~RC_CALL_INTERIM;
+				e->skip = 0;
+				e->hlen = 0;
+				e->first_us = now_us; /* the answer starts here */
+			}
+			continue;
+		}
+		if (more && e->hlen < 12) {
+			e->hbuf[e->hlen++] = ((const char *)iov[i].iov_base)[off++];
+			n--;
+			continue;
+		}
+		if (!e->hlen)
+			return RC_FD_WAITING; /* only an interim head so far */
+		uint32_t to = judge_response(e, 0);
+		if (to != RC_FD_WAITING)
+			return to;
+		e->flags |= RC_CALL_INTERIM; /* a 1xx: skip its head */
+		e->skip = 0;
+	}
 }
 
 /* The call of e (claimed, in phase PH) ends without more bytes: EOF,
@@ -515,7 +552,7 @@ int rc_read_begin(int fd, rc_fd *e, int dontwait)
 	return -1;
 }
 
-void rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const uint8_t *b, size_t nb)
+void rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const struct iovec *iov, int cnt)
 {
 	if (r < 0 && !rc_is_net_failure(err))
 		return; /* EAGAIN, EINTR...: no news */
@@ -531,7 +568,7 @@ void rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const uint8_t *b, size_t 
 	}
 	uint64_t now = rc_now_us();
 	if (r > 0)
-		release(e, response_bytes(e, ph, b, nb, now));
+		release(e, response_bytes(e, ph, iov, cnt, (size_t)r, now));
 	else
 		release(e, end_without_response(fd, e, ph, r == 0 ? 0 : err, 0));
 out:
@@ -581,12 +618,24 @@ static uint32_t end_without_response(int fd, rc_fd *e, uint32_t ph, int err, int
 
 /* ---- fd bookkeeping ---- */
 
+/* Nonzero in a vfork child (posix_spawn, Python's subprocess): it runs in
+ * its parent's memory until it execs, so it must not touch the parent's
+ * fd table when it closes or dups fds.  Only asked on a tracked fd. */
+static int in_vfork_child(void)
+{
+	return (uint32_t)getpid() != rc_pid;
+}
+
 void rc_fd_closing(int fd)
 {
 	rc_fd *e = rc_fd_peek(fd);
 	if (!e)
 		return;
 	int saved = errno;
+	if (in_vfork_child()) {
+		errno = saved;
+		return;
+	}
 	rc_guard++;
 	uint32_t ph = claim_open(e);
 	if (ph != RC_FD_NONE)
@@ -608,10 +657,19 @@ void rc_fd_duped(int oldfd, int newfd)
 	if (ph == RC_FD_NONE || ph == RC_FD_CONNECTING || ph == RC_FD_BUSY) {
 		/* a connect in flight stays with the fd it was made on */
 		rc_fd *n = rc_fd_peek(newfd);
-		if (n)
-			release(n, RC_FD_NONE);
+		if (n && rc_fd_phase(n) != RC_FD_NONE) {
+			int saved = errno;
+			if (!in_vfork_child())
+				release(n, RC_FD_NONE);
+			errno = saved;
+		}
 		return;
 	}
+	int saved = errno;
+	int child = in_vfork_child();
+	errno = saved;
+	if (child)
+		return;
 	rc_fd *n = rc_fd_get(newfd);
 	if (!n)
 		return;
@@ -719,10 +777,10 @@ int rc_transfer_begin(const char *host, uint16_t port, rc_transfer *tx)
 		tx->start_us = now;
 		r = rc_admit(L->slots[idx], b, now / 1000, rc_pid, &tx->t, &tr) == RC_ADMIT;
 		rc_log_transition(b, &tr);
-		if (!r) {
-			uint8_t none[16] = { 0 };
-			rc_note_reject(L, (unsigned)idx, AF_INET, none, port);
-		}
+		snprintf(tx->host, sizeof tx->host, "%s", host);
+		tx->port = port;
+		if (!r)
+			rc_note_reject(L, (unsigned)idx, 0, (const uint8_t *)tx->host, port);
 	}
 	rc_guard--;
 	errno = saved;
@@ -739,9 +797,8 @@ void rc_transfer_end(rc_transfer *tx, int outcome, uint64_t end_us)
 	if (outcome < 0) {
 		rc_cancel(s, &tx->t);
 	} else {
-		uint8_t none[16] = { 0 };
-		rc_judge(tx->live, (unsigned)tx->bidx, &tx->t, outcome, tx->start_us, end_us, AF_INET,
-			 none, 0, 0);
+		rc_judge(tx->live, (unsigned)tx->bidx, &tx->t, outcome, tx->start_us, end_us, 0,
+			 (const uint8_t *)tx->host, tx->port, 0);
 	}
 	tx->live = NULL;
 	rc_guard--;

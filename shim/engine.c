@@ -268,11 +268,14 @@ const char *rc_errno_name(int e)
 	return n ? n : "?";
 }
 
+/* FAMILY 0: ADDR is a host name (a libcurl URL's), NUL-terminated. */
 static void format_dest(int family, const uint8_t *addr, uint16_t port, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
-	inet_ntop(family, addr, a, sizeof a);
-	if (family == AF_INET6)
+	if (family == 0)
+		snprintf(buf, len, strchr((const char *)addr, ':') ? "[%s]:%u" : "%s:%u",
+			 (const char *)addr, port);
+	else if (inet_ntop(family, addr, a, sizeof a), family == AF_INET6)
 		snprintf(buf, len, "[%s]:%u", a, port);
 	else
 		snprintf(buf, len, "%s:%u", a, port);
@@ -306,7 +309,7 @@ void rc_judge(rc_live *L, unsigned bidx, const rc_ticket *t, int outcome, uint64
 	rc_report(L->slots[bidx], b, t, outcome, lat, end_us / 1000, &tr);
 	rc_log_transition(b, &tr);
 	if (rc_log_enabled(RC_LOG_DEBUG)) {
-		char d[80];
+		char d[RC_HOST_MAX + 16];
 		format_dest(family, addr, port, d, sizeof d);
 		const char *o = outcome == RC_OK ? "success" :
 				outcome == RC_FAIL_TIMEOUT ? "timeout" : "failure";
@@ -340,7 +343,7 @@ void rc_note_reject(rc_live *L, unsigned bidx, int family, const uint8_t *addr,
 							__ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return;
 	uint64_t n = __atomic_exchange_n(&L->rej_count[bidx], 0, __ATOMIC_RELAXED);
-	char d[80];
+	char d[RC_HOST_MAX + 16];
 	format_dest(family, addr, port, d, sizeof d);
 	log_rejects(L, bidx, n, d);
 }

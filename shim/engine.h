@@ -74,7 +74,8 @@ typedef struct rc_live {
 	unsigned   gen;                        /* 1, 2, ... per reload */
 } rc_live;
 
-#define RC_CALL_WROTE 1  /* the open call has sent bytes */
+#define RC_CALL_WROTE 1    /* the open call has sent bytes */
+#define RC_CALL_INTERIM 2  /* skipping a 1xx head before the answer */
 
 typedef struct rc_fd {
 	uint32_t  phase;     /* enum rc_fd_phase, atomic */
@@ -91,7 +92,8 @@ typedef struct rc_fd {
 	uint64_t  first_us;  /* when its first response byte came */
 	rc_ticket t;
 	uint8_t   hlen;      /* bytes of a status line collected in hbuf */
-	char      hbuf[15];
+	uint8_t   skip;      /* "\r\n\r\n" matched so far in an interim head */
+	char      hbuf[14];
 } rc_fd;
 
 #define RC_FD_CHUNK_BITS 10
@@ -151,7 +153,8 @@ const char *rc_errno_name(int e);
 void rc_log_transition(const rc_breaker_cfg *b, const rc_transition *tr);
 
 /* Judge an admitted call: count it, move the state machine, log.  The
- * latency is END_US - START_US. */
+ * latency is END_US - START_US.  The destination, for the log: FAMILY
+ * AF_INET/AF_INET6 with ADDR, or 0 with ADDR a host name (NUL-terminated). */
 void rc_judge(rc_live *L, unsigned bidx, const rc_ticket *t, int outcome, uint64_t start_us,
 	      uint64_t end_us, int family, const uint8_t *addr, uint16_t port, int err);
 
@@ -176,9 +179,10 @@ void rc_write_end(int fd, rc_fd *e, ssize_t r, int err);
 /* Around a read-side call on a tracked fd (not MSG_PEEK).  DONTWAIT: the
  * call cannot block (MSG_DONTWAIT).  rc_read_begin returns 0 to go on, or
  * -1 with errno ETIMEDOUT (response_timeout on a blocking socket).
- * rc_read_end gets the result and the first NB (<= 16) bytes read. */
+ * rc_read_end gets the result R, its errno, and the buffers read into
+ * (the first R bytes across IOV are the data). */
 int rc_read_begin(int fd, rc_fd *e, int dontwait);
-void rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const uint8_t *b, size_t nb);
+void rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const struct iovec *iov, int cnt);
 
 /* getsockopt(SO_ERROR) returned VAL on fd with a connect in flight. */
 void rc_settle_so_error(int fd, rc_fd *e, int val);
@@ -213,6 +217,8 @@ typedef struct rc_transfer {
 	uint32_t  pid;
 	uint64_t  start_us;
 	rc_ticket t;
+	uint16_t  port;
+	char      host[RC_HOST_MAX]; /* for the log */
 } rc_transfer;
 
 /* Match HOST (a name or an IP literal, "[v6]" allowed) and PORT (host

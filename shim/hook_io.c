@@ -7,21 +7,9 @@
 
 #include "hook.h"
 
-/* Copy the first (up to 16) of the N bytes a vectored read put in IOV. */
-static size_t iov_head(const struct iovec *iov, int cnt, ssize_t n, uint8_t *out)
-{
-	size_t got = 0, want = n > 16 ? 16 : (size_t)(n > 0 ? n : 0);
-	for (int i = 0; i < cnt && got < want; i++) {
-		size_t k = iov[i].iov_len < want - got ? iov[i].iov_len : want - got;
-		memcpy(out + got, iov[i].iov_base, k);
-		got += k;
-	}
-	return got;
-}
-
-/* The (bytes, count) pair rc_read_end gets, for a plain and a vectored read. */
-#define HEAD(buf, r) ((const uint8_t *)(buf)), ((r) > 16 ? 16 : (r) > 0 ? (size_t)(r) : 0)
-#define IOVHEAD(iov, cnt) h_, iov_head((iov), (cnt), r, h_)
+/* The buffers a read filled, as rc_read_end takes them. */
+#define PLAIN(buf, n) &(struct iovec){ (void *)(buf), (n) }, 1
+#define VEC(iov, cnt) (iov), (cnt)
 
 /* A write-side hook: a request may start here (and be cut by an open
  * breaker before any byte is sent). */
@@ -51,10 +39,7 @@ static size_t iov_head(const struct iovec *iov, int cnt, ssize_t n, uint8_t *out
 		if (rc_read_begin(fd, e, (dontwait)) < 0)                              \
 			return -1;                                                     \
 		ret r = REAL(name) args;                                               \
-		int err = errno;                                                       \
-		uint8_t h_[16];                                                        \
-		(void)h_;                                                              \
-		rc_read_end(fd, e, r, err, head);                                      \
+		rc_read_end(fd, e, r, errno, head);                                    \
 		return r;                                                              \
 	}
 
@@ -66,20 +51,20 @@ WRITE_HOOK(ssize_t, sendto,
 	   (fd, buf, n, fl, sa, sl))
 WRITE_HOOK(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl))
 
-READ_HOOK(ssize_t, read, (int fd, void *buf, size_t n), (fd, buf, n), 0, 0, HEAD(buf, r))
+READ_HOOK(ssize_t, read, (int fd, void *buf, size_t n), (fd, buf, n), 0, 0, PLAIN(buf, n))
 READ_HOOK(ssize_t, __read_chk, (int fd, void *buf, size_t n, size_t bl), (fd, buf, n, bl),
-	  0, 0, HEAD(buf, r))
+	  0, 0, PLAIN(buf, n))
 READ_HOOK(ssize_t, readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), 0, 0,
-	  IOVHEAD(iov, cnt))
+	  VEC(iov, cnt))
 READ_HOOK(ssize_t, recv, (int fd, void *buf, size_t n, int fl), (fd, buf, n, fl),
-	  fl & MSG_PEEK, fl & MSG_DONTWAIT, HEAD(buf, r))
+	  fl & MSG_PEEK, fl & MSG_DONTWAIT, PLAIN(buf, n))
 READ_HOOK(ssize_t, __recv_chk, (int fd, void *buf, size_t n, size_t bl, int fl),
-	  (fd, buf, n, bl, fl), fl & MSG_PEEK, fl & MSG_DONTWAIT, HEAD(buf, r))
+	  (fd, buf, n, bl, fl), fl & MSG_PEEK, fl & MSG_DONTWAIT, PLAIN(buf, n))
 READ_HOOK(ssize_t, recvfrom,
 	  (int fd, void *buf, size_t n, int fl, struct sockaddr *sa, socklen_t *sl),
-	  (fd, buf, n, fl, sa, sl), fl & MSG_PEEK, fl & MSG_DONTWAIT, HEAD(buf, r))
+	  (fd, buf, n, fl, sa, sl), fl & MSG_PEEK, fl & MSG_DONTWAIT, PLAIN(buf, n))
 READ_HOOK(ssize_t, __recvfrom_chk,
 	  (int fd, void *buf, size_t n, size_t bl, int fl, struct sockaddr *sa, socklen_t *sl),
-	  (fd, buf, n, bl, fl, sa, sl), fl & MSG_PEEK, fl & MSG_DONTWAIT, HEAD(buf, r))
+	  (fd, buf, n, bl, fl, sa, sl), fl & MSG_PEEK, fl & MSG_DONTWAIT, PLAIN(buf, n))
 READ_HOOK(ssize_t, recvmsg, (int fd, struct msghdr *m, int fl), (fd, m, fl),
-	  fl & MSG_PEEK, fl & MSG_DONTWAIT, IOVHEAD(m->msg_iov, (int)m->msg_iovlen))
+	  fl & MSG_PEEK, fl & MSG_DONTWAIT, VEC(m->msg_iov, (int)m->msg_iovlen))

@@ -1,24 +1,29 @@
 /* recloser.c - the command line: show and flip breakers, check a config,
- * run a program under the shim.  Uses the same config and state-file code
- * as the shim.  Exit status: 0 ok, 1 failure, 2 usage. */
+ * run a program under the shim; `add`, `metrics` and `status --watch` live
+ * in cli_add.c, cli_metrics.c and cli_watch.c.  Uses the same config and
+ * state-file code as the shim.  Exit status: 0 ok, 1 failure, 2 usage. */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "log.h"
 #include "state.h"
-
-#define EXIT_USAGE 2
 
 static const char *usage_text =
 	"usage: recloser [-c FILE] COMMAND [ARGS]\n"
 	"\n"
 	"commands:\n"
 	"  status [NAME] [--json]   state and counts of every breaker (or NAME)\n"
+	"  status [NAME] --watch [--interval DURATION] [--count N]\n"
+	"                           the same, refreshed in place (default every 1s)\n"
 	"  open NAME                open a breaker for every process\n"
 	"  close NAME               close it, end a forced state, clear its counts\n"
 	"  half-open NAME           let trial calls through\n"
@@ -26,10 +31,16 @@ static const char *usage_text =
 	"  force-close NAME         admit every call until `close`\n"
 	"  check [FILE]             validate a config, list breakers and patterns\n"
 	"  run [-c FILE] -- CMD...  run CMD with the shim preloaded\n"
+	"  add NAME PATTERN... [KEY=VALUE...]\n"
+	"                           append a validated breaker section with every\n"
+	"                           setting spelled out (asks, on a terminal, when\n"
+	"                           only NAME is given)\n"
+	"  metrics [--textfile DIR] Prometheus text exposition of every breaker;\n"
+	"                           with --textfile, written to DIR/recloser.prom\n"
 	"\n"
 	"The config is -c FILE, else $RECLOSER_CONFIG, else /etc/recloser.ini.\n";
 
-static int usage(const char *why)
+int cli_usage(const char *why)
 {
 	if (why)
 		fprintf(stderr, "recloser: %s\n", why);
@@ -45,7 +56,7 @@ static const char *config_path(const char *opt)
 	return e && *e ? e : "/etc/recloser.ini";
 }
 
-static rc_config *load(const char *path)
+rc_config *cli_load(const char *path)
 {
 	static char err[8192];
 	rc_config *c = rc_config_load(path, err, sizeof err);
@@ -57,7 +68,7 @@ static rc_config *load(const char *path)
 	return c;
 }
 
-static int open_state(const rc_config *c, rc_shm *shm)
+int cli_open_state(const rc_config *c, rc_shm *shm)
 {
 	char err[512];
 	if (rc_shm_open(c->state_file, shm, err, sizeof err) < 0) {
@@ -67,12 +78,143 @@ static int open_state(const rc_config *c, rc_shm *shm)
 	return 0;
 }
 
+/* ---- files ---- */
+
+int cli_read_file(const char *path, char **text, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	size_t cap = 4096, n = 0;
+	char *buf = NULL;
+	struct stat st;
+	int e;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		goto fail;
+	}
+	if (!(buf = malloc(cap)))
+		goto fail;
+	for (;;) {
+		if (n + 1 == cap) {
+			char *nb = cap > (64u << 20) ? NULL : realloc(buf, cap * 2);
+			if (!nb) {
+				errno = EFBIG;
+				goto fail;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	return 0;
+fail:
+	e = errno;
+	free(buf);
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+int cli_write_atomic(const char *path, const char *data, size_t len,
+		     mode_t new_mode, char *err, size_t errlen)
+{
+	char target[PATH_MAX], dir[PATH_MAX], base[PATH_MAX], tmp[PATH_MAX + 32];
+	struct stat st;
+	int have = 0, fd, e;
+
+	/* Replace what a symlink points to, not the link. */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		if (!realpath(path, target)) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+	} else {
+		snprintf(target, sizeof target, "%s", path);
+	}
+	if (stat(target, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(err, errlen, "%s: not a regular file", target);
+			return -1;
+		}
+		have = 1;
+	}
+	snprintf(dir, sizeof dir, "%s", target);
+	snprintf(base, sizeof base, "%s", target);
+	snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dirname(dir), basename(base));
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create a temporary file beside %s: %s",
+			 target, strerror(errno));
+		return -1;
+	}
+	if (have) {
+		if (fchmod(fd, st.st_mode & 07777) < 0)
+			goto fail;
+		/* Keep the owner too where we may (root; or a group we are in). */
+		if (fchown(fd, st.st_uid, st.st_gid) < 0 && geteuid() == 0)
+			goto fail;
+	} else if (fchmod(fd, new_mode) < 0) {
+		goto fail;
+	}
+	for (size_t off = 0; off < len; ) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, target) < 0)
+		goto fail;
+	snprintf(dir, sizeof dir, "%s", target);
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd); /* best effort: the rename is done */
+		close(dfd);
+	}
+	return 0;
+fail:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	snprintf(err, errlen, "cannot write %s: %s", target, strerror(e));
+	return -1;
+}
+
 /* ---- status ---- */
+
+const char *cli_mode_name(int mode)
+{
+	return mode == RC_MODE_OBSERVE ? "observe" : mode == RC_MODE_OFF ? "off" : "enforce";
+}
 
 static void fmt_us(uint64_t us, int have, char *buf, size_t len)
 {
 	if (!have)
 		snprintf(buf, len, "-");
+	else if (us == UINT64_MAX)
+		snprintf(buf, len, ">%gs", rc_lat_bounds_us[RC_LAT_BUCKETS - 2] / 1e6); /* +Inf bucket */
 	else if (us < 1000)
 		snprintf(buf, len, "%lluus", (unsigned long long)us);
 	else if (us < 1000000)
@@ -98,21 +240,82 @@ static double pct(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+void cli_table_header(FILE *f)
+{
+	fprintf(f, "%-20s %-13s %10s %10s %6s %10s %8s %8s %9s\n", "NAME", "STATE", "CALLS",
+		"FAILURES", "FAIL%", "REJECTED", "P50", "P99", "IN-STATE");
+}
+
+static const char *state_colour(int state)
+{
+	switch (state) {
+	case RC_CLOSED:        return "\033[32m";
+	case RC_OPEN:          return "\033[31m";
+	case RC_HALF_OPEN:     return "\033[33m";
+	case RC_FORCED_OPEN:   return "\033[1;31m";
+	case RC_FORCED_CLOSED: return "\033[1;32m";
+	default:               return "";
+	}
+}
+
+void cli_table_row(FILE *f, const char *name, const rc_view *v, int colour)
+{
+	char p50[32], p99[32], age[32];
+
+	fmt_us(v->p50_us, v->calls > 0, p50, sizeof p50);
+	fmt_us(v->p99_us, v->calls > 0, p99, sizeof p99);
+	fmt_age(v->in_state_ms, age, sizeof age);
+	fprintf(f, "%-20s %s%-13s%s %10llu %10llu %5.1f%% %10llu %8s %8s %9s\n", name,
+		colour ? state_colour(v->state) : "", rc_state_name(v->state),
+		colour ? "\033[0m" : "", (unsigned long long)v->calls,
+		(unsigned long long)v->failures, pct(v->failures, v->calls),
+		(unsigned long long)v->rejected, p50, p99, age);
+}
+
 static int cmd_status(const char *cfgpath, int argc, char **argv)
 {
 	const char *name = NULL;
-	int json = 0;
+	int json = 0, watch = 0;
+	uint64_t interval_ms = 1000;
+	long count = -1;
 	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
+		if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
-		else if (argv[i][0] == '-')
-			return usage("status: unknown option");
-		else if (!name)
+		} else if (strcmp(argv[i], "--watch") == 0 || strcmp(argv[i], "-w") == 0) {
+			watch = 1;
+		} else if (strcmp(argv[i], "--interval") == 0 || strcmp(argv[i], "-n") == 0) {
+			char why[128];
+			if (i + 1 >= argc)
+				return cli_usage("status: --interval needs a duration");
+			if (rc_parse_duration(argv[++i], &interval_ms, why, sizeof why) < 0 ||
+			    interval_ms == 0) {
+				fprintf(stderr, "recloser: status: bad --interval '%s': %s\n",
+					argv[i], interval_ms ? why : "must be more than 0");
+				return EXIT_USAGE;
+			}
+		} else if (strcmp(argv[i], "--count") == 0) {
+			char *end;
+			if (i + 1 >= argc)
+				return cli_usage("status: --count needs a number");
+			errno = 0;
+			count = strtol(argv[++i], &end, 10);
+			if (errno || *end || end == argv[i] || count < 1)
+				return cli_usage("status: --count needs a number >= 1");
+		} else if (argv[i][0] == '-') {
+			return cli_usage("status: unknown option");
+		} else if (!name) {
 			name = argv[i];
-		else
-			return usage("status: too many arguments");
+		} else {
+			return cli_usage("status: too many arguments");
+		}
 	}
-	rc_config *c = load(cfgpath);
+	if (watch && json)
+		return cli_usage("status: --watch and --json do not go together");
+	if (!watch && count > 0)
+		return cli_usage("status: --count goes with --watch");
+	if (watch)
+		return cmd_watch(cfgpath, name, interval_ms, count);
+	rc_config *c = cli_load(cfgpath);
 	if (!c)
 		return 1;
 	if (name && rc_config_find(c, name) < 0) {
@@ -120,14 +323,13 @@ static int cmd_status(const char *cfgpath, int argc, char **argv)
 		return 1;
 	}
 	rc_shm shm;
-	if (open_state(c, &shm) < 0)
+	if (cli_open_state(c, &shm) < 0)
 		return 1;
 	uint64_t now = rc_now_ms();
 	if (json)
 		printf("[");
 	else
-		printf("%-20s %-13s %10s %10s %6s %10s %8s %8s %9s\n", "NAME", "STATE", "CALLS",
-		       "FAILURES", "FAIL%", "REJECTED", "P50", "P99", "IN-STATE");
+		cli_table_header(stdout);
 	int first = 1;
 	for (unsigned i = 0; i < c->nbreakers; i++) {
 		const rc_breaker_cfg *b = &c->breakers[i];
@@ -149,8 +351,7 @@ static int cmd_status(const char *cfgpath, int argc, char **argv)
 			       "\"probes_held\": %u, \"p50_us\": %llu, \"p99_us\": %llu, "
 			       "\"in_state_ms\": %llu}",
 			       first ? "" : ",", b->name, rc_state_name(v.state),
-			       b->mode == RC_MODE_OBSERVE ? "observe" :
-			       b->mode == RC_MODE_OFF ? "off" : "enforce",
+			       cli_mode_name(b->mode),
 			       (unsigned long long)v.calls, (unsigned long long)v.successes,
 			       (unsigned long long)v.failures, pct(v.failures, v.calls),
 			       (unsigned long long)v.slow, (unsigned long long)v.timeouts,
@@ -160,14 +361,7 @@ static int cmd_status(const char *cfgpath, int argc, char **argv)
 			       (unsigned long long)v.p50_us, (unsigned long long)v.p99_us,
 			       (unsigned long long)v.in_state_ms);
 		} else {
-			char p50[32], p99[32], age[32];
-			fmt_us(v.p50_us, v.calls > 0, p50, sizeof p50);
-			fmt_us(v.p99_us, v.calls > 0, p99, sizeof p99);
-			fmt_age(v.in_state_ms, age, sizeof age);
-			printf("%-20s %-13s %10llu %10llu %5.1f%% %10llu %8s %8s %9s\n", b->name,
-			       rc_state_name(v.state), (unsigned long long)v.calls,
-			       (unsigned long long)v.failures, pct(v.failures, v.calls),
-			       (unsigned long long)v.rejected, p50, p99, age);
+			cli_table_row(stdout, b->name, &v, 0);
 		}
 		first = 0;
 	}
@@ -182,8 +376,8 @@ static int cmd_status(const char *cfgpath, int argc, char **argv)
 static int cmd_flip(const char *cfgpath, int to, int argc, char **argv)
 {
 	if (argc != 1 || argv[0][0] == '-')
-		return usage("expected one breaker name");
-	rc_config *c = load(cfgpath);
+		return cli_usage("expected one breaker name");
+	rc_config *c = cli_load(cfgpath);
 	if (!c)
 		return 1;
 	int i = rc_config_find(c, argv[0]);
@@ -192,7 +386,7 @@ static int cmd_flip(const char *cfgpath, int to, int argc, char **argv)
 		return 1;
 	}
 	rc_shm shm;
-	if (open_state(c, &shm) < 0)
+	if (cli_open_state(c, &shm) < 0)
 		return 1;
 	rc_slot *s = rc_shm_slot(&shm, argv[0], 1);
 	if (!s) {
@@ -216,9 +410,9 @@ static int cmd_flip(const char *cfgpath, int to, int argc, char **argv)
 static int cmd_check(const char *cfgpath, int argc, char **argv)
 {
 	if (argc > 1)
-		return usage("check: too many arguments");
+		return cli_usage("check: too many arguments");
 	const char *path = argc ? argv[0] : cfgpath;
-	rc_config *c = load(path);
+	rc_config *c = cli_load(path);
 	if (!c)
 		return 1;
 	printf("%s: ok, %u breaker%s\n", path, c->nbreakers, c->nbreakers == 1 ? "" : "s");
@@ -284,12 +478,12 @@ static int cmd_run(const char *cfgopt, int argc, char **argv)
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
 			cfgopt = argv[++i];
 		else if (argv[i][0] == '-')
-			return usage("run: unknown option");
+			return cli_usage("run: unknown option");
 		else
 			break; /* the command, without -- */
 	}
 	if (i >= argc)
-		return usage("run: no command given");
+		return cli_usage("run: no command given");
 	const char *path = config_path(cfgopt);
 	static char err[8192];
 	rc_config *c = rc_config_load(path, err, sizeof err);
@@ -338,10 +532,10 @@ int main(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return 0;
 		} else
-			return usage("unknown option");
+			return cli_usage("unknown option");
 	}
 	if (i >= argc)
-		return usage(NULL);
+		return cli_usage(NULL);
 	const char *cmd = argv[i++];
 	int n = argc - i;
 	char **rest = argv + i;
@@ -352,6 +546,10 @@ int main(int argc, char **argv)
 		return cmd_check(path, n, rest);
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(cfgopt, n, rest);
+	if (strcmp(cmd, "add") == 0)
+		return cmd_add(path, n, rest);
+	if (strcmp(cmd, "metrics") == 0)
+		return cmd_metrics(path, n, rest);
 	static const struct { const char *name; int to; } flips[] = {
 		{ "open", RC_OPEN }, { "close", RC_CLOSED }, { "half-open", RC_HALF_OPEN },
 		{ "force-open", RC_FORCED_OPEN }, { "force-close", RC_FORCED_CLOSED },
@@ -364,5 +562,5 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr, "recloser: unknown command '%s'\n", cmd);
-	return usage(NULL);
+	return cli_usage(NULL);
 }

@@ -42,11 +42,11 @@ out=$(scurl "http://127.0.0.1:$HTTP/" -w ' %{time_total}'); st=$?
 is "$st" 7 "service back up, breaker open: curl is rejected (exit 7)"
 t=${out#* }
 like "$t" '^0\.(0|1)[0-9]*$' "curl's rejected transfer took < 200 ms (time_total $t s)"
-out=$(pyc connect 127.0.0.1 "$HTTP" -n 20)
+out=$(pyc connect 127.0.0.1 "$HTTP" -n 20 --request)
 is "$(kv "$out" ECONNREFUSED)" 20 "python: 20 connects rejected with ECONNREFUSED"
 cmp_ok "$(ms_int "$(kv "$out" max_ms)")" '<' 200 \
 	"python: the slowest rejected connect took < 200 ms against a 2 s timeout ($out)"
-out=$(pyc connect 127.0.0.1 "$HTTP" -n 3 --timeout 5)
+out=$(pyc connect 127.0.0.1 "$HTTP" -n 3 --timeout 5 --request)
 is "$(kv "$out" ECONNREFUSED)" 3 "python with its own timeout (non-blocking connect): rejected too"
 is "$(conns HTTP)" 0 "the service accepted no connection: no traffic reached it"
 is "$(json_field svc rejected)" 24 "rejected = 1 + 20 + 3"
@@ -85,5 +85,27 @@ for i in 1 2 3 4 5 6; do
 done
 is "$(counts rate2)" "8 2 0" "6 successes, 2 failures"
 is "$(state_of rate2)" closed "25% < 50%: closed"
+
+# ---- reject_errno ----
+P3=$(closed_port)
+write_config connect_timeout=2s
+breaker unreach "match=127.0.0.1:$P3" failure_threshold=1 open_duration=60s reject_errno=EHOSTUNREACH
+scurl "http://127.0.0.1:$P3/" >/dev/null
+out=$(pyc connect 127.0.0.1 "$P3")
+is "$(kv "$out" EHOSTUNREACH)" 1 "reject_errno = EHOSTUNREACH: a rejected connect fails with it ($out)"
+
+# ---- mode = observe: counts, logs and changes state, never rejects ----
+start_server OBS http
+control OBS down
+write_config connect_timeout=2s
+breaker obs "match=127.0.0.1:$OBS" failure_threshold=2 open_duration=60s mode=observe
+scurl "http://127.0.0.1:$OBS/" >/dev/null
+scurl "http://127.0.0.1:$OBS/" >/dev/null
+is "$(state_of obs)" open "mode = observe: 2 failures open it"
+is "$(log_count 'event=transition .*breaker=obs .*to=open')" 1 "mode = observe: the transition is logged"
+control OBS 200
+is "$(scurl "http://127.0.0.1:$OBS/")" 200 "mode = observe, open: the call still goes through"
+is "$(conns OBS)" 1 "...and reaches the service"
+is "$(json_field obs rejected)" 0 "...nothing counted as rejected"
 
 done_testing

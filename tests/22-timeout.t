@@ -20,11 +20,13 @@ cmp_ok "$ms" '<' 5000 "...and not after the kernel's minutes ($ms ms)"
 is "$(counts bh)" "1 1 0" "counted: 1 call, 1 failure"
 is "$(state_of bh)" closed "1 of 2 failures: closed"
 
-# Non-blocking connect: curl's own connect timeout decides, the shim does not
-# block it; the connect left pending longer than connect_timeout is a failure.
-timed ms scurl "http://127.0.0.1:$BH/" --connect-timeout 2 >/dev/null; st=$?
-is "$st" 28 "curl (non-blocking connect) times out by its own --connect-timeout (exit 28)"
-cmp_ok "$ms" '>=' 1800 "...after its own 2 s, not cut at the shim's 1 s ($ms ms)"
+# curl: a libcurl transfer whose own connect timeout is longer than the
+# breaker's gets the breaker's connect_timeout (issue 4), and the timed-out
+# transfer is a failed call.
+timed ms scurl "http://127.0.0.1:$BH/" --connect-timeout 4 >/dev/null; st=$?
+is "$st" 28 "curl --connect-timeout 4 to the blackhole: times out (exit 28)"
+cmp_ok "$ms" '>=' 800 "...not before the breaker's connect_timeout = 1 s ($ms ms)"
+cmp_ok "$ms" '<' 3000 "...cut at the breaker's 1 s, not curl's own 4 s ($ms ms)"
 is "$(state_of bh)" open "curl's timed-out connect was the 2nd failure: open"
 is "$(counts bh)" "2 2 0" "counted: 2 calls, 2 failures"
 is "$(log_count 'event=transition .*breaker=bh .*from=closed to=open reason=consecutive_failures')" 1 \
@@ -74,5 +76,35 @@ print(e in (0, 115), before == after)
 ' "$HTTP")
 is "$out" "True True" "non-blocking connect: EINPROGRESS or 0, flags untouched"
 is "$(json_field svc failures)" 0 "no failure counted for the healthy service"
+
+# A raw non-blocking connect (not libcurl) is settled from SO_ERROR or from
+# the next I/O on the fd.
+P=$(closed_port)
+write_config
+breaker nb "match=127.0.0.1:$P, 127.0.0.1:$HTTP" failure_threshold=10 connect_timeout=2s
+out=$(under_shim "$PY" -c '
+import errno, select, socket, sys
+closed, live = int(sys.argv[1]), int(sys.argv[2])
+res = []
+def nb(port):
+    s = socket.socket(); s.setblocking(False)
+    e = s.connect_ex(("127.0.0.1", port))
+    select.select([], [s], [], 5)
+    return s, e
+s, e = nb(closed)                          # 1: settled by getsockopt(SO_ERROR)
+res.append(errno.errorcode.get(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), "0")); s.close()
+s, e = nb(closed)                          # 2: settled by the next I/O
+try:
+    s.send(b"x"); res.append("sent")
+except OSError as x:
+    res.append(errno.errorcode[x.errno])
+s.close()
+s, e = nb(live)                            # 3: a success, settled by SO_ERROR
+res.append(str(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)))
+s.setblocking(True); s.settimeout(5)
+s.sendall(b"GET / HTTP/1.0\r\n\r\n"); s.recv(100); s.close()
+print(" ".join(res))' "$P" "$HTTP")
+like "$out" '^ECONNREFUSED (ECONNREFUSED|EPIPE) 0$' "raw non-blocking connects: refused, refused, connected ($out)"
+is "$(counts nb)" "3 2 0" "counted: 3 calls, 2 failures (from SO_ERROR and from the next I/O)"
 
 done_testing

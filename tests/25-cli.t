@@ -7,7 +7,7 @@ need_build
 start_server HTTP http
 URL=http://127.0.0.1:$HTTP/
 write_config connect_timeout=2s
-breaker svc "match=127.0.0.1:$HTTP" failure_threshold=3 open_duration=300ms success_threshold=1
+breaker svc "match=127.0.0.1:$HTTP" failure_threshold=3 open_duration=1500ms success_threshold=1
 breaker other "match=127.0.0.1:1"
 
 # status --json before any call
@@ -25,7 +25,8 @@ is "$(scurl "$URL")" 200 "closed: curl gets 200"
 is "$(counts svc)" "1 0 0" "one call counted"
 out=$(rc status); st=$?
 is "$st" 0 "status (table) exits 0"
-like "$out" 'svc' "status table names svc"
+is "$(grep -cE '^svc[[:space:]]' <<<"$out")" 1 "status table: a row for svc, name first" || diag "$out"
+is "$(grep -cE '^other[[:space:]]' <<<"$out")" 1 "status table: a row for other" || diag "$out"
 out=$(rc status svc --json)
 like "$out" '"svc"' "status svc --json shows svc"
 unlike "$out" '"other"' "...and not other"
@@ -41,7 +42,7 @@ like "$(cat "$LOG" 2>/dev/null)" 'event=transition [^
 ]*breaker=svc [^
 ]*from=closed to=open reason=cli' "log: transition closed -> open reason=cli" || show_log
 # open_duration elapses: the next call is a trial (success_threshold 1).
-sleep 0.4
+sleep 1.6
 is "$(scurl "$URL")" 200 "open_duration passed after recloser open: the trial goes through"
 is "$(state_of svc)" closed "...and closes it"
 
@@ -55,7 +56,7 @@ is "$(state_of svc)" closed "one success (success_threshold 1): closed"
 rc force-open svc >/dev/null; is "$?" 0 "force-open svc: exit 0"
 is "$(state_of svc)" forced_open "status: forced_open"
 is "$(scurl "$URL"; echo " $?")" "000 7" "forced_open: rejected"
-sleep 0.5
+sleep 1.6
 is "$(scurl "$URL"; echo " $?")" "000 7" "forced_open past open_duration: still rejected"
 is "$(state_of svc)" forced_open "still forced_open"
 

@@ -119,4 +119,24 @@ else
 	skip "no log" 4
 fi
 
+# ---- a match line longer than inih's 200 characters ----
+long="match = 127.0.0.1:$HTTP"
+for i in $(seq 1 30); do long="$long, 10.0.$i.0/24:8080"; done
+printf '[global]\nstate_file = %s\nlog_file = %s\n\n[long]\n%s\n' "$STATE" "$LOG" "$long" >"$T/long.ini"
+out=$("$RECLOSER" check "$T/long.ini" 2>&1); st=$?
+note "match line of ${#long} characters: check exit $st"
+if [ $st = 0 ]; then
+	like "$out" '10\.0\.30\.0/24:8080' "a ${#long}-character match line works: its last pattern is listed"
+else
+	is "$st" 1 "a ${#long}-character match line is refused with exit 1"
+	like "$out" "long\.ini:5: .*repeat" "...with FILE:LINE and a message saying to repeat the key" || diag "$out"
+fi
+# repeating the key always works
+{ printf '[global]\nstate_file = %s\nlog_file = %s\n\n[rep]\n' "$STATE" "$LOG"
+  for i in $(seq 1 30); do echo "match = 10.0.$i.0/24:8080"; done; } >"$T/rep.ini"
+out=$("$RECLOSER" check "$T/rep.ini" 2>&1); st=$?
+is "$st" 0 "match repeated 30 times: valid"
+like "$out" '10\.0\.1\.0/24:8080' "...first pattern listed"
+like "$out" '10\.0\.30\.0/24:8080' "...last pattern listed"
+
 done_testing

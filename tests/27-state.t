@@ -11,19 +11,23 @@ P=$(closed_port)
 write_config connect_timeout=2s
 breaker svc "match=127.0.0.1" failure_threshold=2 open_duration=60s
 
-fingerprint() { stat -c '%s %Y %a %u' "$1"; sha256sum <"$1"; }
+# what a refusal must leave as it was: size, mode, owner, bytes; and mtime
+fingerprint() { stat -c '%s %a %u' "$1"; sha256sum <"$1"; }
+mtime() { stat -c '%.9Y' "$1"; }
 
 # refused NAME: with the state file as it is now, curl works, nothing trips,
 # the file is not modified, the log says why.
 refused() {
-	local fp lines
+	local fp mt lines
 	fp=$(fingerprint "$STATE")
-	lines=$(wc -l <"$LOG" 2>/dev/null || echo 0)
+	mt=$(mtime "$STATE")
+	lines=$(cat "$LOG" 2>/dev/null | wc -l)
 	is "$(scurl "$URL")" 200 "$1: curl works"
 	for i in 1 2 3; do scurl "http://127.0.0.1:$P/" >/dev/null; done
 	is "$(scurl "$URL")" 200 "$1: 3 failures (threshold 2) trip nothing: pass-through"
-	is "$(fingerprint "$STATE")" "$fp" "$1: the file is not modified"
-	cmp_ok "$(wc -l <"$LOG" 2>/dev/null || echo 0)" '>' "$lines" "$1: the log says so"
+	is "$(fingerprint "$STATE")" "$fp" "$1: the file is not modified (size, mode, owner, bytes)"
+	is "$(mtime "$STATE")" "$mt" "$1: ...not even its mtime (no write, truncate or fallocate)"
+	cmp_ok "$(cat "$LOG" 2>/dev/null | wc -l)" '>' "$lines" "$1: the log says so"
 	like "$(tail -n 1 "$LOG" 2>/dev/null)" 'level=(error|warn) ' "$1: ...at level error or warn" || show_log
 }
 
@@ -68,11 +72,11 @@ rm -f "$STATE"
 cp "$T/good" "$T/target"
 chmod 600 "$T/target"
 ln -s "$T/target" "$STATE"
-fp=$(fingerprint "$T/target")
+fp="$(fingerprint "$T/target") $(mtime "$T/target")"
 is "$(scurl "$URL")" 200 "symlink: curl works"
 for i in 1 2 3; do scurl "http://127.0.0.1:$P/" >/dev/null; done
 is "$(scurl "$URL")" 200 "symlink: nothing trips"
-is "$(fingerprint "$T/target")" "$fp" "symlink: the target is not modified"
+is "$(fingerprint "$T/target") $(mtime "$T/target")" "$fp" "symlink: the target is not modified"
 ok "$([ -L "$STATE" ]; echo $?)" "symlink: still a symlink"
 like "$(tail -n 1 "$LOG" 2>/dev/null)" 'level=(error|warn) ' "symlink: logged" || show_log
 
@@ -91,7 +95,7 @@ if [ "$(id -u)" = 0 ]; then
 	refused "owned by uid 65534"
 	is "$(stat -c %u "$STATE")" 65534 "owned by uid 65534: still theirs"
 else
-	skip "not root: cannot chown" 6
+	skip "not root: cannot chown" 7
 fi
 
 # back to the good file: everything works again

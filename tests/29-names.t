@@ -15,7 +15,7 @@ out=$(pyc connect localhost "$P" -n 2)
 is "$(kv "$out" ECONNREFUSED)" 2 "python to localhost:$P (closed): refused twice ($out)"
 is "$(state_of byname)" open "name pattern localhost:PORT: 2 failures by name opened it"
 is "$(counts byname)" "2 2 0" "counted as 2 calls, 2 failures"
-out=$(pyc connect localhost "$HTTP" -n 3)
+out=$(pyc connect localhost "$HTTP" -n 3 --request)
 is "$(kv "$out" ECONNREFUSED)" 3 "open: python to localhost:$HTTP (a live server) is rejected ($out)"
 is "$(conns HTTP)" 0 "...without a connection"
 is "$(json_field byname rejected)" 3 "rejected 3"
@@ -47,19 +47,18 @@ else
 fi
 
 # ---- curl http://localhost:PORT/ ----
-# curl resolves "localhost" itself, without getaddrinfo: the shim can only
-# know the name from the libcurl URL (SPEC section 2, the libcurl issue).
+# curl resolves "localhost" itself, without getaddrinfo: the shim knows the
+# name from the libcurl URL (SPEC section 2).
 write_config connect_timeout=2s
 breaker lh "match=localhost:$P, localhost:$HTTP" failure_threshold=2 open_duration=60s
-TODO="curl resolves localhost without getaddrinfo: needs the libcurl URL hooks"
 scurl "http://localhost:$P/" >/dev/null
 scurl "http://localhost:$P/" >/dev/null
 is "$(state_of lh)" open "curl http://localhost:$P/ twice: open (by the URL's name)"
 is "$(scurl "http://localhost:$HTTP/"; echo " $?")" "000 7" "curl http://localhost:$HTTP/ rejected"
-TODO=
 
 # ---- IPv6 literal and CIDR patterns ----
 start_server V6 http --host ::1
+n0=$(conns HTTP)
 write_config connect_timeout=2s
 breaker v6 "match=[::1]:$V6" failure_threshold=2 open_duration=60s
 breaker cidr "match=127.0.0.0/8:$HTTP"
@@ -77,7 +76,18 @@ try:
 except OSError as e:
     print(e.__class__.__name__)' "$HTTP")
 is "$out" ConnectionRefusedError "v4-mapped ::ffff:127.0.0.1 matches as IPv4: rejected"
-is "$(conns HTTP)" 0 "the server saw none of them"
+is "$(conns HTTP)" "$n0" "the server saw none of them"
 is "$(json_field cidr rejected)" 2 "cidr: 2 rejected"
+
+# ---- IPv6: trip by failures to [::1] ----
+P6=$("$PY" "$FAULT" closedport --host ::1)
+write_config connect_timeout=2s
+breaker v6dead "match=[::1]:$P6" failure_threshold=2 open_duration=60s
+scurl "http://[::1]:$P6/" >/dev/null
+scurl "http://[::1]:$P6/" >/dev/null
+is "$(counts v6dead)" "2 2 0" "curl to [::1]:closed twice: 2 failures"
+is "$(state_of v6dead)" open "...open"
+out=$(pyc connect ::1 "$P6")
+is "$(kv "$out" ECONNREFUSED) $(json_field v6dead rejected)" "1 1" "python to [::1] rejected"
 
 done_testing

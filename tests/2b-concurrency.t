@@ -21,12 +21,12 @@ rc close svc >/dev/null
 c0=$(conns HTTP)
 start=$(($(now_ms) + 500))
 for i in 1 2 3 4; do
-	RUN_TIMEOUT=60 pyc connect 127.0.0.1 "$HTTP" --threads 4 -n 25 --start-at "$start" >"$T/mp$i" &
+	RUN_TIMEOUT=60 pyc connect 127.0.0.1 "$HTTP" --threads 4 -n 25 --request --start-at "$start" >"$T/mp$i" &
 done
 wait_clients
 tot=0
-for i in 1 2 3 4; do tot=$((tot + $(kv "$(cat "$T/mp$i")" ok))); done
-is "$tot" 400 "4 processes x 4 threads x 25: all connected"
+for i in 1 2 3 4; do tot=$((tot + $(kv "$(cat "$T/mp$i")" s200))); done
+is "$tot" 400 "4 processes x 4 threads x 25: all answered 200"
 is "$(counts svc)" "400 0 0" "status: calls exactly 400 across processes"
 is "$(($(conns HTTP) - c0))" 400 "server: 400 connections"
 
@@ -35,14 +35,19 @@ P=$(closed_port)
 write_config connect_timeout=5s
 breaker dead "match=127.0.0.1:$P" failure_threshold=3 open_duration=60s
 breaker svc "match=127.0.0.1:$HTTP"
+rm -f "$STATE"             # fresh counts (nothing is running)
 out=$(under_shim "$PY" -c '
 import os, socket, sys
 port, ok = int(sys.argv[1]), int(sys.argv[2])
 def attempt(p):
     try:
-        socket.create_connection(("127.0.0.1", p)).close(); return "ok"
+        s = socket.create_connection(("127.0.0.1", p))
     except OSError as e:
         return e.__class__.__name__
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")   # a whole call: request and response
+    r = s.recv(100)
+    s.close()
+    return "ok" if r.startswith(b"HTTP/1.1 200") else "bad"
 r = [attempt(port)]                        # parent: 1 failure
 pid = os.fork()
 if pid == 0:
@@ -76,5 +81,27 @@ import os, sys
 os.execve(sys.argv[1], ["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:%s/" % sys.argv[2]], {})' "$CURL" "$P"
 is "$?" 7 "exec with an empty environment: curl runs unprotected (refused by the kernel)"
 is "$(json_field ex rejected)" 2 "...not through the breaker"
+
+# ---- breakers are found by name: configs in a different order agree ----
+P=$(closed_port)
+write_config connect_timeout=5s
+breaker alpha "match=127.0.0.1:$HTTP"
+breaker beta "match=127.0.0.1:$P" failure_threshold=2 open_duration=60s
+cp "$CFG" "$T/one.ini"
+write_config connect_timeout=5s
+breaker beta "match=127.0.0.1:$P" failure_threshold=2 open_duration=60s
+breaker gamma "match=127.0.0.1:1"
+breaker alpha "match=127.0.0.1:$HTTP"
+cp "$CFG" "$T/two.ini"
+rm -f "$STATE"
+for i in 1 2; do
+	RECLOSER_CONFIG=$T/one.ini timeout 20 env LD_PRELOAD="$SHIM" "$CURL" -s -o /dev/null "http://127.0.0.1:$P/"
+done
+out=$(RECLOSER_CONFIG=$T/two.ini timeout 20 env LD_PRELOAD="$SHIM" "$PY" "$PYCLIENT" connect 127.0.0.1 "$P")
+is "$(kv "$out" ECONNREFUSED)" 1 "beta opened under one config ..."
+is "$("$RECLOSER" -c "$T/two.ini" status --json | "$PY" -c '
+import json, sys
+print(" ".join("%s:%s:%s" % (b["name"], b["state"], b["rejected"]) for b in json.load(sys.stdin)))')" \
+	"beta:open:1 gamma:closed:0 alpha:closed:0" "...is open, with the rejection, under another config listing breakers in another order"
 
 done_testing

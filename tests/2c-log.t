@@ -12,6 +12,7 @@ breaker svc "match=127.0.0.1:$HTTP" failure_threshold=2 open_duration=60s
 breaker dead "match=127.0.0.1:$P" failure_threshold=2 open_duration=60s
 
 scurl "http://127.0.0.1:$HTTP/" >/dev/null
+pyc connect 127.0.0.1 "$HTTP" --request >/dev/null
 for i in 1 2; do scurl "http://127.0.0.1:$P/" >/dev/null; done
 rc open svc >/dev/null
 rc close svc >/dev/null
@@ -75,11 +76,13 @@ like "$(grep 'event=transition' "$LOG" | grep 'breaker=svc' | sed -n 2p)" 'from=
 	"recloser close logged a transition with reason=cli" || show_log
 
 # debug: call lines with outcome, latency_us, dest; start lines.
-call=$(grep 'event=call' "$LOG" | grep 'breaker=svc' | head -n 1)
-like "$call" 'level=debug ' "a call line at debug" || show_log
-like "$call" ' outcome=[^ ]+' "...with outcome="
-like "$call" ' latency_us=[0-9]+' "...with latency_us="
-like "$call" " dest=\"?127\.0\.0\.1:$HTTP\"?" "...with dest=127.0.0.1:$HTTP"
+for prog in curl python3; do
+	call=$(grep 'event=call' "$LOG" | grep 'breaker=svc' | grep " prog=$prog " | head -n 1)
+	like "$call" 'level=debug ' "$prog: a call line at debug" || show_log
+	like "$call" ' outcome=[^ ]+' "$prog: ...with outcome="
+	like "$call" ' latency_us=[0-9]+' "$prog: ...with latency_us="
+	like "$call" " dest=\"?127\.0\.0\.1:$HTTP\"?( |$)" "$prog: ...with dest=127.0.0.1:$HTTP"
+done
 cmp_ok "$(log_count 'level=debug event=start')" '>=' 1 "start lines at debug"
 cmp_ok "$(grep 'event=call' "$LOG" | grep -c 'breaker=dead')" '==' 2 "2 call lines for dead (the 2 let through)"
 

@@ -17,7 +17,7 @@
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SHIM=$ROOT/build/librecloser.so
+SHIM=${RECLOSER_TEST_SHIM:-$ROOT/build/librecloser.so}   # override: sanity runs
 RECLOSER=$ROOT/build/recloser
 PY=/usr/bin/python3          # never a pyenv shim: the tests run the system one
 CURL=/usr/bin/curl
