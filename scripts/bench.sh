@@ -6,14 +6,16 @@
 #   2. a connect rejected by an open breaker vs one refused by the kernel
 #   3. 64-byte ping-pong on one blocking TCP connection: no shim, shim with
 #      the fd unmatched, shim with the fd a breaker's (each round trip one
-#      call); the breaker's calls count must equal the round trips made
+#      call); the breaker's calls count must equal the round trips made;
+#      then the same inside one process, in blocks milliseconds apart
 #   4. the data-path hooks alone: the same write/read pairs answered by a
 #      fake I/O library loaded after the shim (no kernel, so no noise)
 #   5. wrk against a local nginx, without and with the shim on wrk
 # The variants of each comparison run interleaved, rotating their order, so
 # drift hits all alike.  Knobs: BENCH_N, BENCH_ROUNDS (1, 2), BENCH_PP_N,
-# BENCH_PP_REPS (3), BENCH_HC_N, BENCH_HC_REPS (4), BENCH_WRK_REPS,
-# BENCH_WRK_SECS (5), BENCH_CPU (the CPU for ping-pong).
+# BENCH_PP_REPS, BENCH_MX_RUNS, BENCH_MX_TURNS (3), BENCH_HC_N,
+# BENCH_HC_REPS (4), BENCH_WRK_REPS, BENCH_WRK_SECS (5), BENCH_CPU (the CPU
+# for ping-pong).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -34,6 +36,8 @@ N=${BENCH_N:-20000}
 ROUNDS=${BENCH_ROUNDS:-3}
 PP_N=${BENCH_PP_N:-20000}
 PP_REPS=${BENCH_PP_REPS:-9}
+MX_RUNS=${BENCH_MX_RUNS:-3}
+MX_TURNS=${BENCH_MX_TURNS:-300}
 HC_N=${BENCH_HC_N:-1000000}
 HC_REPS=${BENCH_HC_REPS:-9}
 WRK_REPS=${BENCH_WRK_REPS:-5}
@@ -145,11 +149,18 @@ if [ "$NCPU" -ge 2 ]; then WRK_CPU=0 NGX_CPU=1; else WRK_CPU="" NGX_CPU=""; fi
 $(pin "$PP_CPU") "$BP" serve "$T/pp-port" > /dev/null & PIDS+=($!)
 for _ in $(seq 50); do [ -s "$T/pp-port" ] && break; sleep 0.1; done
 PP_PORT=$(cat "$T/pp-port")
+# a second echo server: the unmatched port of the in-process comparison
+# shellcheck disable=SC2046
+$(pin "$PP_CPU") "$BP" serve "$T/pp-port2" > /dev/null & PIDS+=($!)
+for _ in $(seq 50); do [ -s "$T/pp-port2" ] && break; sleep 0.1; done
+PP_PORT2=$(cat "$T/pp-port2")
 # a breaker with the default thresholds (all these calls succeed)
 printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:%s\n' \
 	"$T/pp-state" "$T/log" "$PP_PORT" > "$T/pp.ini"
 printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:%s\n' \
 	"$T/hc-state" "$T/log" "$PP_PORT" > "$T/hc.ini"
+printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:%s\n' \
+	"$T/mx-state" "$T/log" "$PP_PORT" > "$T/mx.ini"
 
 pp_run() { # pp_run VARIANT: one client run, appended to $T/pp.VARIANT
 	local env=()
@@ -189,6 +200,37 @@ echo "throughput goal >= 0.99x: unmatched $(goal_min "$(ratio "$pw_none" "$pw_un
 	"breaker $(goal_min "$(ratio "$pw_none" "$pw_brk")" 0.99)"
 if [ "$pp_calls" = "$pp_made" ] && [ "$pp_fail" = 0 ]; then verdict=ok; else verdict=WRONG; fi
 echo "breaker fd counted: calls = $pp_calls, round trips made = $pp_made, failures = $pp_fail: $verdict"
+
+# The same, inside one process under the shim: blocks of 100 round trips,
+# milliseconds apart, through raw system calls (the shim never sees them),
+# the unmatched fd's hooks and the breaker fd's hooks.  Steadier: drift and
+# other load hit the three kinds of block alike.
+: > "$T/mx.out"
+for _ in $(seq "$MX_RUNS"); do
+	# shellcheck disable=SC2046
+	$(pin "$PP_CPU") env LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$T/mx.ini" \
+		"$BP" mixed "$PP_PORT" "$PP_PORT2" "$MX_TURNS" >> "$T/mx.out"
+done
+for k in $(seq 10); do mx[k]=$(col "$k" < "$T/mx.out" | median); done
+mx_made=$(col 11 < "$T/mx.out" | awk '{s += $1} END {print s}')
+mx_calls=$(json_field "$T/mx.ini" pingpong calls)
+echo
+echo "the same in one process under the shim: $MX_RUNS runs x $MX_TURNS turns of three blocks of 100 round"
+echo "trips (raw system calls / unmatched fd / breaker fd, rotating); medians of blocks, then of runs;"
+echo "added = median over the turns of (block - raw block of the same turn) / 2"
+printf '%-20s %12s %12s %12s %12s %12s\n' "variant" "wall ns/rt" "cpu ns/rt" "throughput" "added/call" "added/call"
+printf '%-20s %12s %12s %12s %12s %12s\n' "" "" "" "vs raw" "wall ns" "cpu ns"
+printf '%-20s %12s %12s %12s %12s %12s\n' "raw (as no shim)" "${mx[1]}" "${mx[4]}" "1.000x" "" ""
+printf '%-20s %12s %12s %12s %12s %12s\n' "shim, unmatched fd" "${mx[2]}" "${mx[5]}" \
+	"$(ratio "${mx[1]}" "${mx[2]}")x" "$(half "${mx[7]}")" "$(half "${mx[9]}")"
+printf '%-20s %12s %12s %12s %12s %12s\n' "shim, breaker fd" "${mx[3]}" "${mx[6]}" \
+	"$(ratio "${mx[1]}" "${mx[3]}")x" "$(half "${mx[8]}")" "$(half "${mx[10]}")"
+echo "throughput goal >= 0.99x: unmatched $(goal_min "$(ratio "${mx[1]}" "${mx[2]}")" 0.99)," \
+	"breaker $(goal_min "$(ratio "${mx[1]}" "${mx[3]}")" 0.99);" \
+	"added per hooked call goal <= 30 ns (cpu): unmatched $(goal_max "$(half "${mx[9]}")" 30)," \
+	"breaker $(goal_max "$(half "${mx[10]}")" 30)"
+if [ "$mx_calls" = "$mx_made" ]; then verdict=ok; else verdict=WRONG; fi
+echo "breaker fd counted: calls = $mx_calls, hooked round trips made = $mx_made: $verdict"
 
 # ---- 4. the hooks alone: fake I/O under the shim, no kernel ----
 
@@ -262,17 +304,21 @@ bench_wrk() { # a function, so that a skip still lets the sections below run
 	printf '[global]\nstate_file = %s\nlog_file = %s\n[nginx]\nmatch = 127.0.0.1:%s\n' \
 		"$T/ngx-state" "$T/log" "$NGX_PORT" > "$T/ngx.ini"
 
-	wrk_run() { # wrk_run VARIANT: requests/s and requests, appended to $T/wrk.VARIANT
+	wrk_run() { # wrk_run VARIANT: "requests/s requests cpu_ns/request", appended to $T/wrk.VARIANT
 		local env=()
 		[ "$1" = shim ] && env=(LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$T/ngx.ini")
+		# wrk's own CPU time (user + system): `times` in a subshell
 		# shellcheck disable=SC2046
-		$(pin "$WRK_CPU") env "${env[@]}" wrk -t1 -c16 -d"${WRK_SECS}s" "http://127.0.0.1:$NGX_PORT/" \
-			> "$T/wrk.out"
+		($(pin "$WRK_CPU") env "${env[@]}" wrk -t1 -c16 -d"${WRK_SECS}s" \
+			"http://127.0.0.1:$NGX_PORT/" > "$T/wrk.out"; times > "$T/wrk.times")
 		if grep -qE 'Non-2xx|Socket errors' "$T/wrk.out"; then
 			echo "wrk ($1) reported errors:"; cat "$T/wrk.out"
 		fi
-		awk '/Requests\/sec:/ {r = $2} / requests in / {n = $1} END {print r, n}' "$T/wrk.out" \
-			>> "$T/wrk.$1"
+		awk '/Requests\/sec:/ {r = $2} / requests in / {n = $1} END {print r, n}' "$T/wrk.out" |
+			paste -d' ' - <(awk 'NR == 2 { t = 0
+				for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] }
+				print t }' "$T/wrk.times") |
+			awk '{printf "%s %s %.0f\n", $1, $2, $3 * 1e9 / $2}' >> "$T/wrk.$1"
 	}
 	: > "$T/wrk.none"; : > "$T/wrk.shim"
 	for i in $(seq "$WRK_REPS"); do
@@ -280,17 +326,25 @@ bench_wrk() { # a function, so that a skip still lets the sections below run
 	done
 	wn=$(col 1 < "$T/wrk.none" | median)
 	ws=$(col 1 < "$T/wrk.shim" | median)
-	wpair=$(paste -d' ' "$T/wrk.none" "$T/wrk.shim" | awk '{printf "%.3f\n", $3 / $1}' | median)
+	wpair=$(paste -d' ' "$T/wrk.none" "$T/wrk.shim" | awk '{printf "%.3f\n", $4 / $1}' | median)
+	wc0=$(col 3 < "$T/wrk.none" | median)
+	wc1=$(col 3 < "$T/wrk.shim" | median)
+	wcpair=$(paste -d' ' "$T/wrk.none" "$T/wrk.shim" | awk '{printf "%.3f\n", $3 / $6}' | median)
+	wcadd=$(paste -d' ' "$T/wrk.none" "$T/wrk.shim" | awk '{print $6 - $3}' | median)
 	wreq=$(col 2 < "$T/wrk.shim" | awk '{s += $1} END {print s}')
 	wcalls=$(json_field "$T/ngx.ini" nginx calls)
 	wfail=$(json_field "$T/ngx.ini" nginx failures)
 	kill "$ngx" 2> /dev/null || true
 	echo "wrk -t1 -c16 -d${WRK_SECS}s against nginx on 127.0.0.1 (wrk on CPU ${WRK_CPU:-any}, nginx on CPU ${NGX_CPU:-any});"
 	echo "median of $WRK_REPS interleaved runs each; the shim preloaded on wrk, a breaker matching nginx's port"
-	printf '%-20s %12s %12s %12s\n' "variant" "requests/s" "vs no shim" "paired"
-	printf '%-20s %12s %12s %12s\n' "no shim" "$wn" "1.000x" ""
-	printf '%-20s %12s %12s %12s\n' "shim, breaker" "$ws" "$(ratio "$ws" "$wn")x" "${wpair}x"
-	echo "(paired = median over the repetitions of shim / no shim in the same repetition)"
+	printf '%-20s %12s %12s %12s %14s %12s\n' "variant" "requests/s" "vs no shim" "paired" \
+		"wrk cpu ns/req" "paired"
+	printf '%-20s %12s %12s %12s %14s %12s\n' "no shim" "$wn" "1.000x" "" "$wc0" ""
+	printf '%-20s %12s %12s %12s %14s %12s\n' "shim, breaker" "$ws" "$(ratio "$ws" "$wn")x" \
+		"${wpair}x" "$wc1" "${wcpair}x"
+	echo "(paired = median over the repetitions of shim / no shim in the same repetition; wrk cpu ="
+	echo " wrk's own user + system time per response, paired: $(printf '%+.0f' "$wcadd") ns per request," \
+		"at least 2 hooked calls each)"
 	echo "requests/s goal >= 0.99x: $(goal_min "$(ratio "$ws" "$wn")" 0.99);" \
 		"breaker calls = $wcalls for $wreq responses wrk counted, failures = $wfail"
 }
@@ -303,9 +357,10 @@ bench_wrk
 # admitted, judged and counted).  The two run interleaved, alternating which
 # goes first.  Shown per transfer: the wall clock, and the client's own CPU
 # time (what the shim adds, whatever else the machine is doing).  Knobs:
-# BENCH_CURL_N (10000), BENCH_CURL_REPS (7).  Skipped without libcurl headers.
-CB_N=${BENCH_CURL_N:-10000}
-CB_REPS=${BENCH_CURL_REPS:-7}
+# BENCH_CURL_N (4000), BENCH_CURL_REPS (15), BENCH_CURL_VALGRIND (1: count
+# instructions with callgrind when installed).  Skipped without libcurl headers.
+CB_N=${BENCH_CURL_N:-4000}
+CB_REPS=${BENCH_CURL_REPS:-15}
 echo
 if ! printf '#include <curl/curl.h>\n' | cc -E -x c - > /dev/null 2>&1; then
 	echo "libcurl transfers: skipped (no libcurl headers; scripts/deps.sh installs libcurl4-openssl-dev)"
@@ -339,7 +394,6 @@ INI
 	for i in $(seq "$CB_REPS"); do
 		if [ $((i % 2)) = 1 ]; then cb_run none; cb_run shim; else cb_run shim; cb_run none; fi
 	done
-	kill "$cb_srv" 2> /dev/null || true
 	cw0=$(awk '{print $1}' "$T/cb.none" | cb_med); cw1=$(awk '{print $1}' "$T/cb.shim" | cb_med)
 	cu0=$(awk '{print $2}' "$T/cb.none" | cb_med); cu1=$(awk '{print $2}' "$T/cb.shim" | cb_med)
 	cwp=$(paste -d' ' "$T/cb.none" "$T/cb.shim" | awk '{printf "%.3f\n", $1 / $3}' | cb_med)
@@ -358,6 +412,24 @@ INI
 	echo "transfers/s goal >= 0.99x: $(awk -v v="$cb_wr" 'BEGIN { print (v >= 0.99 ? "met" : "MISSED") }');" \
 		"breaker calls = $cb_calls for $cb_want transfers made under the shim" \
 		"($( [ "$cb_calls" = "$cb_want" ] && echo "one call per transfer" || echo "MISMATCH"))"
+	# The same loop's user-space instructions per transfer, counted by
+	# callgrind (no noise from the machine): the transfers of a long run
+	# minus a short one, so start-up costs cancel.
+	if command -v valgrind > /dev/null && [ "${BENCH_CURL_VALGRIND:-1}" != 0 ]; then
+		cb_ir() { # cb_ir none|shim N: instructions of the whole run
+			local env=()
+			[ "$1" = shim ] && env=(LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$T/cb.ini")
+			env "${env[@]}" valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+				"$CB" run "$CB_URL" "$2" 2>&1 > /dev/null |
+				awk '/refs:/ {gsub(",", "", $NF); print $NF}'
+		}
+		ci0=$(( ($(cb_ir none 1200) - $(cb_ir none 200)) / 1000 ))
+		ci1=$(( ($(cb_ir shim 1200) - $(cb_ir shim 200)) / 1000 ))
+		printf '%-30s %12s %12s %10s\n' "user instructions (callgrind)" "$ci0" "$ci1" "$(cb_ratio "$ci0" "$ci1")x"
+		echo "(the shim adds $((ci1 - ci0)) user-space instructions per transfer; the kernel's share" \
+			"of a transfer's CPU time is not counted here)"
+	fi
+	kill "$cb_srv" 2> /dev/null || true
 fi
 # ==== end of libcurl transfers ===============================================
 echo

@@ -607,10 +607,10 @@ static uint32_t end_without_response(int fd, rc_fd *e, uint32_t ph, int err, int
 		return RC_FD_IDLE;
 	}
 	uint64_t timeout = b->response_timeout;
-	if (timeout && now - e->start_us > timeout * 1000)
-		verdict(e, RC_FAIL_TIMEOUT, now, ETIMEDOUT); /* waited too long */
-	else if (!(e->flags & RC_CALL_WROTE))
+	if (!(e->flags & RC_CALL_WROTE))
 		verdict(e, RC_OK, now, 0); /* connected, asked nothing: it worked */
+	else if (timeout && now - e->start_us > timeout * 1000)
+		verdict(e, RC_FAIL_TIMEOUT, now, ETIMEDOUT); /* waited too long */
 	else
 		verdict(e, -1, now, 0); /* the app gave up first: no verdict */
 	return RC_FD_NONE;

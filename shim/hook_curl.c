@@ -10,8 +10,9 @@
  * the hooks remember where the next transfer goes (CURLOPT_URL, _CURLU,
  * _PORT, _DEFAULT_PROTOCOL), the app's error buffer and connect timeout.
  * A transfer is admitted by rc_transfer_begin at a top-level
- * curl_easy_perform or curl_multi_add_handle and judged once, by rc_transfer_end,
- * at the perform's return or at its CURLMSG_DONE from curl_multi_info_read.
+ * curl_easy_perform or curl_multi_add_handle, and judged once by
+ * rc_transfer_end: at the perform's return, or at its CURLMSG_DONE from
+ * curl_multi_info_read (removed before that: no verdict).
  * libcurl runs curl_easy_perform on the multi interface and its internal
  * calls to its own exported functions reach these hooks too: every real
  * call is made with rc_curl_depth raised, and only depth 0 acts.  While the
@@ -93,6 +94,12 @@ static int curl_ready(void)
 #include "curl.def"
 		if (real_curl_easy_setopt && real_curl_easy_perform)
 			__atomic_store_n(&curl_resolved, 1, __ATOMIC_RELEASE);
+		/* hold a reference: a dlclose by the app must not unmap what
+		 * the pointers point into (never released) */
+		Dl_info di;
+		if (h == RTLD_NEXT && real_curl_easy_perform &&
+		    dladdr((void *)real_curl_easy_perform, &di) && di.dli_fname)
+			dlopen(di.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
 	}
 	rc_guard--;
 	errno = saved;

@@ -111,25 +111,16 @@ like "$out" '^i103 s503@' "103, then 0.1 s later 503 ($out)"
 is "$(c3 ig5)" "1 1 0" "...1 call, a failure: the 103 did not end it"
 out=$(raw "$IB5")
 like "$out" '^i100 s503@' "100 then 503, one byte at a time ($out)"
-TODO="shim: after a 1xx status the rest of the interim head is taken for the answer"
 is "$(c3 ib5)" "1 1 0" "...1 call, a failure"
-TODO=
 out=$(raw "$I5")
 like "$out" '^i103 s503@' "103 and 503 in the same segment ($out)"
-TD1="shim: a final status in the same read as a 1xx is never seen; the call stays open"
-TODO=$TD1
 is "$(c3 i5)" "1 1 0" "...1 call, a failure: the 503 behind the 103 in the same read was seen"
-TODO=
 out=$(raw "$I5" --requests 3)
 like "$out" '^i103 s503@' "3 such answers on one keep-alive connection"
-TODO=$TD1
 is "$(c3 i5)" "4 4 0" "...3 more calls, 3 more failures"
-TODO=
 out=$(raw "$I2" --requests 3)
 like "$out" '^i100 s200@' "100 and 200 in the same segment, 3 times on one connection ($out)"
-TODO=$TD1
 is "$(c3 i2)" "3 0 0" "...3 calls, 3 successes"
-TODO=
 
 # ---- slow_call ----
 start_server SL slow --delay 0.3

@@ -37,9 +37,7 @@ write_config
 breaker vf "match=127.0.0.1:$H" failure_threshold=3
 out=$(pyh script "conn:a:$H" get:a spawn:true get:a get:a send:a spawn:true recv:a)
 is "$out" "a1=200 a2=200 a3=200 a4=200" "http.client with subprocess.run between requests: 4 answers"
-TODO="shim: a vfork child's close_range()/close() clears the parent's fd table"
 is "$(c3 vf)" "4 0 0" "4 calls (each request one call, also after a subprocess)"
-TODO=
 
 # ---- node fetch (undici keep-alive, libuv non-blocking) ----
 write_config

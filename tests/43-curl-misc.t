@@ -59,6 +59,22 @@ for i in 1 2; do is "$(scurl "http://127.0.0.1:$SLOW/")" 200 "slow 200 #$i"; don
 is "$(counts slow)" "2 2 0" "transfers slower than slow_call count as failed"
 is "$(state_of slow)" open "...and open the breaker"
 
+# ---- failure_rate and half-open trials, by transfers ----
+write_config
+breaker rate "match=127.0.0.1:$HTTP" failure_threshold=0 failure_rate=50 minimum_calls=4 \
+	window=60s open_duration=60s half_open_probes=1 success_threshold=1
+for i in 1 2; do scurl "http://127.0.0.1:$HTTP/" >/dev/null; done
+control HTTP 503
+scurl "http://127.0.0.1:$HTTP/" >/dev/null
+is "$(state_of rate)" closed "2 of 3 transfers failed, minimum_calls 4: closed"
+scurl "http://127.0.0.1:$HTTP/" >/dev/null
+is "$(state_of rate)" open "2 of 4 failed (50%): open by failure_rate"
+control HTTP 200
+rc half-open rate >/dev/null
+is "$(scurl "http://127.0.0.1:$HTTP/")" 200 "half-open: the trial transfer goes through"
+is "$(state_of rate)" closed "...and closes it (success_threshold 1)"
+is "$(counts rate)" "5 2 0" "5 transfers, 5 calls"
+
 # ---- DNS-over-HTTPS: libcurl's internal handles are tolerated ----
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 	-keyout "$T/key.pem" -out "$T/cert.pem" -days 2 -subj /CN=localhost \
