@@ -38,7 +38,7 @@ check-inih:
 $(B)/obj/%.o: shim/%.c shim/*.h shim/*.def | $(B)/obj
 	$(CC) $(CFLAGS) $(BASE) -Ishim -c -o $@ $<
 
-$(B)/exports.map: shim/exports.map.in shim/hooks.def | $(B)
+$(B)/exports.map: shim/exports.map.in shim/hooks.def shim/curl.def | $(B)
 	$(CC) -E -P -x c -Ishim $< -o $@
 
 $(B)/librecloser.so: $(CORE_O) $(SHIM_O) $(B)/exports.map

@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -777,7 +776,9 @@ int rc_transfer_begin(const char *host, uint16_t port, rc_transfer *tx)
 		tx->start_us = now;
 		r = rc_admit(L->slots[idx], b, now / 1000, rc_pid, &tx->t, &tr) == RC_ADMIT;
 		rc_log_transition(b, &tr);
-		snprintf(tx->host, sizeof tx->host, "%s", host);
+		size_t hl = strnlen(host, sizeof tx->host - 1);
+		memcpy(tx->host, host, hl);
+		tx->host[hl] = 0;
 		tx->port = port;
 		if (!r)
 			rc_note_reject(L, (unsigned)idx, 0, (const uint8_t *)tx->host, port);
@@ -794,7 +795,11 @@ void rc_transfer_end(rc_transfer *tx, int outcome, uint64_t end_us)
 	int saved = errno;
 	rc_guard++;
 	rc_slot *s = tx->live->slots[tx->bidx];
-	if (outcome < 0) {
+	if (outcome == RC_TRANSFER_REJECTED) {
+		rc_cancel(s, &tx->t);
+		rc_count_reject(s);
+		rc_note_reject(tx->live, (unsigned)tx->bidx, 0, (const uint8_t *)tx->host, tx->port);
+	} else if (outcome < 0) {
 		rc_cancel(s, &tx->t);
 	} else {
 		rc_judge(tx->live, (unsigned)tx->bidx, &tx->t, outcome, tx->start_us, end_us, 0,

@@ -228,8 +228,11 @@ typedef struct rc_transfer {
 int rc_transfer_begin(const char *host, uint16_t port, rc_transfer *tx);
 
 /* Judge the admitted transfer TX: OUTCOME RC_OK, RC_FAIL, RC_FAIL_TIMEOUT
- * (latency END_US - start), or < 0 to release it without a verdict.
- * Only the process that began it judges it; TX is emptied. */
+ * (latency END_US - start); RC_TRANSFER_REJECTED (its connect was refused
+ * because the breaker opened after admission: counted as rejected); or
+ * -1 to release it without a verdict.  Only the process that began it
+ * judges it; TX is emptied. */
+#define RC_TRANSFER_REJECTED (-2)
 void rc_transfer_end(rc_transfer *tx, int outcome, uint64_t end_us);
 
 /* The breaker of TX (admitted or rejected), or NULL. */

@@ -534,7 +534,8 @@ static int open_now(const rc_transfer *tx)
 }
 
 /* The verdict on a finished transfer of H: RC_OK, RC_FAIL, RC_FAIL_TIMEOUT,
- * or -1 for none (the app's own doing: a write error, an abort by callback,
+ * RC_TRANSFER_REJECTED (its connect refused by an open breaker), or -1 for
+ * none (the app's own doing: a write error, an abort by callback,
  * a bad URL...). */
 static int outcome_of(CURL *h, CURLcode r, int http, const rc_transfer *tx)
 {
@@ -550,7 +551,8 @@ static int outcome_of(CURL *h, CURLcode r, int http, const rc_transfer *tx)
 	case CURLE_OPERATION_TIMEDOUT:
 		return RC_FAIL_TIMEOUT;
 	case CURLE_COULDNT_CONNECT:
-		return open_now(tx) ? -1 : RC_FAIL;
+		/* refused by the socket layer: the breaker opened meanwhile */
+		return open_now(tx) ? RC_TRANSFER_REJECTED : RC_FAIL;
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_WEIRD_SERVER_REPLY:

@@ -990,3 +990,8 @@ out:
 	errno = e;
 	return found;
 }
+
+void rc_count_reject(rc_slot *s)
+{
+	__atomic_add_fetch(&s->rejected, 1, __ATOMIC_RELAXED);
+}

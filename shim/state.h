@@ -146,6 +146,10 @@ void rc_report(rc_slot *s, const rc_breaker_cfg *b, const rc_ticket *t,
 /* Release T without a verdict (the call never really started). */
 void rc_cancel(rc_slot *s, const rc_ticket *t);
 
+/* Count one rejection that rc_admit did not make (a call admitted, then
+ * refused further down because the breaker opened meanwhile). */
+void rc_count_reject(rc_slot *s);
+
 /* Set the state to TO (any enum rc_state) for every process: the CLI.
  * RC_CLOSED also clears the counts and the window.  Return 0. */
 int rc_set_state(rc_slot *s, int to, uint64_t now_ms, rc_transition *tr);

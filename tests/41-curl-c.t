@@ -103,4 +103,16 @@ out=$(cli easy "https://127.0.0.1:$TLS/" 1 --insecure)
 is "$(field "$out" 1 code) $(err_of "$out" 1)" "7 recloser: breaker 'tls' is open" "https easy: rejected"
 is "$(counts tls)" "2 2 1" "calls 2, failures 2, rejected 1"
 
+# ---- admitted at curl_multi_add_handle, then the breaker opens before the
+# connect: the socket layer refuses it; the transfer counts as rejected, not
+# as a failed call, and nothing reaches the server ----
+write_config
+breaker late "match=127.0.0.1:$HTTP" failure_threshold=5 open_duration=60s
+n=$(conns HTTP)
+out=$(cli multi "$URL" 1 --after-add "$RECLOSER -c $CFG force-open late >/dev/null")
+is "$(field "$out" 1 code)" 7 "multi: admitted, then force-open before the connect: COULDNT_CONNECT" ||
+	diag "$out"
+is "$(conns HTTP)" "$n" "...no connection reached the server"
+is "$(counts late)" "0 0 1" "...counted as 1 rejected, no call, no failure"
+
 done_testing

@@ -12,6 +12,8 @@
  *   --ctl FILE V1,V2..  before transfer i (easy), write Vi to FILE (a
  *                       faultserver control file)
  *   --connect-timeout MS  CURLOPT_CONNECTTIMEOUT_MS
+ *   --after-add CMD     (multi) run CMD with system(3) once the handles are
+ *                       added, before the first curl_multi_perform
  *
  * One line per transfer, in order:
  *   i=1 code=0 http=200 ip=127.0.0.1 port=8080 connects=1 oserr=0 total_us=123 err=TEXT
@@ -25,6 +27,7 @@
 
 static int insecure, use_curlu;
 static long connect_ms = -1;
+static const char *after_add;
 
 static size_t sink(char *p, size_t sz, size_t n, void *u)
 {
@@ -162,6 +165,8 @@ static int run_multi(const char *url, int n)
 	CURLM *m = curl_multi_init();
 	struct xfer *xs = start_all(m, url, n);
 	int running = 1;
+	if (after_add && system(after_add) != 0)
+		fprintf(stderr, "curl_client: %s failed\n", after_add);
 	while (running) {
 		curl_multi_perform(m, &running);
 		collect(m);
@@ -258,7 +263,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--ctl") && i + 2 < argc) {
 			ctl = argv[++i];
 			vals = argv[++i];
-		} else if (!strcmp(argv[i], "--connect-timeout") && i + 1 < argc)
+		} else if (!strcmp(argv[i], "--after-add") && i + 1 < argc)
+			after_add = argv[++i];
+		else if (!strcmp(argv[i], "--connect-timeout") && i + 1 < argc)
 			connect_ms = atol(argv[++i]);
 		else {
 			fprintf(stderr, "curl_client: unknown option %s\n", argv[i]);
