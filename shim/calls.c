@@ -115,6 +115,13 @@ static uint32_t response_bytes(rc_fd *e, uint32_t ph, const struct iovec *iov, i
 	if (ph == RC_FD_WAITING && !(e->flags & RC_CALL_INTERIM)) {
 		e->first_us = now_us;
 		e->hlen = 0;
+		if (cnt >= 1 && n >= 12 && iov[0].iov_len >= 12) {
+			/* the common case: the whole status line in one buffer */
+			memcpy(e->hbuf, iov[0].iov_base, 12);
+			e->hlen = 12;
+			off = 12;
+			n -= 12;
+		}
 	}
 	for (;;) {
 		/* the next byte, across the vector */
@@ -397,6 +404,7 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		ne->nonblock = flags >= 0 && (flags & O_NONBLOCK);
 		ne->flags = 0;
 		ne->hlen = 0;
+		ne->rt = b->response_timeout != 0;
 		ne->start_us = start_us;
 		ne->t = t;
 		release(ne, outcome == RC_OK ? RC_FD_WAITING : RC_FD_CONNECTING);
@@ -509,9 +517,9 @@ void rc_write_end(int fd, rc_fd *e, ssize_t r, int err)
 	errno = err;
 }
 
-int rc_read_begin(int fd, rc_fd *e, int dontwait)
+int rc_read_begin_(int fd, rc_fd *e)
 {
-	if (e->nonblock || dontwait || rc_fd_phase(e) != RC_FD_WAITING)
+	if (rc_fd_phase(e) != RC_FD_WAITING)
 		return 0;
 	const rc_breaker_cfg *b = breaker_of(e);
 	if (!b->response_timeout)
@@ -680,6 +688,7 @@ void rc_fd_duped(int oldfd, int newfd)
 	n->family = o->family;
 	memcpy(n->addr, o->addr, 16);
 	n->nonblock = o->nonblock;
+	n->rt = o->rt;
 	n->sotype = SOCK_STREAM;
 	release(n, RC_FD_IDLE);
 }

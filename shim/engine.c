@@ -281,10 +281,8 @@ static void format_dest(int family, const uint8_t *addr, uint16_t port, char *bu
 		snprintf(buf, len, "%s:%u", a, port);
 }
 
-void rc_log_transition(const rc_breaker_cfg *b, const rc_transition *tr)
+void rc_log_transition_(const rc_breaker_cfg *b, const rc_transition *tr)
 {
-	if (tr->to < 0)
-		return;
 	char extra[96] = "";
 	if (tr->to == RC_OPEN || tr->to == RC_FORCED_OPEN)
 		snprintf(extra, sizeof extra, " open_ms=%llu", (unsigned long long)tr->open_ms);

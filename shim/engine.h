@@ -93,7 +93,8 @@ typedef struct rc_fd {
 	rc_ticket t;
 	uint8_t   hlen;      /* bytes of a status line collected in hbuf */
 	uint8_t   skip;      /* "\r\n\r\n" matched so far in an interim head */
-	char      hbuf[14];
+	uint8_t   rt;        /* the breaker has a response_timeout */
+	char      hbuf[13];
 } rc_fd;
 
 #define RC_FD_CHUNK_BITS 10
@@ -150,7 +151,14 @@ void rc_maybe_reload(uint64_t now_ms);
 int rc_is_net_failure(int e);
 const char *rc_errno_name(int e);
 
-void rc_log_transition(const rc_breaker_cfg *b, const rc_transition *tr);
+void rc_log_transition_(const rc_breaker_cfg *b, const rc_transition *tr);
+
+/* Log the transition TR made, if any (most calls make none: no call). */
+static inline void rc_log_transition(const rc_breaker_cfg *b, const rc_transition *tr)
+{
+	if (__builtin_expect(tr->to >= 0, 0))
+		rc_log_transition_(b, tr);
+}
 
 /* Judge an admitted call: count it, move the state machine, log.  The
  * latency is END_US - START_US.  The destination, for the log: FAMILY
@@ -181,7 +189,14 @@ void rc_write_end(int fd, rc_fd *e, ssize_t r, int err);
  * -1 with errno ETIMEDOUT (response_timeout on a blocking socket).
  * rc_read_end gets the result R, its errno, and the buffers read into
  * (the first R bytes across IOV are the data). */
-int rc_read_begin(int fd, rc_fd *e, int dontwait);
+int rc_read_begin_(int fd, rc_fd *e);
+static inline int rc_read_begin(int fd, rc_fd *e, int dontwait)
+{
+	/* only a blocking read under a response_timeout needs a look */
+	if (__builtin_expect(!e->rt || e->nonblock || dontwait, 1))
+		return 0;
+	return rc_read_begin_(fd, e);
+}
 void rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const struct iovec *iov, int cnt);
 
 /* getsockopt(SO_ERROR) returned VAL on fd with a connect in flight. */
