@@ -35,10 +35,6 @@ const char *cli_mode_name(int mode);
 void cli_table_header(FILE *f);
 void cli_table_row(FILE *f, const char *name, const rc_view *v, int colour);
 
-/* Read all of PATH into a NUL-terminated *TEXT (*LEN bytes).
- * Return 0, else -1 with errno set (ENOENT when it does not exist). */
-int cli_read_file(const char *path, char **text, size_t *len);
-
 /* Replace PATH by LEN bytes of DATA atomically: a temp file in the same
  * directory, fsync, rename, fsync of the directory.  A symlink is
  * followed (its target is replaced).  An existing file keeps its mode

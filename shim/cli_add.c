@@ -450,7 +450,7 @@ int cmd_add(const char *cfgpath, int argc, char **argv)
 
 	if (stat(cfgpath, &A.st) < 0)
 		memset(&A.st, 0, sizeof A.st);
-	if (cli_read_file(cfgpath, &A.text, &A.len) < 0) {
+	if (rc_read_file(cfgpath, &A.text, &A.len) < 0) {
 		if (errno != ENOENT) {
 			fprintf(stderr, "recloser: cannot read %s: %s\n", cfgpath, strerror(errno));
 			goto out;

@@ -1526,9 +1526,7 @@ out:
 	return P.cfg;
 }
 
-/* Read all of PATH into *TEXT (NUL-terminated), at most FILE_MAX bytes.
- * Return 0, else -1 with errno set. */
-static int read_all(const char *path, char **text, size_t *len)
+int rc_read_file(const char *path, char **text, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	size_t cap = 4096, n = 0;
@@ -1594,7 +1592,7 @@ rc_config *rc_config_load(const char *path, char *err, size_t errlen)
 
 	if (!path)
 		path = "(null)";
-	if (read_all(path, &text, &len) < 0) {
+	if (rc_read_file(path, &text, &len) < 0) {
 		char eb[128];
 		const char *why = errno == EFBIG ? "file too large (over 1 MiB)"
 			: strerror_r(errno, eb, sizeof eb);

@@ -78,6 +78,11 @@ rc_config *rc_config_load_string(const char *text, const char *name,
 
 void rc_config_free(rc_config *c);
 
+/* Read all of PATH into *TEXT (malloc'd, NUL-terminated; *LEN bytes), at
+ * most the 1 MiB a config may have.  Return 0, else -1 with errno set
+ * (EFBIG when larger, EISDIR for a directory). */
+int rc_read_file(const char *path, char **text, size_t *len);
+
 /* Return the index of the breaker named NAME, or -1. */
 int rc_config_find(const rc_config *c, const char *name);
 

@@ -80,54 +80,6 @@ int cli_open_state(const rc_config *c, rc_shm *shm)
 
 /* ---- files ---- */
 
-int cli_read_file(const char *path, char **text, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	size_t cap = 4096, n = 0;
-	char *buf = NULL;
-	struct stat st;
-	int e;
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		errno = EISDIR;
-		goto fail;
-	}
-	if (!(buf = malloc(cap)))
-		goto fail;
-	for (;;) {
-		if (n + 1 == cap) {
-			char *nb = cap > (64u << 20) ? NULL : realloc(buf, cap * 2);
-			if (!nb) {
-				errno = EFBIG;
-				goto fail;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + n, cap - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto fail;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*text = buf;
-	*len = n;
-	return 0;
-fail:
-	e = errno;
-	free(buf);
-	close(fd);
-	errno = e;
-	return -1;
-}
-
 int cli_write_atomic(const char *path, const char *data, size_t len,
 		     mode_t new_mode, char *err, size_t errlen)
 {
@@ -485,14 +437,9 @@ static int cmd_run(const char *cfgopt, int argc, char **argv)
 	if (i >= argc)
 		return cli_usage("run: no command given");
 	const char *path = config_path(cfgopt);
-	static char err[8192];
-	rc_config *c = rc_config_load(path, err, sizeof err);
-	if (!c) {
-		fputs(err, stderr);
-		if (*err && err[strlen(err) - 1] != '\n')
-			fputc('\n', stderr);
+	rc_config *c = cli_load(path);
+	if (!c)
 		return EXIT_USAGE; /* SPEC: an invalid config makes run exit 2 */
-	}
 	rc_config_free(c);
 	char shim[PATH_MAX];
 	if (find_shim(shim, sizeof shim) < 0) {
