@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -112,6 +113,15 @@ static uint32_t response_bytes(rc_fd *e, uint32_t ph, const struct iovec *iov, i
 	static const char eoh[4] = { '\r', '\n', '\r', '\n' };
 	int i = 0;
 	size_t off = 0;
+	if (!cnt) {
+		/* bytes came but cannot be looked at (MSG_TRUNC): the answer
+		 * began; nothing more can be told of it */
+		if (ph == RC_FD_WAITING)
+			e->first_us = now_us;
+		e->flags &= (uint8_t)~RC_CALL_INTERIM;
+		e->hlen = 0;
+		return judge_response(e, 1);
+	}
 	if (ph == RC_FD_WAITING && !(e->flags & RC_CALL_INTERIM)) {
 		e->first_us = now_us;
 		e->hlen = 0;
@@ -160,6 +170,31 @@ static uint32_t response_bytes(rc_fd *e, uint32_t ph, const struct iovec *iov, i
 /* The call of e (claimed, in phase PH) ends without more bytes: EOF,
  * error, close, exit.  ERR is the errno, 0 for EOF/close. */
 static uint32_t end_without_response(int fd, rc_fd *e, uint32_t ph, int err, int closing);
+
+/* ---- signals ---- */
+
+/* A poll the shim added to a blocking call was interrupted by a signal.
+ * The kernel would restart the call itself only if the handler had
+ * SA_RESTART; which signal it was is unknown, so: nonzero (restart) only
+ * if every caught signal's handler has SA_RESTART.  Rare: only on EINTR. */
+static int restart_after_signal(void)
+{
+	int saved = errno;
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+		if (sigaction(sig, NULL, &sa) != 0)
+			continue;
+		int caught = (sa.sa_flags & SA_SIGINFO) ? sa.sa_sigaction != NULL
+							 : (sa.sa_handler != SIG_DFL &&
+							    sa.sa_handler != SIG_IGN);
+		if (caught && !(sa.sa_flags & SA_RESTART)) {
+			errno = saved;
+			return 0;
+		}
+	}
+	errno = saved;
+	return 1;
+}
 
 /* ---- connect ---- */
 
@@ -224,8 +259,36 @@ static void connect_done(rc_fd *e, int ok, int err)
  * asking how it went (or retrying after EINTR).  Pass through; settle. */
 static int connect_again(int fd, rc_fd *e, const struct sockaddr *sa, socklen_t len)
 {
-	int r = real_connect(fd, sa, len);
-	int err = errno;
+	int r, err;
+	const rc_breaker_cfg *b = breaker_of(e);
+	int fl = real_fcntl(fd, F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK) && b->connect_timeout) {
+		/* a blocking retry (after EINTR): wait, bounded by what is left */
+		uint64_t deadline = e->start_us + b->connect_timeout * 1000;
+		for (;;) {
+			uint64_t now = rc_now_us();
+			if (now >= deadline) {
+				if (claim(e, RC_FD_CONNECTING)) {
+					rc_guard++;
+					verdict(e, RC_FAIL_TIMEOUT, now, ETIMEDOUT);
+					release(e, RC_FD_NONE);
+					rc_guard--;
+				}
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			int n = poll(&p, 1, (int)((deadline - now + 999) / 1000));
+			if (n > 0)
+				break;
+			if (n < 0 && errno == EINTR && !restart_after_signal()) {
+				errno = EINTR;
+				return -1;
+			}
+		}
+	}
+	r = real_connect(fd, sa, len);
+	err = errno;
 	if ((r == 0 || err == EISCONN || rc_is_net_failure(err)) && claim(e, RC_FD_CONNECTING)) {
 		rc_guard++;
 		connect_done(e, r == 0 || err == EISCONN, err);
@@ -266,6 +329,8 @@ static int bounded_connect(int fd, int flags, const struct sockaddr *sa, socklen
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 		int n = poll(&p, 1, (int)((deadline - now + 999) / 1000));
 		if (n < 0 && errno == EINTR) {
+			if (restart_after_signal())
+				continue; /* as the kernel restarts it for SA_RESTART */
 			/* as the kernel does: EINTR, and the connect goes on */
 			real_fcntl(fd, F_SETFL, flags);
 			*outcome = -1;
@@ -415,7 +480,7 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 			 err);
 	}
 	rc_guard--;
-	errno = err;
+	errno = r == 0 ? saved : err;
 	return r;
 }
 
@@ -438,7 +503,23 @@ void rc_settle_so_error(int fd, rc_fd *e, int val)
 /* Start a new call on e (claimed, IDLE or STATUS) at the first write of a
  * request.  Return 0 (phase set), or -1 with errno ECONNRESET (cut by an
  * open breaker, phase back to IDLE). */
-static int new_call(rc_fd *e, uint32_t ph)
+/* Nonzero if fd is still the connection e was made for (same peer). */
+static int same_peer(int fd, const rc_fd *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int family;
+	uint8_t addr[16];
+	uint16_t port;
+	int saved = errno, ok = getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+			       dest_of((struct sockaddr *)&ss, sl, &family, addr, &port) == 0 &&
+			       family == e->family && port == e->port &&
+			       memcmp(addr, e->addr, family == AF_INET ? 4 : 16) == 0;
+	errno = saved;
+	return ok;
+}
+
+static int new_call(int fd, rc_fd *e, uint32_t ph)
 {
 	rc_live *L = e->live;
 	const rc_breaker_cfg *b = breaker_of(e);
@@ -451,11 +532,17 @@ static int new_call(rc_fd *e, uint32_t ph)
 		e->pid = rc_pid;
 	}
 	uint64_t now = rc_now_us();
-	if (!b->cut_idle) {
-		/* never cut: while not closed, requests go through uncounted */
-		unsigned st = RC_W_STATE(__atomic_load_n(&slot->word, __ATOMIC_ACQUIRE));
-		if (st != RC_CLOSED && st != RC_FORCED_CLOSED) {
+	unsigned st = RC_W_STATE(__atomic_load_n(&slot->word, __ATOMIC_ACQUIRE));
+	if (st != RC_CLOSED && st != RC_FORCED_CLOSED) {
+		if (!b->cut_idle) {
+			/* never cut: while not closed, requests go through uncounted */
 			release(e, RC_FD_IDLE);
+			return 0;
+		}
+		if (!same_peer(fd, e)) {
+			/* the number was closed where the shim could not see it and
+			 * now is something else: never cut what is not ours */
+			release(e, RC_FD_NONE);
 			return 0;
 		}
 	}
@@ -487,7 +574,7 @@ int rc_write_begin(int fd, rc_fd *e)
 		return 0; /* another thread is at it */
 	int saved = errno;
 	rc_guard++;
-	int r = new_call(e, ph);
+	int r = new_call(fd, e, ph);
 	rc_guard--;
 	if (r == 0)
 		errno = saved;
@@ -527,6 +614,14 @@ int rc_read_begin_(int fd, rc_fd *e)
 	/* A blocking read waiting for the first byte: bound it by what is
 	 * left of response_timeout, unless the app's SO_RCVTIMEO is shorter. */
 	int saved = errno;
+	int fl = real_fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_NONBLOCK)) {
+		/* made non-blocking where the shim did not see it (a dup, another
+		 * process): never block it */
+		e->nonblock = fl >= 0;
+		errno = saved;
+		return 0;
+	}
 	uint64_t deadline = e->start_us + b->response_timeout * 1000;
 	uint64_t now = rc_now_us();
 	struct timeval rcvto = { 0, 0 };
@@ -544,6 +639,10 @@ int rc_read_begin_(int fd, rc_fd *e)
 		if (n > 0 || (n < 0 && errno != EINTR)) {
 			errno = saved;
 			return 0; /* something to read (or an error the read will tell) */
+		}
+		if (n < 0 && !restart_after_signal()) {
+			errno = EINTR; /* as the read itself would have been */
+			return -1;
 		}
 		now = rc_now_us();
 		if (n == 0 && now >= deadline)

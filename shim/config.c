@@ -1528,7 +1528,9 @@ out:
 
 int rc_read_file(const char *path, char **text, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO or a device at the path must not block the
+	 * host program's start; only a regular file is read. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	size_t cap = 4096, n = 0;
 	char *buf = NULL;
 	struct stat st;
@@ -1536,8 +1538,10 @@ int rc_read_file(const char *path, char **text, size_t *len)
 
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		errno = EISDIR;
+	if (fstat(fd, &st) != 0)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 		goto fail;
 	}
 	if (!(buf = malloc(cap)))

@@ -59,6 +59,7 @@ static void atfork_child(void)
 	rc_live *L = rc_current();
 	if (L)
 		memset(L->rej_count, 0, sizeof L->rej_count);
+	reloading = 0; /* a reload another thread had under way is not ours */
 }
 
 struct fallback { char path[4096]; };
@@ -77,7 +78,12 @@ static int fallback_handler(void *user, const char *section, const char *name,
 static void fallback_log_path(const char *cfgpath, char *out, size_t len)
 {
 	struct fallback f = { "" };
-	ini_parse(cfgpath, fallback_handler, &f);
+	char *text;
+	size_t tlen;
+	if (rc_read_file(cfgpath, &text, &tlen) == 0) { /* O_CLOEXEC, unlike fopen */
+		ini_parse_string(text, fallback_handler, &f);
+		free(text);
+	}
 	const char *tmpl = f.path[0] ? f.path : "/tmp/recloser-<uid>.log";
 	const char *u = strstr(tmpl, "<uid>");
 	if (u)

@@ -5,6 +5,7 @@
 #define RC_ENGINE_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/uio.h>

@@ -4,10 +4,14 @@
 
 #include "engine.h"
 
+#include <stdio.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <linux/close_range.h>
+#include <sys/eventfd.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
 
 #define RC_EXPORT __attribute__((visibility("default")))
 

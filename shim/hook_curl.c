@@ -55,19 +55,26 @@
 
 static int curl_resolved;  /* 1 once the real functions are set */
 
-static int find_libcurl(struct dl_phdr_info *info, size_t size, void *data)
+/* dl_iterate_phdr callback: the first loaded object, other than the
+ * program and the shim, that itself defines curl_easy_perform: a libcurl
+ * loaded RTLD_LOCAL (pycurl), or a library with libcurl built in.  DATA is
+ * a PATH_MAX buffer; on entry it holds the shim's own file name. */
+static int find_curl(struct dl_phdr_info *info, size_t size, void *data)
 {
 	const char *p = info->dlpi_name;
-	if (!p || !*p)
+	char *out = data;
+	if (!p || !*p || strcmp(p, out) == 0 || strlen(p) >= PATH_MAX)
 		return 0;
-	const char *b = strrchr(p, '/');
-	b = b ? b + 1 : p;
-	if (strncmp(b, "libcurl", 7) != 0 || !strstr(b, ".so"))
+	void *h = dlopen(p, RTLD_NOLOAD | RTLD_LAZY);
+	if (!h)
 		return 0;
-	size_t n = strlen(p);
-	if (n >= PATH_MAX)
+	void *f = dlsym(h, "curl_easy_perform");
+	Dl_info di;
+	int own = f && dladdr(f, &di) && di.dli_fname && strcmp(di.dli_fname, p) == 0;
+	dlclose(h);
+	if (!own)
 		return 0;
-	memcpy(data, p, n + 1);
+	memcpy(out, p, strlen(p) + 1);
 	return 1;
 }
 
@@ -83,8 +90,13 @@ static int curl_ready(void)
 	if (!dlsym(RTLD_NEXT, "curl_easy_perform")) {
 		/* loaded RTLD_LOCAL: look in the object itself */
 		static char path[PATH_MAX];
+		Dl_info self;
 		path[0] = 0;
-		dl_iterate_phdr(find_libcurl, path);
+		if (dladdr((void *)curl_ready, &self) && self.dli_fname &&
+		    strlen(self.dli_fname) < sizeof path)
+			strcpy(path, self.dli_fname);
+		if (dl_iterate_phdr(find_curl, path) != 1)
+			path[0] = 0;
 		h = path[0] ? dlopen(path, RTLD_NOLOAD | RTLD_LAZY) : NULL;
 	}
 	if (h) {

@@ -120,3 +120,116 @@ RC_EXPORT int ioctl(int fd, unsigned long req, ...)
 		rc_fd_nonblock(fd, *(int *)arg != 0);
 	return r;
 }
+
+/* ---- new fds: the number may have been a tracked socket's ---- */
+
+/* open's third argument (the mode) exists only with O_CREAT or O_TMPFILE. */
+#define OPEN_MODE(flags, last)                          \
+	mode_t mode = 0;                                \
+	if ((flags) & (O_CREAT | O_TMPFILE)) {          \
+		va_list ap;                             \
+		va_start(ap, last);                     \
+		mode = va_arg(ap, mode_t);              \
+		va_end(ap);                             \
+	}
+
+static int fresh(int fd)
+{
+	if (fd >= 0)
+		rc_fd_fresh(fd, 0);
+	return fd;
+}
+
+RC_EXPORT int open(const char *path, int flags, ...)
+{
+	OPEN_MODE(flags, flags)
+	return fresh(REAL(open)(path, flags, mode));
+}
+
+RC_EXPORT int open64(const char *path, int flags, ...)
+{
+	OPEN_MODE(flags, flags)
+	return fresh(REAL(open64)(path, flags, mode));
+}
+
+RC_EXPORT int openat(int dir, const char *path, int flags, ...)
+{
+	OPEN_MODE(flags, flags)
+	return fresh(REAL(openat)(dir, path, flags, mode));
+}
+
+RC_EXPORT int openat64(int dir, const char *path, int flags, ...)
+{
+	OPEN_MODE(flags, flags)
+	return fresh(REAL(openat64)(dir, path, flags, mode));
+}
+
+RC_EXPORT int __open_2(const char *path, int flags)
+{
+	return fresh(REAL(__open_2)(path, flags));
+}
+
+RC_EXPORT int __open64_2(const char *path, int flags)
+{
+	return fresh(REAL(__open64_2)(path, flags));
+}
+
+RC_EXPORT int creat(const char *path, mode_t mode)
+{
+	return fresh(REAL(creat)(path, mode));
+}
+
+RC_EXPORT int pipe(int fds[2])
+{
+	int r = REAL(pipe)(fds);
+	if (r == 0)
+		fresh(fds[0]), fresh(fds[1]);
+	return r;
+}
+
+RC_EXPORT int pipe2(int fds[2], int flags)
+{
+	int r = REAL(pipe2)(fds, flags);
+	if (r == 0)
+		fresh(fds[0]), fresh(fds[1]);
+	return r;
+}
+
+RC_EXPORT int socketpair(int domain, int type, int proto, int fds[2])
+{
+	int r = REAL(socketpair)(domain, type, proto, fds);
+	if (r == 0)
+		fresh(fds[0]), fresh(fds[1]);
+	return r;
+}
+
+RC_EXPORT int eventfd(unsigned int initval, int flags)
+{
+	return fresh(REAL(eventfd)(initval, flags));
+}
+
+RC_EXPORT int epoll_create1(int flags)
+{
+	return fresh(REAL(epoll_create1)(flags));
+}
+
+RC_EXPORT int memfd_create(const char *name, unsigned int flags)
+{
+	return fresh(REAL(memfd_create)(name, flags));
+}
+
+RC_EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	FILE *f = REAL(fopen)(path, mode);
+	if (f)
+		fresh(fileno(f));
+	return f;
+}
+
+RC_EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+	FILE *f = REAL(fopen64)(path, mode);
+	if (f)
+		fresh(fileno(f));
+	return f;
+}

@@ -10,6 +10,12 @@
 /* The buffers a read filled, as rc_read_end takes them. */
 #define PLAIN(buf, n) &(struct iovec){ (void *)(buf), (n) }, 1
 #define VEC(iov, cnt) (iov), (cnt)
+/* recv*(MSG_TRUNC) on TCP discards the bytes without writing BUF: there
+ * is nothing to look at (rc_read_end takes an empty vector for that). */
+#define PLAIN_FL(buf, n, fl) ((fl) & MSG_TRUNC ? NULL : &(struct iovec){ (void *)(buf), (n) }), \
+	((fl) & MSG_TRUNC ? 0 : 1)
+#define MSG_VEC(m, fl) ((m) && !((fl) & MSG_TRUNC) ? (m)->msg_iov : NULL), \
+	((m) && !((fl) & MSG_TRUNC) ? (int)(m)->msg_iovlen : 0)
 
 /* A write-side hook: a request may start here (and be cut by an open
  * breaker before any byte is sent). */
@@ -57,14 +63,14 @@ READ_HOOK(ssize_t, __read_chk, (int fd, void *buf, size_t n, size_t bl), (fd, bu
 READ_HOOK(ssize_t, readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), 0, 0,
 	  VEC(iov, cnt))
 READ_HOOK(ssize_t, recv, (int fd, void *buf, size_t n, int fl), (fd, buf, n, fl),
-	  fl & MSG_PEEK, fl & MSG_DONTWAIT, PLAIN(buf, n))
+	  fl & MSG_PEEK, fl & MSG_DONTWAIT, PLAIN_FL(buf, n, fl))
 READ_HOOK(ssize_t, __recv_chk, (int fd, void *buf, size_t n, size_t bl, int fl),
-	  (fd, buf, n, bl, fl), fl & MSG_PEEK, fl & MSG_DONTWAIT, PLAIN(buf, n))
+	  (fd, buf, n, bl, fl), fl & MSG_PEEK, fl & MSG_DONTWAIT, PLAIN_FL(buf, n, fl))
 READ_HOOK(ssize_t, recvfrom,
 	  (int fd, void *buf, size_t n, int fl, struct sockaddr *sa, socklen_t *sl),
-	  (fd, buf, n, fl, sa, sl), fl & MSG_PEEK, fl & MSG_DONTWAIT, PLAIN(buf, n))
+	  (fd, buf, n, fl, sa, sl), fl & MSG_PEEK, fl & MSG_DONTWAIT, PLAIN_FL(buf, n, fl))
 READ_HOOK(ssize_t, __recvfrom_chk,
 	  (int fd, void *buf, size_t n, size_t bl, int fl, struct sockaddr *sa, socklen_t *sl),
-	  (fd, buf, n, bl, fl, sa, sl), fl & MSG_PEEK, fl & MSG_DONTWAIT, PLAIN(buf, n))
+	  (fd, buf, n, bl, fl, sa, sl), fl & MSG_PEEK, fl & MSG_DONTWAIT, PLAIN_FL(buf, n, fl))
 READ_HOOK(ssize_t, recvmsg, (int fd, struct msghdr *m, int fl), (fd, m, fl),
-	  fl & MSG_PEEK, fl & MSG_DONTWAIT, VEC(m->msg_iov, (int)m->msg_iovlen))
+	  fl & MSG_PEEK, fl & MSG_DONTWAIT, MSG_VEC(m, fl))
