@@ -11,7 +11,8 @@ RC_EXPORT int socket(int domain, int type, int proto)
 {
 	int fd = REAL(socket)(domain, type, proto);
 	if (fd >= 0)
-		rc_fd_fresh(fd, domain == AF_INET || domain == AF_INET6 ? type & 0xf : 0);
+		rc_fd_fresh(fd, rc_active && (domain == AF_INET || domain == AF_INET6) ? type & 0xf
+									      : 0);
 	return fd;
 }
 
