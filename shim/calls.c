@@ -626,9 +626,10 @@ int rc_read_begin_(int fd, rc_fd *e)
 	uint64_t now = rc_now_us();
 	struct timeval rcvto = { 0, 0 };
 	socklen_t sl = sizeof rcvto;
-	if (real_getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcvto, &sl) == 0 &&
+	uint64_t left = now < deadline ? deadline - now : 0;
+	if (left && real_getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcvto, &sl) == 0 &&
 	    (rcvto.tv_sec || rcvto.tv_usec) &&
-	    (uint64_t)rcvto.tv_sec * 1000000 + (uint64_t)rcvto.tv_usec < deadline - now) {
+	    (uint64_t)rcvto.tv_sec * 1000000 + (uint64_t)rcvto.tv_usec < left) {
 		errno = saved;
 		return 0;
 	}

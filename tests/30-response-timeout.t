@@ -202,4 +202,15 @@ timed ms scurl "http://127.0.0.1:$HANG/" -m 1 >/dev/null; st=$?
 is "$st" 7 "open: curl is rejected (exit 7)"
 cmp_ok "$ms" '<' 500 "...at once ($ms ms)"
 
+# A read that starts only after response_timeout has already passed (the
+# program was busy) times out at once, even with a longer SO_RCVTIMEO of
+# the app's own: the wait is measured from the request, not from the read.
+write_config
+breaker late "match=127.0.0.1:$HANG" response_timeout=300ms failure_threshold=10
+out=$(raw "$HANG" --late 0.6 --rcvtimeo 5)
+like "$out" '^ETIMEDOUT@[0-9]+ ' "read begun 0.6 s after the request, response_timeout 300 ms, SO_RCVTIMEO 5 s: ETIMEDOUT ($out)"
+ms=$(sed -n 's/^ETIMEDOUT@\([0-9]*\).*/\1/p' <<<"$out")
+cmp_ok "${ms:-99999}" '<' 1500 "...at once, not after the app's 5 s ($ms ms after the request)"
+is "$(json_field late timeouts)" 1 "...counted as a timeout"
+
 done_testing

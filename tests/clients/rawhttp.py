@@ -4,7 +4,7 @@ response-timeout and MSG_PEEK tests (tests/3*.t), run under the shim.
 
     rawhttp.py PORT [--rcvtimeo S] [--retry] [--pytimeout S] [--requests K]
                [--ctl FILE --ctl-last VALUE] [--gap S] [--peek N]
-               [--via recv|recv_into|recvmsg|read|readv]
+               [--via recv|recv_into|recvmsg|read|readv] [--late S]
 
 Connects to 127.0.0.1:PORT, blocking (no Python timeout: the fd stays
 blocking) unless --pytimeout S is given (Python's own timeout: the fd is
@@ -15,7 +15,8 @@ sleeps --gap seconds and writes --ctl-last into the faultserver control
 file --ctl.  With --retry a recv that fails with EAGAIN is tried again.
 --peek N: each answer's first N bytes are looked at with MSG_PEEK first.
 --via: the call that reads (default recv; read and readv are os.read and
-os.readv on the socket's fd).
+os.readv on the socket's fd).  --late S: after sending the last request,
+sleep S seconds before the first read (the program was busy elsewhere).
 
 Prints one word per receive attempt of the last request, each with the ms
 since that request was sent, and the ms since the connect began:
@@ -55,6 +56,7 @@ def main():
     p.add_argument("--ctl-last")
     p.add_argument("--gap", type=float, default=0)
     p.add_argument("--peek", type=int, default=0)
+    p.add_argument("--late", type=float, default=0)
     p.add_argument("--via", default="recv",
                    choices=["recv", "recv_into", "recvmsg", "read", "readv"])
     a = p.parse_args()
@@ -93,6 +95,8 @@ def main():
         words = []
         ts = time.monotonic()
         s.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+        if last and a.late:
+            time.sleep(a.late)
         data = b""
         while True:
             try:

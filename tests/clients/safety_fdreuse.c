@@ -2,15 +2,16 @@
  * (fdopen + fclose: libc closes the fd internally), its number then reused
  * by a file or a pipe, for tests/35-host-safety.t.
  *
- *   safety_fdreuse PORT open|fopen|pipe FILE [CMD]
+ *   safety_fdreuse PORT open|fopen|mkstemp|pipe FILE [CMD]
  *
  * Connects to 127.0.0.1:PORT, sends one HTTP request and reads the answer;
  * fdopen()s the socket and fclose()s it; then gets a new fd that takes the
  * socket's number:
- *   open   open(FILE, O_RDWR|O_CREAT|O_TRUNC)
- *   fopen  fopen(FILE, "w+"), its fileno
- *   pipe   pipe(), whose write end lands on the number (a placeholder fd
- *          opened before the socket is closed first, for the read end)
+ *   open     open(FILE, O_RDWR|O_CREAT|O_TRUNC)
+ *   fopen    fopen(FILE, "w+"), its fileno
+ *   mkstemp  mkstemp(FILE "XXXXXX") (libc opens it internally), unlinked
+ *   pipe     pipe(), whose write end lands on the number (a placeholder
+ *            fd, opened before the socket, is closed first for the read end)
  * runs CMD with system() if given (e.g. force-opening a breaker), then three
  * times: write(fd, "x", 1) and, for a file, read(fd) at end of file.
  * Prints "reused=0|1 w=W,W,W r=R,R,R" (W, R: the return value, or
@@ -65,6 +66,12 @@ int main(int argc, char **argv)
 	} else if (strcmp(kind, "fopen") == 0) {
 		FILE *g = fopen(path, "w+");
 		nfd = g ? fileno(g) : -1;
+	} else if (strcmp(kind, "mkstemp") == 0) {
+		char tmpl[4096];
+		snprintf(tmpl, sizeof tmpl, "%sXXXXXX", path);
+		nfd = mkstemp(tmpl);
+		if (nfd >= 0)
+			unlink(tmpl);
 	} else if (strcmp(kind, "pipe") == 0) {
 		int p[2];
 		close(placeholder);
