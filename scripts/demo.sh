@@ -303,12 +303,15 @@ price, again and again."
 
 section "The same calls under recloser"
 say "'recloser run' starts a program with the shim preloaded. The first calls \
-still have to find out that payments is down. curl connects in non-blocking \
-mode and keeps its own timer: recloser never blocks such a program, so curl \
-still waits its ${CURL_TIMEOUT}s, and recloser counts the failure:"
+still have to find out that payments is down. curl is a libcurl program: \
+recloser gives each transfer the breaker's connect_timeout (${CONNECT_TIMEOUT}s) \
+when the program's own is longer (curl's is ${CURL_TIMEOUT}s here), so the transfer \
+gives up after one second, and recloser counts the failure:"
 step "$RECLOSER run -c $CFG -- $CURL -sS --max-time $CURL_TIMEOUT -o /dev/null -w 'HTTP %{http_code} after %{time_total}s\n' http://127.0.0.1:$PAY/"
 [ "$RC" = 28 ] || fail "curl under recloser should still time out against the down service (exit 28), got exit $RC"
 FIRST_CURL_US=$US
+((FIRST_CURL_US < CONNECT_TIMEOUT * 1000000 + 1500000)) ||
+	fail "curl should have given up after about connect_timeout (${CONNECT_TIMEOUT}s), it took $(fmt_us "$FIRST_CURL_US")"
 expect_failures payments 1
 say "Python's urllib, with no timeout, makes a blocking connect. Under the shim \
 (loaded by hand this time, with LD_PRELOAD and RECLOSER_CONFIG), \
@@ -424,7 +427,7 @@ TOTAL_US=$(($(now_us) - START_US))
 section "Summary"
 printf '  %-60s %s\n' \
 	"payments down, plain curl (its own timeout):" "$(fmt_us "$UNPROTECTED_US")" \
-	"under recloser, breaker closed: curl (its own timeout):" "$(fmt_us "$FIRST_CURL_US")" \
+	"under recloser, breaker closed: curl (connect_timeout):" "$(fmt_us "$FIRST_CURL_US")" \
 	"under recloser, breaker closed: python (connect_timeout):" "$(fmt_us "${T_FAILS[0]}"), $(fmt_us "${T_FAILS[1]}")" \
 	"under recloser, breaker open: whole curl process:" "$(fmt_us "$CURL_OPEN_US")" \
 	"under recloser, breaker open: python connect refused after:" "$(fmt_us "$PY_MIN_US") to $(fmt_us "$PY_MAX_US")"
