@@ -234,3 +234,31 @@ RC_EXPORT FILE *fopen64(const char *path, const char *mode)
 		fresh(fileno(f));
 	return f;
 }
+
+RC_EXPORT int mkstemp(char *tmpl)
+{
+	return fresh(REAL(mkstemp)(tmpl));
+}
+
+RC_EXPORT int mkostemp(char *tmpl, int flags)
+{
+	return fresh(REAL(mkostemp)(tmpl, flags));
+}
+
+RC_EXPORT int mkstemps(char *tmpl, int suffixlen)
+{
+	return fresh(REAL(mkstemps)(tmpl, suffixlen));
+}
+
+RC_EXPORT int mkostemps(char *tmpl, int suffixlen, int flags)
+{
+	return fresh(REAL(mkostemps)(tmpl, suffixlen, flags));
+}
+
+RC_EXPORT FILE *tmpfile(void)
+{
+	FILE *f = REAL(tmpfile)();
+	if (f)
+		fresh(fileno(f));
+	return f;
+}
