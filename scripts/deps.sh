@@ -1,7 +1,7 @@
 #!/bin/bash
 # deps.sh - make sure the Debian packages recloser needs are installed.
 #
-# Needed to build (gcc make libc6-dev libinih-dev), to test (curl python3,
+# Needed to build (gcc make libc6-dev libinih-dev), to test (curl python3 nodejs,
 # perl for prove, procps, iproute2 for ss, prometheus for promtool, tmux to
 # drive the interactive and live views, man-db and groff-base to render the
 # man pages), to demo (openssl) and to bench (wrk hyperfine, and nginx:
@@ -18,7 +18,7 @@
 set -eu
 
 PKGS="gcc make libc6-dev libinih-dev curl python3 perl procps iproute2 openssl wrk hyperfine
-      prometheus tmux man-db groff-base nginx libcurl4-openssl-dev python3-pycurl"
+      prometheus tmux man-db groff-base nginx libcurl4-openssl-dev python3-pycurl nodejs"
 
 missing=""
 for p in $PKGS; do
