@@ -51,7 +51,7 @@ $(B)/recloser: $(CLI_O) $(CORE_O)
 $(B)/t/%: tests/unit/%.c $(CORE_O) tests/unit/tap.h | $(B)/t
 	$(CC) $(CFLAGS) $(BASE) -Wno-missing-prototypes -Ishim -Itests/unit -o $@ $< $(CORE_O) $(INIH_A)
 
-$(B)/t/%: tests/progs/%.c | $(B)/t
+$(B)/t/%: tests/progs/%.c tests/progs/bench.h | $(B)/t
 	$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Werror -pthread -o $@ $<
 
 $(B) $(B)/obj $(B)/t:

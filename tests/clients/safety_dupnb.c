@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "safety.h"
+
 static long ms_since(const struct timespec *t0)
 {
 	struct timespec t;
@@ -32,13 +34,7 @@ int main(int argc, char **argv)
 {
 	if (argc != 2)
 		return 2;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])) };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-		perror("connect");
-		return 1;
-	}
+	int fd = connect_lo(argv[1]);
 	int d = dup(fd);
 	if (d < 0 || fcntl(d, F_SETFL, fcntl(d, F_GETFL) | O_NONBLOCK) != 0) {
 		perror("dup/fcntl");

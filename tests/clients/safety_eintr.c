@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "safety.h"
+
 static volatile sig_atomic_t signals;
 
 static void on_alarm(int sig)
@@ -52,18 +54,8 @@ int main(int argc, char **argv)
 		return 2;
 	sigaction(SIGALRM, &sa, NULL);
 
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])) };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-		perror("connect");
-		return 1;
-	}
-	const char *req = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
-		perror("write");
-		return 1;
-	}
+	int fd = connect_lo(argv[1]);
+	send_get(fd);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	double s = atof(argv[3]);

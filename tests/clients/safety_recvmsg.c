@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "safety.h"
+
 static const char *err_of(ssize_t r)
 {
 	return r < 0 ? strerrorname_np(errno) : "-";
@@ -27,18 +29,8 @@ int main(int argc, char **argv)
 {
 	if (argc != 2)
 		return 2;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])) };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-		perror("connect");
-		return 1;
-	}
-	const char *req = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
-		perror("write");
-		return 1;
-	}
+	int fd = connect_lo(argv[1]);
+	send_get(fd);
 	ssize_t r1 = recvmsg(fd, NULL, 0);
 	printf("null=%zd/%s ", r1, err_of(r1));
 	struct msghdr m;

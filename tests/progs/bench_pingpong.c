@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #define MSG 64
 #define WARMUP 1000
 
@@ -53,13 +55,6 @@ static double clock_ns(clockid_t id)
 	struct timespec ts;
 	clock_gettime(id, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static struct sockaddr_in addr_of(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return a;
 }
 
 /* Read exactly N bytes.  Return 0, or -1 on EOF or error. */
@@ -99,21 +94,9 @@ static void *echo(void *arg)
 
 static int serve(const char *portfile)
 {
-	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in a = addr_of(0);
-	socklen_t l = sizeof a;
-	if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 128) ||
-	    getsockname(s, (struct sockaddr *)&a, &l)) {
-		perror("serve");
+	int s = listen_lo(portfile, 128), one = 1;
+	if (s < 0)
 		return 1;
-	}
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", portfile);
-	FILE *f = fopen(tmp, "w");
-	fprintf(f, "%d\n", ntohs(a.sin_port));
-	fclose(f);
-	rename(tmp, portfile);
 	for (;;) {
 		int c = accept(s, NULL, NULL);
 		if (c < 0)
