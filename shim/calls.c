@@ -45,6 +45,18 @@ static uint32_t claim_open(rc_fd *e)
 	}
 }
 
+/* The flags byte is also set, without the claim, by a thread that writes
+ * while another reads: every change to it is an atomic or/and. */
+static void flag_set(rc_fd *e, uint8_t f)
+{
+	__atomic_or_fetch(&e->flags, f, __ATOMIC_RELAXED);
+}
+
+static void flag_clear(rc_fd *e, uint8_t f)
+{
+	__atomic_and_fetch(&e->flags, (uint8_t)~f, __ATOMIC_RELAXED);
+}
+
 static const rc_breaker_cfg *breaker_of(const rc_fd *e)
 {
 	return &e->live->cfg->breakers[e->bidx];
@@ -118,7 +130,7 @@ static uint32_t response_bytes(rc_fd *e, uint32_t ph, const struct iovec *iov, i
 		 * began; nothing more can be told of it */
 		if (ph == RC_FD_WAITING)
 			e->first_us = now_us;
-		e->flags &= (uint8_t)~RC_CALL_INTERIM;
+		flag_clear(e, RC_CALL_INTERIM);
 		e->hlen = 0;
 		return judge_response(e, 1);
 	}
@@ -145,7 +157,7 @@ static uint32_t response_bytes(rc_fd *e, uint32_t ph, const struct iovec *iov, i
 			n--;
 			e->skip = c == eoh[e->skip] ? e->skip + 1 : c == '\r' ? 1 : 0;
 			if (e->skip == 4) {
-				e->flags &= (uint8_t)~RC_CALL_INTERIM;
+				flag_clear(e, RC_CALL_INTERIM);
 				e->skip = 0;
 				e->hlen = 0;
 				e->first_us = now_us; /* the answer starts here */
@@ -162,7 +174,7 @@ static uint32_t response_bytes(rc_fd *e, uint32_t ph, const struct iovec *iov, i
 		uint32_t to = judge_response(e, 0);
 		if (to != RC_FD_WAITING)
 			return to;
-		e->flags |= RC_CALL_INTERIM; /* a 1xx: skip its head */
+		flag_set(e, RC_CALL_INTERIM); /* a 1xx: skip its head */
 		e->skip = 0;
 	}
 }
@@ -586,7 +598,7 @@ void rc_write_end(int fd, rc_fd *e, ssize_t r, int err)
 	uint32_t ph = rc_fd_phase(e);
 	if (ph == RC_FD_WAITING) {
 		if (r > 0 && !(e->flags & RC_CALL_WROTE))
-			e->flags |= RC_CALL_WROTE;
+			flag_set(e, RC_CALL_WROTE);
 		else if (r < 0 && rc_is_net_failure(err) && claim(e, RC_FD_WAITING)) {
 			rc_guard++;
 			release(e, end_without_response(fd, e, RC_FD_WAITING, err, 0));
@@ -597,7 +609,7 @@ void rc_write_end(int fd, rc_fd *e, ssize_t r, int err)
 			rc_guard++;
 			connect_done(e, r >= 0, err);
 			if (r > 0 && rc_fd_phase(e) == RC_FD_WAITING)
-				e->flags |= RC_CALL_WROTE;
+				flag_set(e, RC_CALL_WROTE);
 			rc_guard--;
 		}
 	}
