@@ -97,6 +97,21 @@ def rst_close(conn):
     conn.close()
 
 
+def parse_head(head):
+    """An HTTP request head: (request line, {lower-case header: value},
+    keep-alive?)."""
+    lines = head.split(b"\r\n")
+    reqline = lines[0].decode("latin-1", "replace")
+    hdrs = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(b":")
+        hdrs[k.strip().lower()] = v.strip().lower()
+    ver = reqline.rsplit(" ", 1)[-1] if " " in reqline else "HTTP/1.0"
+    keep = (ver == "HTTP/1.1" and hdrs.get(b"connection") != b"close") or \
+           (ver == "HTTP/1.0" and hdrs.get(b"connection") == b"keep-alive")
+    return reqline, hdrs, keep
+
+
 def drain(conn):
     """Read and discard until the peer closes or the socket breaks."""
     try:
@@ -304,34 +319,35 @@ class Server:
             rest += d
         return head, rest[length:]
 
+    def answer_status(self, conn):
+        """The status to answer the request just read with: --status, or
+        the control file's; None when the control file says to hang,
+        reset or close instead (done here).  Counts the request."""
+        status = self.a.status
+        c = self.control()
+        if c == "hang":
+            drain(conn)
+            return None
+        if c == "reset":
+            rst_close(conn)
+            return None
+        if c == "close":
+            return None
+        if c and c.isdigit():
+            status = int(c)
+        self.counter.bump(reqs=1)
+        return status
+
     def http(self, conn):
         buf = b""
         while True:
             head, buf = self.read_request(conn, buf)
             if head is None:
                 return
-            lines = head.split(b"\r\n")
-            reqline = lines[0].decode("latin-1", "replace")
-            hdrs = {}
-            for line in lines[1:]:
-                k, _, v = line.partition(b":")
-                hdrs[k.strip().lower()] = v.strip().lower()
-            ver = reqline.rsplit(" ", 1)[-1] if " " in reqline else "HTTP/1.0"
-            keep = (ver == "HTTP/1.1" and hdrs.get(b"connection") != b"close") or \
-                   (ver == "HTTP/1.0" and hdrs.get(b"connection") == b"keep-alive")
-            status = self.a.status
-            c = self.control()
-            if c == "hang":
-                drain(conn)
+            reqline, hdrs, keep = parse_head(head)
+            status = self.answer_status(conn)
+            if status is None:
                 return
-            if c == "reset":
-                rst_close(conn)
-                return
-            if c == "close":
-                return
-            if c and c.isdigit():
-                status = int(c)
-            self.counter.bump(reqs=1)
             if self.a.mode == "slow":
                 time.sleep(self.a.delay)
             if self.a.mode == "big":
@@ -382,12 +398,7 @@ class Server:
                 if len(buf) > 1 << 20:
                     return
             head, buf = buf.split(b"\r\n\r\n", 1)
-            lines = head.split(b"\r\n")
-            reqline = lines[0].decode("latin-1", "replace")
-            hdrs = {}
-            for line in lines[1:]:
-                k, _, v = line.partition(b":")
-                hdrs[k.strip().lower()] = v.strip().lower()
+            reqline, hdrs, keep = parse_head(head)
             try:
                 length = int(hdrs.get(b"content-length", b"0"))
             except ValueError:
@@ -404,22 +415,9 @@ class Server:
                     return
                 h.update(d)
                 got += len(d)
-            ver = reqline.rsplit(" ", 1)[-1] if " " in reqline else "HTTP/1.0"
-            keep = (ver == "HTTP/1.1" and hdrs.get(b"connection") != b"close") or \
-                   (ver == "HTTP/1.0" and hdrs.get(b"connection") == b"keep-alive")
-            status = self.a.status
-            c = self.control()
-            if c == "hang":
-                drain(conn)
+            status = self.answer_status(conn)
+            if status is None:
                 return
-            if c == "reset":
-                rst_close(conn)
-                return
-            if c == "close":
-                return
-            if c and c.isdigit():
-                status = int(c)
-            self.counter.bump(reqs=1)
             body = ("%s %d\n" % (h.hexdigest(), got)).encode()
             conn.sendall(("HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
                           "Content-Length: %d\r\nConnection: %s\r\n\r\n"

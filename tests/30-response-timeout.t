@@ -9,14 +9,6 @@ need_build
 
 RAW=$ROOT/tests/clients/rawhttp.py
 raw() { under_shim "$PY" "$RAW" "$@"; }
-# at WORDS KEY: the ms of KEY@MS in WORDS (the first one), else -1
-at() {
-	local w
-	for w in $1; do
-		[ "${w%%@*}" = "$2" ] && { echo "${w#*@}"; return; }
-	done
-	echo -1
-}
 # tcounts NAME: "calls failures timeouts rejected"
 tcounts() {
 	echo "$(json_field "$1" calls) $(json_field "$1" failures) $(json_field "$1" timeouts) $(json_field "$1" rejected)"

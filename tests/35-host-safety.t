@@ -23,14 +23,6 @@ ${CC:-cc} -O1 -shared -fPIC -o "$PLUGIN" "$CL/safety_curlplug.c" 2>"$T/cc.err" |
 
 # cf NAME: "calls failures" of breaker NAME
 cf() { echo "$(json_field "$1" calls) $(json_field "$1" failures)"; }
-# at WORDS KEY: the ms of KEY@MS in WORDS (the first one), else -1
-at() {
-	local w
-	for w in $1; do
-		[ "${w%%@*}" = "$2" ] && { echo "${w#*@}"; return; }
-	done
-	echo -1
-}
 
 start_server OK http
 start_server HANG hang

@@ -8,10 +8,7 @@ source "$(dirname "$0")/lib.sh"
 need_build
 
 # a self-signed certificate for localhost and 127.0.0.1
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-keyout "$T/key.pem" -out "$T/cert.pem" -days 2 -subj /CN=localhost \
-	-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 ||
-	bail_out "openssl could not make a certificate"
+make_cert
 
 start_server TLS http --tls "$T/cert.pem" "$T/key.pem"
 start_server HTTP http

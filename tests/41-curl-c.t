@@ -88,10 +88,7 @@ for mode in multi socket; do
 done
 
 # ---- HTTPS with the multi interface: status seen through TLS ----
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-keyout "$T/key.pem" -out "$T/cert.pem" -days 2 -subj /CN=localhost \
-	-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 ||
-	bail_out "openssl could not make a certificate"
+make_cert
 start_server TLS http --tls "$T/cert.pem" "$T/key.pem"
 write_config
 breaker tls "match=127.0.0.1:$TLS" failure_threshold=2 open_duration=60s

@@ -10,10 +10,7 @@ need_build
 "$PY" -c 'import pycurl' 2>/dev/null ||
 	skip_all "python3-pycurl missing (scripts/deps.sh installs it)"
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-keyout "$T/key.pem" -out "$T/cert.pem" -days 2 -subj /CN=localhost \
-	-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 ||
-	bail_out "openssl could not make a certificate"
+make_cert
 start_server TLS http --tls "$T/cert.pem" "$T/key.pem"
 write_config
 breaker py "match=localhost:$TLS" failure_threshold=2 open_duration=60s

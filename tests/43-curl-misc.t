@@ -76,10 +76,7 @@ is "$(state_of rate)" closed "...and closes it (success_threshold 1)"
 is "$(counts rate)" "5 2 0" "5 transfers, 5 calls"
 
 # ---- DNS-over-HTTPS: libcurl's internal handles are tolerated ----
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-keyout "$T/key.pem" -out "$T/cert.pem" -days 2 -subj /CN=localhost \
-	-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 ||
-	bail_out "openssl could not make a certificate"
+make_cert
 start_server DOH http --tls "$T/cert.pem" "$T/key.pem"
 write_config
 breaker named "match=svc.invalid:$HTTP" failure_threshold=5

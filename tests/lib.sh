@@ -165,6 +165,24 @@ done_testing() {
 }
 
 # need_build: the shim and the CLI must exist (make test builds them first).
+# make_cert: a self-signed certificate for localhost and 127.0.0.1 in
+# $T/cert.pem, its key in $T/key.pem (for faultserver.py --tls).
+make_cert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$T/key.pem" -out "$T/cert.pem" -days 2 -subj /CN=localhost \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 ||
+		bail_out "openssl could not make a certificate"
+}
+
+# at WORDS KEY: the ms of KEY@MS in WORDS (the first one), else -1
+at() {
+	local w
+	for w in $1; do
+		[ "${w%%@*}" = "$2" ] && { echo "${w#*@}"; return; }
+	done
+	echo -1
+}
+
 need_build() {
 	[ -f "$SHIM" ] || bail_out "$SHIM missing: run make"
 	[ -x "$RECLOSER" ] || bail_out "$RECLOSER missing: run make"
