@@ -17,17 +17,17 @@ B       := build
 INIH_A  := $(shell for d in /usr/lib/$$(gcc -print-multiarch 2>/dev/null) /usr/lib64 /usr/lib; do \
              [ -f $$d/libinih.a ] && { echo $$d/libinih.a; break; }; done)
 
-# Parts that know nothing about hooking: shared by the shim, the CLI, the tests.
-CORE    := config state log
-# The shim: the engine and the thin hooks, one file per family.
-SHIM    := engine calls fdtable names hook_connect hook_fd hook_io hook_resolve hook_curl
-CLI     := recloser cli_add cli_metrics cli_watch
-
-CORE_O  := $(CORE:%=$(B)/obj/%.o)
-SHIM_O  := $(SHIM:%=$(B)/obj/%.o)
-CLI_O   := $(CLI:%=$(B)/obj/%.o)
+# The layers (shim/*/): each includes only the layers below it.
+#   core/    knows no hook: shared by the shim, the CLI and the unit tests
+#   engine/  the shim's breaker logic behind the hooks; exports nothing
+#   hooks/   the exported symbols only, one file per family
+#   cli/     the recloser command
+CORE_O  := $(patsubst shim/%.c,$(B)/obj/%.o,$(wildcard shim/core/*.c))
+SHIM_O  := $(patsubst shim/%.c,$(B)/obj/%.o,$(wildcard shim/engine/*.c shim/hooks/*.c))
+CLI_O   := $(patsubst shim/%.c,$(B)/obj/%.o,$(wildcard shim/cli/*.c))
 UNIT    := $(patsubst tests/unit/%.c,$(B)/t/%,$(wildcard tests/unit/*.c))
 HELPERS := $(patsubst tests/progs/%.c,$(B)/t/%,$(wildcard tests/progs/*.c))
+HDRS    := $(wildcard shim/*/*.h shim/*/*.def)
 
 .PHONY: all test demo bench clean deps check-inih install uninstall check-man
 all: check-inih $(B)/librecloser.so $(B)/recloser
@@ -35,10 +35,11 @@ all: check-inih $(B)/librecloser.so $(B)/recloser
 check-inih:
 	@[ -n "$(INIH_A)" ] || { echo "libinih.a not found: run scripts/deps.sh (apt-get install libinih-dev)"; exit 1; }
 
-$(B)/obj/%.o: shim/%.c shim/*.h shim/*.def | $(B)/obj
+$(B)/obj/%.o: shim/%.c $(HDRS)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(BASE) -Ishim -c -o $@ $<
 
-$(B)/exports.map: shim/exports.map.in shim/hooks.def shim/curl.def | $(B)
+$(B)/exports.map: shim/hooks/exports.map.in shim/hooks/hooks.def shim/hooks/curl.def | $(B)
 	$(CC) -E -P -x c -Ishim $< -o $@
 
 $(B)/librecloser.so: $(CORE_O) $(SHIM_O) $(B)/exports.map
@@ -54,7 +55,7 @@ $(B)/t/%: tests/unit/%.c $(CORE_O) tests/unit/tap.h | $(B)/t
 $(B)/t/%: tests/progs/%.c tests/progs/bench.h | $(B)/t
 	$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Werror -pthread -o $@ $<
 
-$(B) $(B)/obj $(B)/t:
+$(B) $(B)/t:
 	mkdir -p $@
 
 deps:

@@ -350,7 +350,7 @@ bench_wrk() { # a function, so that a skip still lets the sections below run
 }
 bench_wrk
 
-# ==== libcurl transfers (shim/hook_curl.c) ===================================
+# ==== libcurl transfers (shim/hooks/curl.c) ===================================
 # N x curl_easy_perform on one reused handle against a small keep-alive HTTP
 # server (tests/curl/curl_bench.c, built here against the system's libcurl),
 # without the shim and with it (a breaker matching the server: every transfer

@@ -1,3 +1,3 @@
 #!/bin/bash
-# Unit tests of the INI parser and matcher (shim/config.c).
+# Unit tests of the INI parser and matcher (shim/core/config.c).
 exec "$(dirname "$0")/../build/t/config_test"

@@ -8,8 +8,8 @@ need_build
 umask 022
 
 # The breaker keys of keys.def, in order.
-KEYS=$(sed -n 's/^RC_BREAKER(\([a-z_]*\),.*/\1/p' "$ROOT/shim/keys.def")
-[ "$(echo "$KEYS" | wc -l)" -ge 10 ] || bail_out "cannot read the keys of shim/keys.def"
+KEYS=$(sed -n 's/^RC_BREAKER(\([a-z_]*\),.*/\1/p' "$ROOT/shim/core/keys.def")
+[ "$(echo "$KEYS" | wc -l)" -ge 10 ] || bail_out "cannot read the keys of shim/core/keys.def"
 
 # unchanged DESC: the config is byte for byte and inode for inode the snapshot.
 unchanged() {

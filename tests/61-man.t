@@ -1,7 +1,7 @@
 #!/bin/bash
 # The man pages: recloser(1) and recloser.ini(5) render with man-db and groff
 # without a single warning; they have the sections a reader expects; every
-# INI key of shim/keys.def is an item of recloser.ini(5) with its default;
+# INI key of shim/core/keys.def is an item of recloser.ini(5) with its default;
 # every command of the CLI (SPEC section 6, add, metrics, and whatever
 # `recloser help` lists) is an item of recloser(1); the example configs in
 # the pages pass `recloser check`.
@@ -71,7 +71,7 @@ for i, l in enumerate(lines):
 }
 
 # Every key of keys.def is an item of recloser.ini(5) that gives its default.
-keys=$(sed -n 's/^RC_\(GLOBAL\|BREAKER\)(\([a-z_]*\), *[A-Z]*, *"\([^"]*\)").*/\2 \3/p' "$ROOT/shim/keys.def")
+keys=$(sed -n 's/^RC_\(GLOBAL\|BREAKER\)(\([a-z_]*\), *[A-Z]*, *"\([^"]*\)").*/\2 \3/p' "$ROOT/shim/core/keys.def")
 cmp_ok "$(wc -l <<<"$keys")" '>=' 19 "keys.def lists the keys ($(wc -l <<<"$keys"))"
 nkeys=0 undoc=0 nodef=0
 while read -r key dflt; do
@@ -86,7 +86,7 @@ while read -r key dflt; do
 		[[ $it == *"Default: "* ]] || { nodef=$((nodef + 1)); diag "$key: no 'Default:' in: $it"; }
 	fi
 done <<<"$keys"
-is "$undoc" 0 "each of the $nkeys keys of shim/keys.def is an item of recloser.ini(5)"
+is "$undoc" 0 "each of the $nkeys keys of shim/core/keys.def is an item of recloser.ini(5)"
 is "$nodef" 0 "...and each item states the default of keys.def"
 like "$(item "$R5" match)" 'required' "match: documented as required"
 # ...and no item documents a key that does not exist.

@@ -1,5 +1,5 @@
 /* config_test.c - unit tests of the INI parser, the value parsers and the
- * matcher (shim/config.c).  TAP, run by prove from the repository root. */
+ * matcher (shim/core/config.c).  TAP, run by prove from the repository root. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "tap.h"
 
 static char E[16384];
@@ -170,7 +170,7 @@ static char *write_temp(const char *data, size_t len)
 static const struct { const char *name, *dflt; int global; } kd[] = {
 #define RC_GLOBAL(n, t, d)  { #n, d, 1 },
 #define RC_BREAKER(n, t, d) { #n, d, 0 },
-#include "keys.def"
+#include "core/keys.def"
 };
 #define NKEYS ((int)(sizeof kd / sizeof kd[0]))
 
@@ -178,7 +178,7 @@ static int same_breaker(const rc_breaker_cfg *a, const rc_breaker_cfg *b)
 {
 #define RC_BREAKER(n, t, d) \
 	if (memcmp(&a->n, &b->n, sizeof a->n)) { printf("#   %s differs\n", #n); return 0; }
-#include "keys.def"
+#include "core/keys.def"
 	return 1;
 }
 
@@ -190,7 +190,7 @@ static int same_globals(const rc_config *a, const rc_config *b)
 {
 #define RC_GLOBAL(n, t, d) \
 	if (!SAME_##t(a->n, b->n)) { printf("#   %s differs\n", #n); return 0; }
-#include "keys.def"
+#include "core/keys.def"
 	return 1;
 }
 

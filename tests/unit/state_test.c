@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "state.h"
+#include "core/state.h"
 
 static char dir[256];
 static uint64_t T0;          /* fake clock origin, later than any claim time */

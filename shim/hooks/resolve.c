@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <netdb.h>
 
-#include "hook.h"
+#include "hooks/hook.h"
 
 static void note_hostent(const char *name, const struct hostent *h)
 {

@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "config.h"
-#include "state.h"
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/state.h"
 
 static volatile sig_atomic_t stop;
 

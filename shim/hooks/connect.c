@@ -2,7 +2,7 @@
  * non-blocking programs learn how their connect went. */
 #include <errno.h>
 
-#include "hook.h"
+#include "hooks/hook.h"
 
 RC_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {

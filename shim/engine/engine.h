@@ -11,12 +11,12 @@
 #include <sys/uio.h>
 #include <netdb.h>
 
-#include "config.h"
-#include "state.h"
+#include "core/config.h"
+#include "core/state.h"
 
 /* real_<name>: the next definition of every hooked function. */
 #define RC_HOOK(ret, name, params) extern ret (*real_##name) params;
-#include "hooks.def"
+#include "hooks/hooks.def"
 
 /* Nonzero while this thread runs shim code: hooked calls made by the shim
  * itself go straight to the real function. */

@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "state.h"
+#include "core/state.h"
 
 _Static_assert(sizeof(rc_slot) == 576, "rc_slot layout changed: bump RC_SHM_VERSION");
 _Static_assert(sizeof(rc_shm_header) == 144, "header layout changed: bump RC_SHM_VERSION");

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "hook.h"
+#include "hooks/hook.h"
 
 /* The buffers a read filled, as rc_read_end takes them. */
 #define PLAIN(buf, n) &(struct iovec){ (void *)(buf), (n) }, 1

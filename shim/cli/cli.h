@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "config.h"
-#include "state.h"
+#include "core/config.h"
+#include "core/state.h"
 
 #define EXIT_USAGE 2
 

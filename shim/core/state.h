@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
-#include "config.h"
+#include "core/config.h"
 
 #define RC_SHM_MAGIC   0x31534f4c43455252ULL /* "RRECLOS1" little-endian */
 #define RC_SHM_VERSION 1u

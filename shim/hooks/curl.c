@@ -39,17 +39,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hook.h"
-#include "log.h"
+#include "hooks/hook.h"
+#include "core/log.h"
 
 /* The real functions, found once libcurl is there to be found. */
 #define RC_CURL(ret, name, params) static ret (*real_##name) params;
 #define RC_CURL_USE(ret, name, params) static ret (*real_##name) params;
-#include "curl.def"
+#include "hooks/curl.def"
 
 /* Every hook is exported and declared as <curl/curl.h> declares it. */
 #define RC_CURL(ret, name, params) RC_EXPORT ret name params;
-#include "curl.def"
+#include "hooks/curl.def"
 
 /* ---- finding libcurl ---- */
 
@@ -103,7 +103,7 @@ static int curl_ready(void)
 #define RC_CURL(ret, name, params) \
 		__atomic_store_n(&real_##name, (ret(*) params)dlsym(h, #name), __ATOMIC_RELAXED);
 #define RC_CURL_USE RC_CURL
-#include "curl.def"
+#include "hooks/curl.def"
 		if (real_curl_easy_setopt && real_curl_easy_perform)
 			__atomic_store_n(&curl_resolved, 1, __ATOMIC_RELEASE);
 		/* hold a reference: a dlclose by the app must not unmap what

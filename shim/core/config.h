@@ -55,13 +55,13 @@ typedef struct rc_breaker_cfg {
 	rc_pattern *pats;
 	unsigned    npats;
 #define RC_BREAKER(n, t, d) RC_CTYPE_##t n;
-#include "keys.def"
+#include "core/keys.def"
 } rc_breaker_cfg;
 
 typedef struct rc_config {
 	char           *path;    /* as given to rc_config_load */
 #define RC_GLOBAL(n, t, d) RC_CTYPE_##t n;
-#include "keys.def"
+#include "core/keys.def"
 	rc_breaker_cfg *breakers;  /* in file order */
 	unsigned        nbreakers;
 } rc_config;

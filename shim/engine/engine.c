@@ -19,11 +19,11 @@
 
 #include <ini.h>
 
-#include "engine.h"
-#include "log.h"
+#include "engine/engine.h"
+#include "core/log.h"
 
 #define RC_HOOK(ret, name, params) ret (*real_##name) params;
-#include "hooks.def"
+#include "hooks/hooks.def"
 
 __thread int rc_guard __attribute__((tls_model("initial-exec")));
 int rc_init_done;
@@ -50,7 +50,7 @@ static void resolve_reals(void)
 {
 #define RC_HOOK(ret, name, params) \
 	real_##name = (ret(*) params)dlsym(RTLD_NEXT, #name);
-#include "hooks.def"
+#include "hooks/hooks.def"
 }
 
 static void atfork_child(void)

@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "config.h"
-#include "log.h"
-#include "state.h"
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/state.h"
 
 static const char *usage_text =
 	"usage: recloser [-c FILE] COMMAND [ARGS]\n"

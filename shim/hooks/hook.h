@@ -2,7 +2,7 @@
 #ifndef RC_HOOK_H
 #define RC_HOOK_H
 
-#include "engine.h"
+#include "engine/engine.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -17,7 +17,7 @@
 
 /* Declare every hook, from the one list. */
 #define RC_HOOK(ret, name, params) RC_EXPORT ret name params;
-#include "hooks.def"
+#include "hooks/hooks.def"
 
 /* The real function, resolving it first if a hook runs before init. */
 #define REAL(name) (__builtin_expect(real_##name != NULL, 1) ? real_##name : (rc_init(), real_##name))

@@ -22,8 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "config.h"
+#include "cli/cli.h"
+#include "core/config.h"
 
 /* The breaker keys, in keys.def order, with their built-in defaults. */
 static const struct bkey {
@@ -31,7 +31,7 @@ static const struct bkey {
 	const char *dflt;
 } bkeys[] = {
 #define RC_BREAKER(n, t, d) { #n, d },
-#include "keys.def"
+#include "core/keys.def"
 };
 #define NKEYS (sizeof bkeys / sizeof bkeys[0])
 

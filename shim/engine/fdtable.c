@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <sys/mman.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 rc_fd *rc_fd_top[RC_FD_TOP];
 

@@ -6,7 +6,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 #define NAMES_SIZE 512  /* entries */
 #define NAMES_PROBE 4   /* entries looked at per address */

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
-#include "config.h"
-#include "state.h"
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/state.h"
 
 #define NSTATES 5
 

@@ -9,8 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
+#include "core/config.h"
+#include "core/log.h"
 
 static char log_path[4096];
 static int log_level = RC_LOG_INFO;

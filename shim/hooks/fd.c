@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <sys/ioctl.h>
 
-#include "hook.h"
+#include "hooks/hook.h"
 
 RC_EXPORT int socket(int domain, int type, int proto)
 {

@@ -16,7 +16,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 /* ---- the entry's claim ---- */
 

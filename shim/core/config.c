@@ -56,7 +56,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "core/config.h"
 
 #define FILE_MAX        (1u << 20)             /* bytes in a config file */
 #define DURATION_MAX_MS (576ull * 3600 * 1000) /* 24 days */
@@ -77,7 +77,7 @@ enum key_type {
 enum key_id {
 #define RC_GLOBAL(n, t, d)  K_##n,
 #define RC_BREAKER(n, t, d) K_##n,
-#include "keys.def"
+#include "core/keys.def"
 	K_COUNT
 };
 _Static_assert(K_COUNT <= 64, "sets of keys are 64-bit masks");
@@ -96,7 +96,7 @@ static const struct key keys[K_COUNT] = {
 	[K_##n] = { #n, T_##t, true, d, offsetof(rc_config, n), sizeof(RC_CTYPE_##t) },
 #define RC_BREAKER(n, t, d) \
 	[K_##n] = { #n, T_##t, false, d, offsetof(rc_breaker_cfg, n), sizeof(RC_CTYPE_##t) },
-#include "keys.def"
+#include "core/keys.def"
 };
 
 #define BIT(k) (1ull << (k))
