@@ -1,10 +1,10 @@
 #!/bin/bash
 # The man pages: recloser(1) and recloser.ini(5) render with man-db and groff
 # without a single warning; they have the sections a reader expects; every
-# INI key of shim/core/keys.def is an item of recloser.ini(5) with its default;
-# every command of the CLI (SPEC section 6, add, metrics, and whatever
-# `recloser help` lists) is an item of recloser(1); the example configs in
-# the pages pass `recloser check`.
+# INI key of shim/core/keys.def is an item of recloser.ini(5) with its default
+# and its bounds; every command of the CLI (SPEC section 6, add, metrics, and
+# whatever `recloser help` lists) is an item of recloser(1); the example
+# configs in the pages pass `recloser check`.
 source "$(dirname "$0")/lib.sh"
 need_build
 command -v man >/dev/null || skip_all "man (man-db) not installed: run scripts/deps.sh"
@@ -71,7 +71,8 @@ for i, l in enumerate(lines):
 }
 
 # Every key of keys.def is an item of recloser.ini(5) that gives its default.
-keys=$(sed -n 's/^RC_\(GLOBAL\|BREAKER\)(\([a-z_]*\), *[A-Z]*, *"\([^"]*\)").*/\2 \3/p' "$ROOT/shim/core/keys.def")
+# keys.def: RC_GLOBAL/RC_BREAKER(name, TYPE, "default", min, max).
+keys=$(sed -n 's/^RC_\(GLOBAL\|BREAKER\)(\([a-z_]*\), *[A-Z]*, *"\([^"]*\)",.*/\2 \3/p' "$ROOT/shim/core/keys.def")
 cmp_ok "$(wc -l <<<"$keys")" '>=' 19 "keys.def lists the keys ($(wc -l <<<"$keys"))"
 nkeys=0 undoc=0 nodef=0
 while read -r key dflt; do
@@ -88,6 +89,42 @@ while read -r key dflt; do
 done <<<"$keys"
 is "$undoc" 0 "each of the $nkeys keys of shim/core/keys.def is an item of recloser.ini(5)"
 is "$nodef" 0 "...and each item states the default of keys.def"
+
+# ...and states the bounds keys.def gives it: "MIN to MAX", "At least MIN"
+# or "At most MAX" (a DURATION's in ms, written as the shortest of ms, s,
+# m, h that is whole; a bound named by a macro resolved from shim/core/*.h).
+bounds=$(sed -n 's/^RC_\(GLOBAL\|BREAKER\)(\([a-z_]*\), *\([A-Z]*\), *"[^"]*", *\([^,]*\), *\([^)]*\)).*/\2|\3|\4|\5/p' \
+	"$ROOT/shim/core/keys.def" | sed 's/ *|/|/g; s/ *$//')
+is "$(wc -l <<<"$bounds")" "$(wc -l <<<"$keys")" "keys.def: every key has its bounds columns"
+# bound TYPE VALUE: VALUE as recloser.ini(5) writes it
+bound() {
+	local v=$2
+	[ -n "$v" ] || return 0
+	if [[ $v =~ ^[A-Z_][A-Z0-9_]*$ ]]; then
+		v=$(sed -n "s/^#define $v  *\([0-9][0-9]*\).*/\1/p" "$ROOT"/shim/core/*.h | head -n 1)
+		[ -n "$v" ] || { echo "($2: no #define in shim/core/*.h)"; return 0; }
+	fi
+	if [ "$1" = DURATION ]; then
+		if [ "$v" -ne 0 ] && [ $((v % 3600000)) -eq 0 ]; then v="$((v / 3600000))h"
+		elif [ "$v" -ne 0 ] && [ $((v % 60000)) -eq 0 ]; then v="$((v / 60000))m"
+		elif [ "$v" -ne 0 ] && [ $((v % 1000)) -eq 0 ]; then v="$((v / 1000))s"
+		else v="${v}ms"; fi
+	fi
+	echo "$v"
+}
+nbound=0 nobound=0
+while IFS='|' read -r key type min max; do
+	[ -n "$min$max" ] || continue
+	nbound=$((nbound + 1))
+	lo=$(bound "$type" "$min") hi=$(bound "$type" "$max")
+	if [ -n "$min" ] && [ -n "$max" ]; then want="$lo to $hi"
+	elif [ -n "$min" ]; then want="At least $lo"
+	else want="At most $hi"; fi
+	it=$(item "$R5" "$key")
+	[[ $it == *"$want"* ]] || { nobound=$((nobound + 1)); diag "$key: no '$want' in: $it"; }
+done <<<"$bounds"
+cmp_ok "$nbound" '>=' 3 "keys.def bounds some keys ($nbound)"
+is "$nobound" 0 "...and each item of recloser.ini(5) states the bounds of keys.def"
 like "$(item "$R5" match)" 'required' "match: documented as required"
 # ...and no item documents a key that does not exist.
 extra=$(grep -oE '^ {7}[a-z_]+ = ' <<<"$R5" | awk '{print $1}' | while read -r k; do

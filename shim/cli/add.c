@@ -1,4 +1,4 @@
-/* cli_add.c - `recloser add NAME PATTERN... [KEY=VALUE...]`.
+/* add.c - `recloser add NAME PATTERN... [KEY=VALUE...]`.
  *
  * Appends a breaker section to the config with every breaker key of
  * keys.def spelled out: the value given as KEY=VALUE, else the effective
@@ -13,7 +13,6 @@
  * is checked by the parser before the next question.  A file that changed
  * since it was read (say, during the questions) is left alone. */
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/verbs.h"
 #include "core/config.h"
 
 /* The breaker keys, in keys.def order, with their built-in defaults. */
@@ -30,7 +30,7 @@ static const struct bkey {
 	const char *name;
 	const char *dflt;
 } bkeys[] = {
-#define RC_BREAKER(n, t, d) { #n, d },
+#define RC_BREAKER(n, t, d, ...) { #n, d },
 #include "core/keys.def"
 };
 #define NKEYS (sizeof bkeys / sizeof bkeys[0])
@@ -106,18 +106,17 @@ static void append_pats(struct add *A, const char *p)
 	A->pats = n;
 }
 
-/* [global]'s breaker keys, as written (inih strips comments and spaces). */
-static int on_global(void *user, const char *section, const char *name,
-		     const char *value)
+/* [global]'s breaker keys, as written (rc_config_peek_global strips
+ * comments and spaces; a key set twice keeps its last value). */
+static void on_global(void *user, const char *key, const char *value)
 {
 	struct add *A = user;
 	int k;
 
-	if (strcasecmp(section, "global") != 0 || (k = key_index(name)) < 0)
-		return 1;
+	if ((k = key_index(key)) < 0)
+		return;
 	free(A->gval[k]);
 	A->gval[k] = strdup(value);
-	return 1;
 }
 
 /* The new section.  ALL: every key, else only the keys in A->val (the
@@ -483,8 +482,8 @@ int cmd_add(const char *cfgpath, int argc, char **argv)
 			"a breaker needs another name\n");
 		goto out;
 	}
-	/* The parse above tuned inih for this text (long lines). */
-	ini_parse_string(A.text, on_global, &A);
+	/* After the load above, which tuned inih for this text (long lines). */
+	rc_config_peek_global(A.text, on_global, &A);
 
 	if (!A.pats) {
 		if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {

@@ -1,23 +1,32 @@
-/* cli.h - what the parts of the recloser command share.
+/* cli.h - what the verbs of the recloser command share.
  *
- * recloser.c holds main() and the small commands (status, the flips,
- * check, run) and the helpers below; cli_add.c, cli_metrics.c and
- * cli_watch.c each hold one bigger command.  Every command returns the
- * program's exit status: 0 ok, 1 failure, 2 usage. */
+ * cli.c holds these helpers and calls nothing in the verb files; each
+ * verb has its own file (status.c, flip.c, check.c, run.c, add.c,
+ * metrics.c, watch.c), declared for main.c in verbs.h.  Every command
+ * returns the program's exit status: 0 ok, 1 failure, 2 usage. */
 #ifndef RC_CLI_H
 #define RC_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
 #include "core/config.h"
-#include "core/state.h"
+#include "core/shm.h"
+#include "core/breaker.h"
 
 #define EXIT_USAGE 2
 
 /* Print WHY (if any) and the usage text to stderr; return EXIT_USAGE. */
 int cli_usage(const char *why);
+
+/* Print the usage text to F (`-h`, `--help`, `help`: to stdout). */
+void cli_help(FILE *f);
+
+/* The config to use: OPT (-c FILE) if given, else $RECLOSER_CONFIG if set
+ * and not empty, else /etc/recloser.ini.  Never NULL. */
+const char *cli_config_path(const char *opt);
 
 /* Load the config at PATH; on failure print its FILE:LINE: messages to
  * stderr and return NULL. */
@@ -28,6 +37,9 @@ int cli_open_state(const rc_config *c, rc_shm *shm);
 
 /* "enforce", "observe" or "off". */
 const char *cli_mode_name(int mode);
+
+/* PART as a percentage of WHOLE; 0 when WHOLE is 0. */
+double cli_pct(uint64_t part, uint64_t whole);
 
 /* The status table: its header, and one row for breaker NAME.  With
  * COLOUR the state name is coloured (ANSI): open red, half_open yellow,
@@ -42,11 +54,5 @@ void cli_table_row(FILE *f, const char *name, const rc_view *v, int colour);
  * with a one-line reason in ERR. */
 int cli_write_atomic(const char *path, const char *data, size_t len,
 		     mode_t new_mode, char *err, size_t errlen);
-
-/* The commands in their own files. */
-int cmd_add(const char *cfgpath, int argc, char **argv);
-int cmd_metrics(const char *cfgpath, int argc, char **argv);
-int cmd_watch(const char *cfgpath, const char *name, uint64_t interval_ms,
-	      long count);
 
 #endif

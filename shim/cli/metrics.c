@@ -1,4 +1,4 @@
-/* cli_metrics.c - `recloser metrics [--textfile DIR]`.
+/* metrics.c - `recloser metrics [--textfile DIR]`.
  *
  * Every breaker of the config in the Prometheus text exposition format
  * (version 0.0.4), read from the state file like `status`: its state (one
@@ -16,8 +16,11 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/verbs.h"
 #include "core/config.h"
-#include "core/state.h"
+#include "core/shm.h"
+#include "core/breaker.h"
+#include "core/clock.h"
 
 #define NSTATES 5
 
@@ -202,7 +205,7 @@ int cmd_metrics(const char *cfgpath, int argc, char **argv)
 			continue;
 		}
 		rows[n].name = b->name;
-		rc_view_slot(s, b, now, &rows[n].v);
+		rc_breaker_view(s, b, now, &rows[n].v);
 		n++;
 	}
 	if (!(f = open_memstream(&text, &len))) {

@@ -1,4 +1,4 @@
-/* cli_watch.c - `recloser status [NAME] --watch [--interval D] [--count N]`.
+/* watch.c - `recloser status [NAME] --watch [--interval D] [--count N]`.
  *
  * The status table, refreshed every interval.  On a terminal each frame
  * is redrawn in place (cursor home, each line cleared to its end, the
@@ -18,8 +18,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/watch.h"
 #include "core/config.h"
-#include "core/state.h"
+#include "core/shm.h"
+#include "core/breaker.h"
+#include "core/clock.h"
 
 static volatile sig_atomic_t stop;
 
@@ -75,7 +78,7 @@ static void frame(FILE *f, const char *cfgpath, const rc_config *c, const char *
 				fprintf(f, "%-20s (no room in %s)\n", b->name, c->state_file);
 				continue;
 			}
-			rc_view_slot(s, b, now, &v);
+			rc_breaker_view(s, b, now, &v);
 			cli_table_row(f, b->name, &v, colour);
 			shown++;
 		}

@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/sys.h"
 
 static char log_path[4096];
 static int log_level = RC_LOG_INFO;
@@ -95,11 +96,11 @@ const char *rc_log_quote(const char *s, char *buf, size_t len)
 	return buf;
 }
 
-void rc_log(int level, const char *event, const char *fmt, ...)
+int rc_log(int level, const char *event, const char *fmt, ...)
 {
 	if (!rc_log_enabled(level))
-		return;
-	int saved = errno;
+		return -1;
+	int saved = errno, ok = -1;
 	char line[1024], ts[40];
 	rc_log_timestamp(ts, sizeof ts);
 	int n = snprintf(line, sizeof line, "ts=%s pid=%d prog=%s level=%s event=%s",
@@ -119,15 +120,16 @@ void rc_log(int level, const char *event, const char *fmt, ...)
 		n = (int)sizeof line - 2;
 	line[n++] = '\n';
 	/* No symlinks, and only a file of our own: /tmp is shared. */
-	int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+	int fd = rc_sys_open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
 		      0600);
 	if (fd >= 0) {
 		struct stat st;
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()) {
-			ssize_t w = write(fd, line, (size_t)n);
-			(void)w;
+			if (rc_sys_write(fd, line, (size_t)n) == (ssize_t)n)
+				ok = 0;
 		}
-		close(fd);
+		rc_sys_close(fd);
 	}
 	errno = saved;
+	return ok;
 }

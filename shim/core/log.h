@@ -19,8 +19,10 @@ int rc_log_enabled(int level);
 
 /* Write one line: "ts=... pid=... prog=... level=... event=EVENT " then
  * FMT (printf-style, more key=value pairs), then "\n".  Preserves errno.
- * Never allocates; the line is cut at 1 KiB. */
-void rc_log(int level, const char *event, const char *fmt, ...)
+ * Never allocates; the line is cut at 1 KiB.  Return 0 if the line was
+ * written whole, -1 if not (LEVEL not enabled, or the file could not be
+ * opened or written): a caller that carries a count in the line keeps it. */
+int rc_log(int level, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Copy S into BUF as a logfmt value: bare when it needs no quoting, else

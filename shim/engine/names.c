@@ -6,7 +6,12 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "engine/engine.h"
+#include "core/dest.h"
+#include "core/hash.h"
+#include "core/match.h"
+#include "engine/init.h"
+#include "engine/live.h"
+#include "engine/names.h"
 
 #define NAMES_SIZE 512  /* entries */
 #define NAMES_PROBE 4   /* entries looked at per address */
@@ -22,28 +27,11 @@ typedef struct name_ent {
 static name_ent table[NAMES_SIZE];
 static uint32_t clock_stamp;
 
-static unsigned addr_len(int family)
-{
-	return family == AF_INET ? 4 : 16;
-}
+#define addr_len rc_dest_addr_len
 
 static unsigned hash_addr(int family, const uint8_t *a)
 {
-	uint32_t h = 2166136261u ^ (uint32_t)family;
-	for (unsigned i = 0; i < addr_len(family); i++)
-		h = (h ^ a[i]) * 16777619u;
-	return h;
-}
-
-/* Fold a v4-mapped IPv6 address to IPv4, in place. Return the family. */
-static int normalise(int family, uint8_t *a)
-{
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	if (family == AF_INET6 && memcmp(a, mapped, 12) == 0) {
-		memmove(a, a + 12, 4);
-		return AF_INET;
-	}
-	return family;
+	return (unsigned)rc_fnv1a(RC_FNV_INIT ^ (uint64_t)family, a, addr_len(family));
 }
 
 static void lower_copy(char *dst, const char *src)
@@ -65,7 +53,7 @@ void rc_names_add_raw(const char *name, int family, const void *addr)
 	uint8_t a[16];
 	char lname[RC_HOST_MAX];
 	memcpy(a, addr, addr_len(family));
-	family = normalise(family, a);
+	family = rc_dest_fold(family, a);
 	lower_copy(lname, name);
 	unsigned h = hash_addr(family, a), victim = h % NAMES_SIZE;
 	uint32_t oldest = UINT32_MAX;
@@ -130,4 +118,9 @@ unsigned rc_names_lookup(int family, const uint8_t *addr,
 			n++;
 	}
 	return n;
+}
+
+int rc_names_wanted(const char *name)
+{
+	return name && rc_active && rc_match_any_name(rc_live_current()->cfg, name);
 }

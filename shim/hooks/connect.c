@@ -17,7 +17,7 @@ RC_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 	if (r == 0 && level == SOL_SOCKET && opt == SO_ERROR && val && len &&
 	    *len >= (socklen_t)sizeof(int) && !rc_guard) {
 		rc_fd *e = rc_fd_peek(fd);
-		if (e && __atomic_load_n(&e->phase, __ATOMIC_ACQUIRE) == RC_FD_CONNECTING)
+		if (e && rc_fd_phase(e) == RC_FD_CONNECTING)
 			rc_settle_so_error(fd, e, *(int *)val);
 	}
 	return r;

@@ -7,12 +7,11 @@
 
 static void note_hostent(const char *name, const struct hostent *h)
 {
-	if (!h || !h->h_addr_list || !rc_want_name(name))
+	if (!h || !h->h_addr_list || !rc_names_wanted(name))
 		return;
-	int saved = errno;
+	RC_KEEP_ERRNO();
 	for (char **a = h->h_addr_list; *a; a++)
 		rc_names_add_raw(name, h->h_addrtype, *a);
-	errno = saved;
 }
 
 RC_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
@@ -21,11 +20,10 @@ RC_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
 	if (rc_bypass())
 		return REAL(getaddrinfo)(node, service, hints, res);
 	int r = REAL(getaddrinfo)(node, service, hints, res);
-	if (r == 0 && res && rc_want_name(node)) {
-		int saved = errno;
+	if (r == 0 && res && rc_names_wanted(node)) {
+		RC_KEEP_ERRNO();
 		for (const struct addrinfo *ai = *res; ai; ai = ai->ai_next)
 			rc_names_add(node, ai->ai_addr);
-		errno = saved;
 	}
 	return r;
 }

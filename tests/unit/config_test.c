@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/match.h"
+#include "core/pattern.h"
+#include "core/value.h"
 #include "tap.h"
 
 static char E[16384];
@@ -168,15 +171,15 @@ static char *write_temp(const char *data, size_t len)
 /* ---- keys.def, expanded here too ---- */
 
 static const struct { const char *name, *dflt; int global; } kd[] = {
-#define RC_GLOBAL(n, t, d)  { #n, d, 1 },
-#define RC_BREAKER(n, t, d) { #n, d, 0 },
+#define RC_GLOBAL(n, t, d, ...)  { #n, d, 1 },
+#define RC_BREAKER(n, t, d, ...) { #n, d, 0 },
 #include "core/keys.def"
 };
 #define NKEYS ((int)(sizeof kd / sizeof kd[0]))
 
 static int same_breaker(const rc_breaker_cfg *a, const rc_breaker_cfg *b)
 {
-#define RC_BREAKER(n, t, d) \
+#define RC_BREAKER(n, t, d, ...) \
 	if (memcmp(&a->n, &b->n, sizeof a->n)) { printf("#   %s differs\n", #n); return 0; }
 #include "core/keys.def"
 	return 1;
@@ -188,7 +191,7 @@ static int same_breaker(const rc_breaker_cfg *a, const rc_breaker_cfg *b)
 
 static int same_globals(const rc_config *a, const rc_config *b)
 {
-#define RC_GLOBAL(n, t, d) \
+#define RC_GLOBAL(n, t, d, ...) \
 	if (!SAME_##t(a->n, b->n)) { printf("#   %s differs\n", #n); return 0; }
 #include "core/keys.def"
 	return 1;

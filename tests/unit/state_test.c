@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "core/state.h"
+#include "core/shm.h"
+#include "core/breaker.h"
+#include "core/clock.h"
 
 static char dir[256];
 static uint64_t T0;          /* fake clock origin, later than any claim time */
@@ -72,11 +74,11 @@ static int call(rc_slot *s, const rc_breaker_cfg *b, uint64_t now, int outcome,
 {
 	rc_ticket t;
 	rc_transition a, r;
-	int v = rc_admit(s, b, now, (uint32_t)getpid(), &t, &a);
+	int v = rc_breaker_admit(s, b, now, (uint32_t)getpid(), &t, &a);
 	tr = a;
 	if (v != RC_ADMIT)
 		return v;
-	rc_report(s, b, &t, outcome, lat_us, now, &r);
+	rc_breaker_record(s, b, &t, outcome, lat_us, now, &r);
 	if (r.to >= 0)
 		tr = r;
 	return v;
@@ -85,7 +87,7 @@ static int call(rc_slot *s, const rc_breaker_cfg *b, uint64_t now, int outcome,
 static rc_view view(const rc_slot *s, const rc_breaker_cfg *b, uint64_t now)
 {
 	rc_view v;
-	rc_view_slot(s, b, now, &v);
+	rc_breaker_view(s, b, now, &v);
 	return v;
 }
 
@@ -99,7 +101,7 @@ static rc_slot *fresh(rc_shm *m, const char *name, uint64_t now)
 {
 	rc_slot *s = rc_shm_slot(m, name, 1);
 	if (s)
-		rc_set_state(s, RC_CLOSED, now, NULL);
+		rc_breaker_set(s, RC_CLOSED, now, NULL);
 	return s;
 }
 
@@ -117,7 +119,7 @@ static void test_layout(void)
 	   offsetof(rc_slot, timeouts) == 328 && offsetof(rc_slot, rejected) == 336 &&
 	   offsetof(rc_slot, transitions) == 344 && offsetof(rc_slot, opened) == 352 &&
 	   offsetof(rc_slot, lat_count) == 360 && offsetof(rc_slot, lat_sum_us) == 504 &&
-	   offsetof(rc_slot, reserved) == 512, "rc_slot field offsets");
+	   offsetof(rc_slot, unlogged) == 512 && offsetof(rc_slot, reserved) == 520, "rc_slot field offsets");
 	ok(offsetof(rc_shm_header, magic) == 0 && offsetof(rc_shm_header, version) == 8 &&
 	   offsetof(rc_shm_header, header_size) == 12 &&
 	   offsetof(rc_shm_header, slot_size) == 16 && offsetof(rc_shm_header, nslots) == 20 &&
@@ -206,7 +208,7 @@ static void test_file(void)
 	ok(b.hdr != a.hdr, "a second mapping");
 	rc_slot *t2 = rc_shm_slot(&b, "beta", 0);
 	ok(t2 && t2 - b.slots == 1, "second mapping finds beta in slot 1");
-	rc_set_state(s2, RC_FORCED_OPEN, T0, NULL);
+	rc_breaker_set(s2, RC_FORCED_OPEN, T0, NULL);
 	is_int(state_of(t2), RC_FORCED_OPEN, "a flip through one mapping is seen in the other");
 	rc_slot *d = rc_shm_slot(&b, "delta", 1);
 	ok(d && d - b.slots == 3 && rc_shm_slot(&a, "delta", 0) == &a.slots[3],
@@ -421,10 +423,10 @@ static void test_boot(void)
 	}
 	ok(rc_shm_open(p, &m, err, sizeof err) == 0, "open (%s)", err);
 	rc_slot *s = rc_shm_slot(&m, "b1", 1), *f = rc_shm_slot(&m, "b2", 1);
-	rc_set_state(s, RC_OPEN, 5, NULL);
-	rc_set_state(f, RC_FORCED_OPEN, 5, NULL);
+	rc_breaker_set(s, RC_OPEN, 5, NULL);
+	rc_breaker_set(f, RC_FORCED_OPEN, 5, NULL);
 	s->probes[0] = (1ULL << 32) | 5;
-	rc_report(s, &b, &(rc_ticket){ 0, 0, -1 }, RC_FAIL, 10, 5, NULL);
+	rc_breaker_record(s, &b, &(rc_ticket){ 0, 0, -1 }, RC_FAIL, 10, 5, NULL);
 	memcpy(m.hdr->boot_id, "00000000-0000-0000-0000-000000000000", 37);
 	m.hdr->boot_hash = 12345;
 	uint64_t gen = RC_W_GEN(s->word);
@@ -599,24 +601,24 @@ static void test_half_open(rc_shm *m)
 
 	call(s, &b, T, RC_FAIL, 1);
 	is_int(state_of(s), RC_OPEN, "open");
-	is_int(rc_admit(s, &b, T + 999, 1, &t1, &x), RC_REJECT, "rejected before open_duration");
+	is_int(rc_breaker_admit(s, &b, T + 999, 1, &t1, &x), RC_REJECT, "rejected before open_duration");
 	is_int(state_of(s), RC_OPEN, "still open at 999 ms");
-	is_int(rc_admit(s, &b, T + 1000, 1, &t1, &x), RC_ADMIT, "admitted at open_duration");
+	is_int(rc_breaker_admit(s, &b, T + 1000, 1, &t1, &x), RC_ADMIT, "admitted at open_duration");
 	ok(x.from == RC_OPEN && x.to == RC_HALF_OPEN && strcmp(x.reason, "open_elapsed") == 0,
 	   "transition: open -> half_open, open_elapsed");
 	ok(state_of(s) == RC_HALF_OPEN && t1.probe >= 0, "half_open, holding a probe");
-	is_int(rc_admit(s, &b, T + 1000, 1, &t2, &x), RC_ADMIT, "second probe admitted");
+	is_int(rc_breaker_admit(s, &b, T + 1000, 1, &t2, &x), RC_ADMIT, "second probe admitted");
 	is_int(x.to, -1, "no second transition");
-	is_int(rc_admit(s, &b, T + 1000, 1, &t3, &x), RC_REJECT,
+	is_int(rc_breaker_admit(s, &b, T + 1000, 1, &t3, &x), RC_REJECT,
 	       "third admit rejected (half_open_probes = 2)");
 	is_int(view(s, &b, T + 1000).probes_held, 2, "2 probes held");
-	rc_cancel(s, &t1);
+	rc_breaker_cancel(s, &t1);
 	is_int(view(s, &b, T + 1000).probes_held, 1, "cancel releases a probe");
-	is_int(rc_admit(s, &b, T + 1001, 1, &t3, &x), RC_ADMIT, "a freed probe is taken again");
-	is_int(rc_admit(s, &b, T + 1001, 1, &t4, &x), RC_REJECT, "and then full again");
-	rc_report(s, &b, &t2, RC_OK, 10, T + 1002, &x);
+	is_int(rc_breaker_admit(s, &b, T + 1001, 1, &t3, &x), RC_ADMIT, "a freed probe is taken again");
+	is_int(rc_breaker_admit(s, &b, T + 1001, 1, &t4, &x), RC_REJECT, "and then full again");
+	rc_breaker_record(s, &b, &t2, RC_OK, 10, T + 1002, &x);
 	ok(state_of(s) == RC_HALF_OPEN && x.to == -1, "one success: still half_open");
-	rc_report(s, &b, &t3, RC_OK, 10, T + 1003, &x);
+	rc_breaker_record(s, &b, &t3, RC_OK, 10, T + 1003, &x);
 	ok(state_of(s) == RC_CLOSED && x.from == RC_HALF_OPEN && x.to == RC_CLOSED &&
 	   strcmp(x.reason, "probes_succeeded") == 0, "success_threshold successes close it");
 	is_int(view(s, &b, T + 1003).probes_held, 0, "no probe held after closing");
@@ -681,29 +683,29 @@ static void test_stale(rc_shm *m)
 	rc_ticket old, probe;
 	rc_transition x;
 
-	rc_admit(s, &b, T, 1, &old, &x);
+	rc_breaker_admit(s, &b, T, 1, &old, &x);
 	call(s, &b, T, RC_FAIL, 1);
 	call(s, &b, T, RC_FAIL, 1);
 	is_int(state_of(s), RC_OPEN, "open");
 	uint64_t w = s->word;
-	rc_report(s, &b, &old, RC_FAIL, 1, T + 1, &x);
+	rc_breaker_record(s, &b, &old, RC_FAIL, 1, T + 1, &x);
 	ok(x.to == -1 && s->word == w, "a failure admitted before the transition moves nothing");
 	ok(s->calls == 3 && s->failures == 3, "but it is counted");
 
-	rc_admit(s, &b, T, 1, &old, &x); /* rejected: open */
+	rc_breaker_admit(s, &b, T, 1, &old, &x); /* rejected: open */
 	rc_ticket closed_t;
-	rc_set_state(s, RC_CLOSED, T, NULL);
-	rc_admit(s, &b, T, 1, &closed_t, &x);
+	rc_breaker_set(s, RC_CLOSED, T, NULL);
+	rc_breaker_admit(s, &b, T, 1, &closed_t, &x);
 	call(s, &b, T, RC_FAIL, 1);
 	call(s, &b, T, RC_FAIL, 1);
-	rc_admit(s, &b, T + 1000, 1, &probe, &x);
+	rc_breaker_admit(s, &b, T + 1000, 1, &probe, &x);
 	is_int(state_of(s), RC_HALF_OPEN, "half_open");
-	rc_report(s, &b, &closed_t, RC_OK, 1, T + 1000, &x);
+	rc_breaker_record(s, &b, &closed_t, RC_OK, 1, T + 1000, &x);
 	ok(state_of(s) == RC_HALF_OPEN && x.to == -1,
 	   "a success from the closed era does not close a half-open breaker");
-	rc_report(s, &b, &probe, RC_OK, 1, T + 1000, &x);
+	rc_breaker_record(s, &b, &probe, RC_OK, 1, T + 1000, &x);
 	is_int(state_of(s), RC_CLOSED, "the probe's success does");
-	rc_report(s, &b, &probe, RC_FAIL, 1, T + 1000, &x);
+	rc_breaker_record(s, &b, &probe, RC_FAIL, 1, T + 1000, &x);
 	is_int(state_of(s), RC_CLOSED, "a late duplicate of the probe moves nothing");
 }
 
@@ -720,16 +722,16 @@ static void test_probe_reclaim(rc_shm *m)
 	rc_ticket t, t2;
 	rc_transition x;
 
-	is_int(rc_probe_ttl_ms(&b), 1000 + 5000 + 1000, "probe ttl: connect + response (0 -> 5 s) + 1 s");
+	is_int(rc_breaker_probe_ttl_ms(&b), 1000 + 5000 + 1000, "probe ttl: connect + response (0 -> 5 s) + 1 s");
 	rc_breaker_cfg d = cfg();
 	d.connect_timeout = 0;
-	is_int(rc_probe_ttl_ms(&d), 11000, "probe ttl with both timeouts off: 11 s");
+	is_int(rc_breaker_probe_ttl_ms(&d), 11000, "probe ttl with both timeouts off: 11 s");
 
 	call(s, &b, T, RC_FAIL, 1);
 	pid_t c = fork();
 	if (c == 0) {
 		rc_ticket ct;
-		int v = rc_admit(s, &b, T + 1000, (uint32_t)getpid(), &ct, NULL);
+		int v = rc_breaker_admit(s, &b, T + 1000, (uint32_t)getpid(), &ct, NULL);
 		_exit(v == RC_ADMIT && ct.probe == 0 ? 0 : 1);
 	}
 	int status = -1;
@@ -737,29 +739,29 @@ static void test_probe_reclaim(rc_shm *m)
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a child took the probe and died");
 	ok(state_of(s) == RC_HALF_OPEN && (s->probes[0] >> 32) == (uint64_t)c,
 	   "the probe is held by the dead child");
-	is_int(rc_admit(s, &b, T + 1000, (uint32_t)getpid(), &t, &x), RC_ADMIT,
+	is_int(rc_breaker_admit(s, &b, T + 1000, (uint32_t)getpid(), &t, &x), RC_ADMIT,
 	       "the dead child's probe is reclaimed");
 	is_int(t.probe, 0, "in slot 0");
-	is_int(rc_admit(s, &b, T + 1000, (uint32_t)getpid(), &t2, &x), RC_REJECT,
+	is_int(rc_breaker_admit(s, &b, T + 1000, (uint32_t)getpid(), &t2, &x), RC_REJECT,
 	       "a live probe is not reclaimed");
 
-	is_int(rc_admit(s, &b, T + 1000 + 7000, (uint32_t)getpid(), &t2, &x), RC_REJECT,
+	is_int(rc_breaker_admit(s, &b, T + 1000 + 7000, (uint32_t)getpid(), &t2, &x), RC_REJECT,
 	       "a probe exactly ttl old is kept");
-	is_int(rc_admit(s, &b, T + 1000 + 7001, (uint32_t)getpid(), &t2, &x), RC_ADMIT,
+	is_int(rc_breaker_admit(s, &b, T + 1000 + 7001, (uint32_t)getpid(), &t2, &x), RC_ADMIT,
 	       "a probe older than ttl is reclaimed");
-	rc_report(s, &b, &t, RC_OK, 1, T + 8002, &x);
+	rc_breaker_record(s, &b, &t, RC_OK, 1, T + 8002, &x);
 	is_int(view(s, &b, T + 8002).probes_held, 1, "the lost probe's late report frees nothing");
 	ok(state_of(s) == RC_HALF_OPEN, "but its success counts (same generation)");
-	rc_cancel(s, &t2);
+	rc_breaker_cancel(s, &t2);
 	is_int(view(s, &b, T + 8002).probes_held, 0, "released");
 
 	/* a probe of an earlier half-open phase is free in the next one */
 	s = fresh(m, "reclaim2", T);
 	call(s, &b, T, RC_FAIL, 1);
-	rc_admit(s, &b, T + 1000, (uint32_t)getpid(), &t, &x);
-	rc_set_state(s, RC_OPEN, T + 1100, NULL);
-	rc_set_state(s, RC_HALF_OPEN, T + 1200, NULL);
-	is_int(rc_admit(s, &b, T + 1200, (uint32_t)getpid(), &t2, &x), RC_ADMIT,
+	rc_breaker_admit(s, &b, T + 1000, (uint32_t)getpid(), &t, &x);
+	rc_breaker_set(s, RC_OPEN, T + 1100, NULL);
+	rc_breaker_set(s, RC_HALF_OPEN, T + 1200, NULL);
+	is_int(rc_breaker_admit(s, &b, T + 1200, (uint32_t)getpid(), &t2, &x), RC_ADMIT,
 	       "a probe left from an earlier half-open phase is reclaimed");
 }
 
@@ -772,7 +774,7 @@ static void test_forced(rc_shm *m)
 	rc_transition x;
 	uint64_t tr0 = s->transitions, op0 = s->opened;
 
-	rc_set_state(s, RC_FORCED_OPEN, T, &x);
+	rc_breaker_set(s, RC_FORCED_OPEN, T, &x);
 	ok(x.from == RC_CLOSED && x.to == RC_FORCED_OPEN && strcmp(x.reason, "cli") == 0,
 	   "cli: closed -> forced_open");
 	ok(s->transitions == tr0 + 1 && s->opened == op0 + 1, "transitions and opened counted");
@@ -781,13 +783,13 @@ static void test_forced(rc_shm *m)
 		       "forced_open rejects (%d)", i);
 	is_int(state_of(s), RC_FORCED_OPEN, "and stays forced_open however long");
 
-	rc_set_state(s, RC_FORCED_CLOSED, T, &x);
+	rc_breaker_set(s, RC_FORCED_CLOSED, T, &x);
 	for (int i = 0; i < 10; i++)
 		is_int(call(s, &b, T, RC_FAIL, 1), RC_ADMIT, "forced_closed admits (%d)", i);
 	ok(state_of(s) == RC_FORCED_CLOSED && s->failures == 10, "forced_closed never opens but counts");
 
 	call(s, &b, T, RC_OK, 2000);
-	rc_set_state(s, RC_CLOSED, T + 5, &x);
+	rc_breaker_set(s, RC_CLOSED, T + 5, &x);
 	rc_view v = view(s, &b, T + 5);
 	ok(v.state == RC_CLOSED && v.calls == 0 && v.failures == 0 && v.successes == 0 &&
 	   v.rejected == 0 && v.win_calls == 0 && v.lat_sum_us == 0 && v.p50_us == 0 &&
@@ -803,13 +805,13 @@ static void test_forced(rc_shm *m)
 	call(s, &b, T + 6, RC_FAIL, 1);
 	call(s, &b, T + 1006, RC_FAIL, 1);
 	rc_ticket t;
-	rc_admit(s, &b, T + 3006, 1, &t, &x);
+	rc_breaker_admit(s, &b, T + 3006, 1, &t, &x);
 	ok(state_of(s) == RC_HALF_OPEN && RC_W_LEVEL(s->word) == 1 &&
 	   view(s, &b, T + 3006).probes_held == 1, "half_open at level 1 with a probe");
-	rc_set_state(s, RC_CLOSED, T + 3007, &x);
+	rc_breaker_set(s, RC_CLOSED, T + 3007, &x);
 	ok(RC_W_LEVEL(s->word) == 0 && view(s, &b, T + 3007).probes_held == 0,
 	   "close: level 0, probes free");
-	ok(rc_set_state(s, 9, T, &x) == -1 && x.to == -1, "an unknown state is refused");
+	ok(rc_breaker_set(s, 9, T, &x) == -1 && x.to == -1, "an unknown state is refused");
 }
 
 static void test_observe(rc_shm *m)
@@ -830,16 +832,16 @@ static void test_observe(rc_shm *m)
 	ok(state_of(s) == RC_OPEN && tr.to == RC_OPEN, "observe: failures still open it");
 	is_int(call(s, &b, T + 1, RC_FAIL, 1), RC_ADMIT, "observe: open admits");
 	ok(s->rejected == 0 && s->calls == 3, "no rejection counted, the call is");
-	is_int(rc_admit(s, &b, T + 1000, 1, &p, &x), RC_ADMIT, "after open_duration: admitted");
+	is_int(rc_breaker_admit(s, &b, T + 1000, 1, &p, &x), RC_ADMIT, "after open_duration: admitted");
 	ok(x.to == RC_HALF_OPEN && p.probe == 0, "half_open, with the probe");
-	is_int(rc_admit(s, &b, T + 1000, 1, &q, &x), RC_ADMIT, "no probe free: admitted anyway");
+	is_int(rc_breaker_admit(s, &b, T + 1000, 1, &q, &x), RC_ADMIT, "no probe free: admitted anyway");
 	is_int(q.probe, -1, "without a probe");
-	rc_report(s, &b, &q, RC_FAIL, 1, T + 1000, &x);
+	rc_breaker_record(s, &b, &q, RC_FAIL, 1, T + 1000, &x);
 	ok(state_of(s) == RC_HALF_OPEN && x.to == -1, "a non-probe failure moves nothing");
-	rc_report(s, &b, &p, RC_FAIL, 1, T + 1000, &x);
+	rc_breaker_record(s, &b, &p, RC_FAIL, 1, T + 1000, &x);
 	ok(state_of(s) == RC_OPEN && x.to == RC_OPEN && x.open_ms == 1000,
 	   "the probe's failure reopens it");
-	rc_set_state(s, RC_FORCED_OPEN, T, NULL);
+	rc_breaker_set(s, RC_FORCED_OPEN, T, NULL);
 	is_int(call(s, &b, T + 1, RC_OK, 1), RC_ADMIT, "observe: even forced_open admits");
 	is_int(s->rejected, 0, "never a rejection");
 }
@@ -883,17 +885,17 @@ static void test_errno(rc_shm *m)
 	int good = 1;
 
 	errno = 4242;
-	rc_admit(s, &b, T, 1, &t, &x);
+	rc_breaker_admit(s, &b, T, 1, &t, &x);
 	good &= errno == 4242;
-	rc_report(s, &b, &t, RC_FAIL, 1, T, &x);
+	rc_breaker_record(s, &b, &t, RC_FAIL, 1, T, &x);
 	good &= errno == 4242;
-	rc_admit(s, &b, T + 1000, (uint32_t)dead_pid(), &t, &x);
+	rc_breaker_admit(s, &b, T + 1000, (uint32_t)dead_pid(), &t, &x);
 	errno = 4242;
-	rc_admit(s, &b, T + 1000, (uint32_t)getpid(), &t2, &x); /* kill() on the dead pid */
+	rc_breaker_admit(s, &b, T + 1000, (uint32_t)getpid(), &t2, &x); /* kill() on the dead pid */
 	good &= errno == 4242 && t2.probe == 0;
-	rc_cancel(s, &t2);
+	rc_breaker_cancel(s, &t2);
 	good &= errno == 4242;
-	rc_set_state(s, RC_CLOSED, T, &x);
+	rc_breaker_set(s, RC_CLOSED, T, &x);
 	rc_shm_slot(m, "errno", 0);
 	rc_now_ms();
 	good &= errno == 4242;
@@ -919,13 +921,13 @@ static void *work(void *arg)
 	uint32_t pid = (uint32_t)getpid();
 	for (int i = 0; i < NCALLS; i++) {
 		rc_ticket t;
-		if (rc_admit(w->s, w->b, w->now, pid, &t, NULL) != RC_ADMIT) {
+		if (rc_breaker_admit(w->s, w->b, w->now, pid, &t, NULL) != RC_ADMIT) {
 			w->rejected++;
 			continue;
 		}
 		int fail = ((i + w->seed) / 4) % 2; /* runs of 4 failures, 4 successes */
 		uint64_t lat = (uint64_t)(i % 1000);
-		rc_report(w->s, w->b, &t, fail ? RC_FAIL : RC_OK, lat, w->now, NULL);
+		rc_breaker_record(w->s, w->b, &t, fail ? RC_FAIL : RC_OK, lat, w->now, NULL);
 		w->admitted++;
 		w->fails += fail;
 		w->lat += lat;

@@ -1,0 +1,234 @@
+/* cli.c - the helpers every verb of the recloser command shares: the
+ * usage text, finding and loading the config, mapping the state file, the
+ * status table and an atomic file replace.  It calls nothing in the verb
+ * files (see cli.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/shm.h"
+#include "core/breaker.h"
+
+/* ---- usage ---- */
+
+static const char *usage_text =
+	"usage: recloser [-c FILE] COMMAND [ARGS]\n"
+	"\n"
+	"commands:\n"
+	"  status [NAME] [--json]   state and counts of every breaker (or NAME)\n"
+	"  status [NAME] --watch [--interval DURATION] [--count N]\n"
+	"                           the same, refreshed in place (default every 1s)\n"
+	"  open NAME                open a breaker for every process\n"
+	"  close NAME               close it, end a forced state, clear its counts\n"
+	"  half-open NAME           let trial calls through\n"
+	"  force-open NAME          reject every call until `close`\n"
+	"  force-close NAME         admit every call until `close`\n"
+	"  check [FILE]             validate a config, list breakers and patterns\n"
+	"  run [-c FILE] -- CMD...  run CMD with the shim preloaded\n"
+	"  add NAME PATTERN... [KEY=VALUE...]\n"
+	"                           append a validated breaker section with every\n"
+	"                           setting spelled out (asks, on a terminal, when\n"
+	"                           only NAME is given)\n"
+	"  metrics [--textfile DIR] Prometheus text exposition of every breaker;\n"
+	"                           with --textfile, written to DIR/recloser.prom\n"
+	"\n"
+	"The config is -c FILE, else $RECLOSER_CONFIG, else /etc/recloser.ini.\n";
+
+int cli_usage(const char *why)
+{
+	if (why)
+		fprintf(stderr, "recloser: %s\n", why);
+	fputs(usage_text, stderr);
+	return EXIT_USAGE;
+}
+
+void cli_help(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
+/* ---- config and state ---- */
+
+const char *cli_config_path(const char *opt)
+{
+	if (opt)
+		return opt;
+	const char *e = getenv("RECLOSER_CONFIG");
+	return e && *e ? e : "/etc/recloser.ini";
+}
+
+rc_config *cli_load(const char *path)
+{
+	static char err[8192];
+	rc_config *c = rc_config_load(path, err, sizeof err);
+	if (!c) {
+		fputs(err, stderr);
+		if (*err && err[strlen(err) - 1] != '\n')
+			fputc('\n', stderr);
+	}
+	return c;
+}
+
+int cli_open_state(const rc_config *c, rc_shm *shm)
+{
+	char err[512];
+	if (rc_shm_open(c->state_file, shm, err, sizeof err) < 0) {
+		fprintf(stderr, "recloser: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- files ---- */
+
+int cli_write_atomic(const char *path, const char *data, size_t len,
+		     mode_t new_mode, char *err, size_t errlen)
+{
+	char target[PATH_MAX], dir[PATH_MAX], base[PATH_MAX], tmp[PATH_MAX + 32];
+	struct stat st;
+	int have = 0, fd, e;
+
+	/* Replace what a symlink points to, not the link. */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		if (!realpath(path, target)) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+	} else {
+		snprintf(target, sizeof target, "%s", path);
+	}
+	if (stat(target, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(err, errlen, "%s: not a regular file", target);
+			return -1;
+		}
+		have = 1;
+	}
+	snprintf(dir, sizeof dir, "%s", target);
+	snprintf(base, sizeof base, "%s", target);
+	snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dirname(dir), basename(base));
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create a temporary file beside %s: %s",
+			 target, strerror(errno));
+		return -1;
+	}
+	if (have) {
+		if (fchmod(fd, st.st_mode & 07777) < 0)
+			goto fail;
+		/* Keep the owner too where we may (root; or a group we are in). */
+		if (fchown(fd, st.st_uid, st.st_gid) < 0 && geteuid() == 0)
+			goto fail;
+	} else if (fchmod(fd, new_mode) < 0) {
+		goto fail;
+	}
+	for (size_t off = 0; off < len; ) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, target) < 0)
+		goto fail;
+	snprintf(dir, sizeof dir, "%s", target);
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd); /* best effort: the rename is done */
+		close(dfd);
+	}
+	return 0;
+fail:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	snprintf(err, errlen, "cannot write %s: %s", target, strerror(e));
+	return -1;
+}
+
+/* ---- the status table ---- */
+
+const char *cli_mode_name(int mode)
+{
+	return mode == RC_MODE_OBSERVE ? "observe" : mode == RC_MODE_OFF ? "off" : "enforce";
+}
+
+static void fmt_us(uint64_t us, int have, char *buf, size_t len)
+{
+	if (!have)
+		snprintf(buf, len, "-");
+	else if (us == UINT64_MAX)
+		snprintf(buf, len, ">%gs", rc_lat_bounds_us[RC_LAT_BUCKETS - 2] / 1e6); /* +Inf bucket */
+	else if (us < 1000)
+		snprintf(buf, len, "%lluus", (unsigned long long)us);
+	else if (us < 1000000)
+		snprintf(buf, len, "%.3gms", us / 1000.0);
+	else
+		snprintf(buf, len, "%.3gs", us / 1e6);
+}
+
+static void fmt_age(uint64_t ms, char *buf, size_t len)
+{
+	if (ms < 60000)
+		snprintf(buf, len, "%.1fs", ms / 1000.0);
+	else if (ms < 3600000)
+		snprintf(buf, len, "%llum%02llus", (unsigned long long)(ms / 60000),
+			 (unsigned long long)(ms / 1000 % 60));
+	else
+		snprintf(buf, len, "%lluh%02llum", (unsigned long long)(ms / 3600000),
+			 (unsigned long long)(ms / 60000 % 60));
+}
+
+double cli_pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+void cli_table_header(FILE *f)
+{
+	fprintf(f, "%-20s %-13s %10s %10s %6s %10s %8s %8s %9s\n", "NAME", "STATE", "CALLS",
+		"FAILURES", "FAIL%", "REJECTED", "P50", "P99", "IN-STATE");
+}
+
+static const char *state_colour(int state)
+{
+	switch (state) {
+	case RC_CLOSED:        return "\033[32m";
+	case RC_OPEN:          return "\033[31m";
+	case RC_HALF_OPEN:     return "\033[33m";
+	case RC_FORCED_OPEN:   return "\033[1;31m";
+	case RC_FORCED_CLOSED: return "\033[1;32m";
+	default:               return "";
+	}
+}
+
+void cli_table_row(FILE *f, const char *name, const rc_view *v, int colour)
+{
+	char p50[32], p99[32], age[32];
+
+	fmt_us(v->p50_us, v->calls > 0, p50, sizeof p50);
+	fmt_us(v->p99_us, v->calls > 0, p99, sizeof p99);
+	fmt_age(v->in_state_ms, age, sizeof age);
+	fprintf(f, "%-20s %s%-13s%s %10llu %10llu %5.1f%% %10llu %8s %8s %9s\n", name,
+		colour ? state_colour(v->state) : "", rc_state_name(v->state),
+		colour ? "\033[0m" : "", (unsigned long long)v->calls,
+		(unsigned long long)v->failures, cli_pct(v->failures, v->calls),
+		(unsigned long long)v->rejected, p50, p99, age);
+}

@@ -1,0 +1,118 @@
+/* status.c - `recloser status [NAME] [--json]` and the options of
+ * `status --watch`, which watch.c carries out.
+ *
+ * Each breaker of the config (or NAME only), read from the state file:
+ * the status table (cli_table_header/cli_table_row), or with --json one
+ * array of objects, one per breaker, with every count of rc_view. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/verbs.h"
+#include "cli/watch.h"
+#include "core/config.h"
+#include "core/shm.h"
+#include "core/breaker.h"
+#include "core/clock.h"
+
+int cmd_status(const char *cfgpath, int argc, char **argv)
+{
+	const char *name = NULL;
+	int json = 0, watch = 0;
+	uint64_t interval_ms = 1000;
+	long count = -1;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = 1;
+		} else if (strcmp(argv[i], "--watch") == 0 || strcmp(argv[i], "-w") == 0) {
+			watch = 1;
+		} else if (strcmp(argv[i], "--interval") == 0 || strcmp(argv[i], "-n") == 0) {
+			char why[128];
+			if (i + 1 >= argc)
+				return cli_usage("status: --interval needs a duration");
+			if (rc_parse_duration(argv[++i], &interval_ms, why, sizeof why) < 0 ||
+			    interval_ms == 0) {
+				fprintf(stderr, "recloser: status: bad --interval '%s': %s\n",
+					argv[i], interval_ms ? why : "must be more than 0");
+				return EXIT_USAGE;
+			}
+		} else if (strcmp(argv[i], "--count") == 0) {
+			char *end;
+			if (i + 1 >= argc)
+				return cli_usage("status: --count needs a number");
+			errno = 0;
+			count = strtol(argv[++i], &end, 10);
+			if (errno || *end || end == argv[i] || count < 1)
+				return cli_usage("status: --count needs a number >= 1");
+		} else if (argv[i][0] == '-') {
+			return cli_usage("status: unknown option");
+		} else if (!name) {
+			name = argv[i];
+		} else {
+			return cli_usage("status: too many arguments");
+		}
+	}
+	if (watch && json)
+		return cli_usage("status: --watch and --json do not go together");
+	if (!watch && count > 0)
+		return cli_usage("status: --count goes with --watch");
+	if (watch)
+		return cmd_watch(cfgpath, name, interval_ms, count);
+	rc_config *c = cli_load(cfgpath);
+	if (!c)
+		return 1;
+	if (name && rc_config_find(c, name) < 0) {
+		fprintf(stderr, "recloser: no breaker '%s' in %s\n", name, cfgpath);
+		return 1;
+	}
+	rc_shm shm;
+	if (cli_open_state(c, &shm) < 0)
+		return 1;
+	uint64_t now = rc_now_ms();
+	if (json)
+		printf("[");
+	else
+		cli_table_header(stdout);
+	int first = 1;
+	for (unsigned i = 0; i < c->nbreakers; i++) {
+		const rc_breaker_cfg *b = &c->breakers[i];
+		if (name && strcmp(name, b->name) != 0)
+			continue;
+		rc_slot *s = rc_shm_slot(&shm, b->name, 1);
+		if (!s) {
+			fprintf(stderr, "recloser: no room for '%s' in %s\n", b->name, c->state_file);
+			continue;
+		}
+		rc_view v;
+		rc_breaker_view(s, b, now, &v);
+		if (json) {
+			printf("%s\n  {\"name\": \"%s\", \"state\": \"%s\", \"mode\": \"%s\", "
+			       "\"calls\": %llu, \"successes\": %llu, \"failures\": %llu, "
+			       "\"failure_percent\": %.1f, \"slow\": %llu, \"timeouts\": %llu, "
+			       "\"rejected\": %llu, \"transitions\": %llu, \"opened\": %llu, "
+			       "\"window_calls\": %llu, \"window_failures\": %llu, "
+			       "\"probes_held\": %u, \"p50_us\": %llu, \"p99_us\": %llu, "
+			       "\"in_state_ms\": %llu}",
+			       first ? "" : ",", b->name, rc_state_name(v.state),
+			       cli_mode_name(b->mode),
+			       (unsigned long long)v.calls, (unsigned long long)v.successes,
+			       (unsigned long long)v.failures, cli_pct(v.failures, v.calls),
+			       (unsigned long long)v.slow, (unsigned long long)v.timeouts,
+			       (unsigned long long)v.rejected, (unsigned long long)v.transitions,
+			       (unsigned long long)v.opened, (unsigned long long)v.win_calls,
+			       (unsigned long long)v.win_failures, v.probes_held,
+			       (unsigned long long)v.p50_us, (unsigned long long)v.p99_us,
+			       (unsigned long long)v.in_state_ms);
+		} else {
+			cli_table_row(stdout, b->name, &v, 0);
+		}
+		first = 0;
+	}
+	if (json)
+		printf("%s]\n", first ? "" : "\n");
+	rc_shm_close(&shm);
+	return 0;
+}

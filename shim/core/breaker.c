@@ -1,0 +1,545 @@
+/* breaker.c - the breaker state machine (see breaker.h).
+ *
+ * Everything that runs inside a hooked call (rc_breaker_admit, rc_breaker_record, rc_breaker_cancel,
+ * rc_now_*) uses only atomics on the mapping: no malloc, no lock, no stdio,
+ * and errno is left as it was found.  The only system call those paths may
+ * make is kill(pid, 0), to tell whether the holder of a half-open probe is
+ * still alive, and only when every probe slot is taken.
+ *
+ * Decisions the header leaves open, made here:
+ *  - Probe lifetime (rc_breaker_probe_ttl_ms): connect_timeout + response_timeout
+ *    + 1 s, a timeout of 0 (off) counting as 5 s.  A probe is also free when
+ *    its holder is dead (kill(pid, 0) fails with ESRCH) or when it was taken
+ *    before the current half-open phase began (a leftover of an earlier one).
+ *  - In closed, failure_rate is judged over the window, but only over the
+ *    buckets from the moment the breaker last entered closed: failures that
+ *    opened it must not re-open it the moment it closes again.  It is judged
+ *    after every verdict, a success included (it may complete minimum_calls).
+ *  - mode = observe never rejects, forced_open included.
+ *  - In half_open only the verdicts of probes move the machine; calls that
+ *    observe mode let through without a probe are counted only.
+ *  - A state file from another boot: every slot is reset to closed at now,
+ *    except that forced_open and forced_closed (which carry no time) stay.
+ *    The header's boot_hash (taken from reserved space) makes that reset
+ *    happen once, by whichever process wins a CAS on it.
+ *  - rc_breaker_set(RC_CLOSED) clears every count except transitions and
+ *    opened, which record history (the close itself is a transition). */
+#include <errno.h>
+#include <string.h>
+
+#include "core/alive.h"
+#include "core/breaker.h"
+
+_Static_assert(RC_LAT_BUCKETS == 18, "rc_lat_bounds_us has 18 entries");
+
+/* ---- names, words, small helpers ---- */
+
+static const char *const state_names[] = {
+	"closed", "open", "half_open", "forced_open", "forced_closed",
+};
+
+const char *rc_state_name(int state)
+{
+	if (state < 0 || state > RC_FORCED_CLOSED)
+		return "unknown";
+	return state_names[state];
+}
+
+const uint64_t rc_lat_bounds_us[RC_LAT_BUCKETS] = {
+	50, 100, 250, 500,
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000, 10000000,
+	0, /* +Inf */
+};
+
+#define SINCE_MASK ((1ULL << 44) - 1)
+
+static inline uint64_t mkword(unsigned state, unsigned level, unsigned gen,
+			      uint64_t since)
+{
+	return (uint64_t)(state & 7u) | ((uint64_t)(level & 31u) << 3) |
+	       ((uint64_t)(gen & 0xfffu) << 8) | ((since & SINCE_MASK) << 20);
+}
+
+
+static unsigned nprobes(const rc_breaker_cfg *b)
+{
+	unsigned n = b->half_open_probes;
+	if (n < 1)
+		n = 1;
+	return n > RC_MAX_PROBES ? RC_MAX_PROBES : n;
+}
+
+static uint64_t open_cap(const rc_breaker_cfg *b)
+{
+	return b->open_duration_max > b->open_duration ? b->open_duration_max
+						       : b->open_duration;
+}
+
+/* open_duration << level, capped at open_duration_max. */
+static uint64_t open_time(const rc_breaker_cfg *b, unsigned level)
+{
+	uint64_t d = b->open_duration, max = open_cap(b);
+	for (unsigned i = 0; i < level && d < max; i++)
+		d = d > max / 2 ? max : d * 2;
+	return d < max ? d : max;
+}
+
+uint64_t rc_breaker_probe_ttl_ms(const rc_breaker_cfg *b)
+{
+	uint64_t ct = b->connect_timeout ? b->connect_timeout : 5000;
+	uint64_t rt = b->response_timeout ? b->response_timeout : 5000;
+	return ct + rt + 1000;
+}
+
+/* ---- the rolling window: (epoch:24 | calls:20 | failures:20) ---- */
+
+#define WE(v) ((v) >> 40)
+#define WC(v) (((v) >> 20) & 0xfffffu)
+#define WF(v) ((v) & 0xfffffu)
+#define EPOCH_MASK 0xffffffu
+#define CNT_MAX 0xfffffu
+
+static uint64_t win_width(const rc_breaker_cfg *b)
+{
+	uint64_t w = b ? b->window / RC_WINDOW_BUCKETS : 0;
+	return w ? w : 1;
+}
+
+static void win_add(rc_slot *s, const rc_breaker_cfg *b, uint64_t now, int fail)
+{
+	uint64_t ep = now / win_width(b), e = ep & EPOCH_MASK;
+	uint64_t *p = &s->window[ep % RC_WINDOW_BUCKETS];
+	uint64_t v = rc_ld(p), nv;
+	do {
+		uint64_t c = 0, f = 0;
+		if (v && WE(v) == e) {
+			c = WC(v);
+			f = WF(v);
+		} else if (v && ((WE(v) - e) & EPOCH_MASK) <= 3 * RC_WINDOW_BUCKETS) {
+			/* the bucket already moved on (a process whose clock
+			 * read came later): this call is too old for it */
+			return;
+		}
+		if (c < CNT_MAX)
+			c++;
+		if (fail && f < CNT_MAX)
+			f++;
+		nv = (e << 40) | (c << 20) | f;
+	} while (!rc_cas(p, &v, nv));
+}
+
+/* Sum the buckets of the last RC_WINDOW_BUCKETS epochs, and none from before
+ * FROM_MS (when FROM_MS <= NOW). */
+static void win_sum(const rc_slot *s, const rc_breaker_cfg *b, uint64_t now,
+		    uint64_t from_ms, uint64_t *calls, uint64_t *fails)
+{
+	uint64_t w = win_width(b), cur = now / w, back = RC_WINDOW_BUCKETS - 1;
+	*calls = *fails = 0;
+	if (from_ms <= now && cur - from_ms / w < back)
+		back = cur - from_ms / w;
+	for (unsigned i = 0; i < RC_WINDOW_BUCKETS; i++) {
+		uint64_t v = rc_ld(&s->window[i]);
+		if (!v)
+			continue;
+		if (((cur - WE(v)) & EPOCH_MASK) <= back) {
+			*calls += WC(v);
+			*fails += WF(v);
+		}
+	}
+}
+
+/* ---- consec: (gen << 32) | count ---- */
+
+static uint64_t consec_inc(rc_slot *s, unsigned gen)
+{
+	uint64_t v = rc_ld(&s->consec), nv, c;
+	do {
+		c = (v >> 32) == gen ? (v & 0xffffffffu) : 0;
+		if (c < 0xffffffffu)
+			c++;
+		nv = ((uint64_t)gen << 32) | c;
+	} while (!rc_cas(&s->consec, &v, nv));
+	return c;
+}
+
+static void consec_reset(rc_slot *s, unsigned gen)
+{
+	uint64_t v = rc_ld(&s->consec), nv = (uint64_t)gen << 32;
+	while (v != nv && !rc_cas(&s->consec, &v, nv))
+		;
+}
+
+/* ---- transitions ---- */
+
+static void note(rc_slot *s, rc_transition *tr, int from, int to,
+		 const char *reason, uint64_t failures, uint64_t calls,
+		 uint64_t open_ms)
+{
+	rc_add(&s->transitions, 1);
+	if (to == RC_OPEN || to == RC_FORCED_OPEN)
+		rc_add(&s->opened, 1);
+	tr->from = from;
+	tr->to = to;
+	tr->reason = reason;
+	tr->failures = failures;
+	tr->calls = calls;
+	tr->open_ms = open_ms;
+}
+
+static void clear_tr(rc_transition *tr)
+{
+	tr->from = tr->to = -1;
+	tr->reason = "";
+	tr->failures = tr->calls = tr->open_ms = 0;
+}
+
+/* ---- probes: 0 free, else (pid << 32) | low 32 bits of the start ms ---- */
+
+/* Nonzero if probe value V, seen in the half-open phase entered at SINCE,
+ * is presumed lost: older than TTL, older than the phase, or its holder is
+ * dead.  The age is taken as signed: a start a little after NOW (another
+ * process read its clock later) is fresh. */
+static int probe_stale(uint64_t v, uint64_t now, uint64_t since, uint64_t ttl,
+		       uint32_t self, int check_pid)
+{
+	int32_t d = (int32_t)((uint32_t)now - (uint32_t)v);
+	uint64_t age = d > 0 ? (uint64_t)d : 0;
+	uint64_t in_state = now >= since ? now - since : 0;
+	if (age > ttl || age > in_state)
+		return 1;
+	uint32_t pid = (uint32_t)(v >> 32);
+	return check_pid && pid != self && rc_pid_dead(pid);
+}
+
+/* Take a probe slot for a half-open word W.  Return its index, or -1. */
+static int take_probe(rc_slot *s, const rc_breaker_cfg *b, uint64_t w,
+		      uint64_t now, uint32_t pid, uint64_t *valp)
+{
+	unsigned n = nprobes(b);
+	uint64_t since = RC_W_SINCE(w), start = now > since ? now : since;
+	uint64_t val = ((uint64_t)pid << 32) | (uint32_t)start;
+	uint64_t ttl = rc_breaker_probe_ttl_ms(b);
+
+	if (!val)
+		val = 1; /* pid 0 and start 0 mod 2^32: still not "free" */
+	*valp = val;
+	for (unsigned i = 0; i < n; i++) {      /* free ones first */
+		uint64_t v = 0;
+		if (rc_cas(&s->probes[i], &v, val))
+			return (int)i;
+	}
+	for (unsigned i = 0; i < n; i++) {      /* then reclaim a lost one */
+		uint64_t v = rc_ld(&s->probes[i]);
+		if (v && !probe_stale(v, now, since, ttl, pid, 1))
+			continue;
+		if (rc_cas(&s->probes[i], &v, val))
+			return (int)i;
+	}
+	return -1;
+}
+
+static void release_probe(rc_slot *s, const rc_ticket *t)
+{
+	if (t->probe < 0 || t->probe >= RC_MAX_PROBES)
+		return;
+	uint64_t v = t->probe_val;
+	rc_cas(&s->probes[t->probe], &v, 0); /* reclaimed meanwhile: not ours */
+}
+
+/* ---- the state machine ---- */
+
+int rc_breaker_admit(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
+	     uint32_t pid, rc_ticket *t, rc_transition *tr)
+{
+	int e = errno;
+	rc_transition dummy;
+	int observe = b->mode == RC_MODE_OBSERVE, r = RC_ADMIT;
+
+	if (!tr)
+		tr = &dummy;
+	clear_tr(tr);
+	t->probe = -1;
+	t->probe_val = 0;
+	for (;;) {
+		uint64_t w = rc_ld(&s->word), val;
+		unsigned state = RC_W_STATE(w);
+		t->word = w;
+		if (state == RC_OPEN) {
+			uint64_t since = RC_W_SINCE(w);
+			uint64_t om = open_time(b, RC_W_LEVEL(w));
+			if (now_ms >= since && now_ms - since >= om) {
+				uint64_t nw = mkword(RC_HALF_OPEN, RC_W_LEVEL(w),
+						     RC_W_GEN(w) + 1, now_ms);
+				if (rc_cas(&s->word, &w, nw))
+					note(s, tr, RC_OPEN, RC_HALF_OPEN,
+					     "open_elapsed", 0, 0, om);
+				continue;
+			}
+			r = observe ? RC_ADMIT : RC_REJECT;
+			break;
+		}
+		if (state == RC_HALF_OPEN) {
+			int i = take_probe(s, b, w, now_ms, pid, &val);
+			if (i >= 0) {
+				if (rc_ld(&s->word) != w) { /* moved on meanwhile */
+					uint64_t v = val;
+					rc_cas(&s->probes[i], &v, 0);
+					continue;
+				}
+				t->probe = i;
+				t->probe_val = val;
+				break;
+			}
+			r = observe ? RC_ADMIT : RC_REJECT;
+			break;
+		}
+		if (state == RC_FORCED_OPEN && !observe)
+			r = RC_REJECT;
+		break; /* closed, forced_closed: admit */
+	}
+	if (r == RC_REJECT)
+		rc_add(&s->rejected, 1);
+	errno = e;
+	return r;
+}
+
+/* Move the machine on verdict FAIL of a call admitted at T->word. */
+static void judge(rc_slot *s, const rc_breaker_cfg *b, const rc_ticket *t,
+		  int fail, uint64_t now, rc_transition *tr)
+{
+	uint64_t w = rc_ld(&s->word), nw, c, wc, wf;
+	unsigned gen = RC_W_GEN(w), level = RC_W_LEVEL(w);
+
+	if (gen != RC_W_GEN(t->word))
+		return; /* an answer from before a transition */
+	switch (RC_W_STATE(w)) {
+	case RC_CLOSED:
+		c = 0;
+		if (fail)
+			c = consec_inc(s, gen);
+		else
+			consec_reset(s, gen);
+		if (fail && b->failure_threshold && c >= b->failure_threshold) {
+			nw = mkword(RC_OPEN, 0, gen + 1, now);
+			if (rc_cas(&s->word, &w, nw))
+				note(s, tr, RC_CLOSED, RC_OPEN, "consecutive_failures",
+				     c, 0, open_time(b, 0));
+			return;
+		}
+		if (!b->failure_rate)
+			return;
+		win_sum(s, b, now, RC_W_SINCE(w), &wc, &wf);
+		if (wc > 0 && wc >= b->minimum_calls &&
+		    wf * 100 >= (uint64_t)b->failure_rate * wc) {
+			nw = mkword(RC_OPEN, 0, gen + 1, now);
+			if (rc_cas(&s->word, &w, nw))
+				note(s, tr, RC_CLOSED, RC_OPEN, "failure_rate",
+				     wf, wc, open_time(b, 0));
+		}
+		return;
+	case RC_HALF_OPEN:
+		if (t->probe < 0)
+			return; /* observe let it through without a probe */
+		if (fail) {
+			if (level < 31 && open_time(b, level) < open_cap(b))
+				level++;
+			nw = mkword(RC_OPEN, level, gen + 1, now);
+			if (rc_cas(&s->word, &w, nw))
+				note(s, tr, RC_HALF_OPEN, RC_OPEN, "probe_failed",
+				     1, 0, open_time(b, level));
+			return;
+		}
+		c = consec_inc(s, gen);
+		if (c >= (b->success_threshold ? b->success_threshold : 1)) {
+			nw = mkword(RC_CLOSED, 0, gen + 1, now);
+			if (rc_cas(&s->word, &w, nw))
+				note(s, tr, RC_HALF_OPEN, RC_CLOSED,
+				     "probes_succeeded", 0, c, 0);
+		}
+		return;
+	default:
+		return; /* open (observe), forced: counted only */
+	}
+}
+
+void rc_breaker_record(rc_slot *s, const rc_breaker_cfg *b, const rc_ticket *t,
+	       int outcome, uint64_t latency_us, uint64_t now_ms,
+	       rc_transition *tr)
+{
+	int e = errno;
+	rc_transition dummy;
+	int fail = outcome != RC_OK;
+	unsigned i;
+
+	if (!tr)
+		tr = &dummy;
+	clear_tr(tr);
+	if (!fail && b->slow_call && latency_us > b->slow_call * 1000) {
+		fail = 1;
+		rc_add(&s->slow, 1);
+	}
+	rc_add(&s->calls, 1);
+	rc_add(fail ? &s->failures : &s->successes, 1);
+	if (outcome == RC_FAIL_TIMEOUT)
+		rc_add(&s->timeouts, 1);
+	for (i = 0; i < RC_LAT_BUCKETS - 1; i++)
+		if (latency_us <= rc_lat_bounds_us[i])
+			break;
+	rc_add(&s->lat_count[i], 1);
+	rc_add(&s->lat_sum_us, latency_us);
+	win_add(s, b, now_ms, fail);
+	judge(s, b, t, fail, now_ms, tr);
+	release_probe(s, t);
+	errno = e;
+}
+
+void rc_breaker_cancel(rc_slot *s, const rc_ticket *t)
+{
+	int e = errno;
+	release_probe(s, t);
+	errno = e;
+}
+
+static void clear_counts(rc_slot *s)
+{
+	unsigned i;
+	rc_st(&s->consec, 0);
+	for (i = 0; i < RC_WINDOW_BUCKETS; i++)
+		rc_st(&s->window[i], 0);
+	for (i = 0; i < RC_MAX_PROBES; i++)
+		rc_st(&s->probes[i], 0);
+	rc_st(&s->calls, 0);
+	rc_st(&s->successes, 0);
+	rc_st(&s->failures, 0);
+	rc_st(&s->slow, 0);
+	rc_st(&s->timeouts, 0);
+	rc_st(&s->rejected, 0);
+	rc_st(&s->unlogged, 0);
+	for (i = 0; i < RC_LAT_BUCKETS; i++)
+		rc_st(&s->lat_count[i], 0);
+	rc_st(&s->lat_sum_us, 0);
+}
+
+int rc_breaker_set(rc_slot *s, int to, uint64_t now_ms, rc_transition *tr)
+{
+	int e = errno;
+	rc_transition dummy;
+	uint64_t w, nw;
+
+	if (!tr)
+		tr = &dummy;
+	clear_tr(tr);
+	if (to < RC_CLOSED || to > RC_FORCED_CLOSED)
+		return -1;
+	w = rc_ld(&s->word);
+	do
+		nw = mkword((unsigned)to, to == RC_CLOSED ? 0 : RC_W_LEVEL(w),
+			    RC_W_GEN(w) + 1, now_ms);
+	while (!rc_cas(&s->word, &w, nw));
+	if (to == RC_CLOSED)
+		clear_counts(s);
+	note(s, tr, (int)RC_W_STATE(w), to, "cli", 0, 0, 0);
+	errno = e;
+	return 0;
+}
+
+void rc_breaker_view(const rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
+		  rc_view *v)
+{
+	uint64_t w = rc_ld(&s->word), total = 0;
+	unsigned i;
+
+	memset(v, 0, sizeof *v);
+	v->state = (int)RC_W_STATE(w);
+	v->level = RC_W_LEVEL(w);
+	v->since_ms = RC_W_SINCE(w);
+	v->in_state_ms = now_ms > v->since_ms ? now_ms - v->since_ms : 0;
+	v->calls = rc_ld(&s->calls);
+	v->successes = rc_ld(&s->successes);
+	v->failures = rc_ld(&s->failures);
+	v->slow = rc_ld(&s->slow);
+	v->timeouts = rc_ld(&s->timeouts);
+	v->rejected = rc_ld(&s->rejected);
+	v->transitions = rc_ld(&s->transitions);
+	v->opened = rc_ld(&s->opened);
+	win_sum(s, b, now_ms, UINT64_MAX, &v->win_calls, &v->win_failures);
+	for (i = 0; i < RC_MAX_PROBES; i++)
+		if (rc_ld(&s->probes[i]))
+			v->probes_held++;
+	for (i = 0; i < RC_LAT_BUCKETS; i++) {
+		v->lat_count[i] = rc_ld(&s->lat_count[i]);
+		total += v->lat_count[i];
+	}
+	v->lat_sum_us = rc_ld(&s->lat_sum_us);
+	if (total) {
+		/* linear interpolation inside the bucket holding the ceil(p%)-th
+		 * call, as Prometheus' histogram_quantile does; +Inf: UINT64_MAX */
+		uint64_t r50 = (total * 50 + 99) / 100, r99 = (total * 99 + 99) / 100;
+		uint64_t cum = 0, lo = 0;
+		for (i = 0; i < RC_LAT_BUCKETS; i++) {
+			uint64_t n = v->lat_count[i], hi = rc_lat_bounds_us[i];
+			uint64_t *out[2] = { &v->p50_us, &v->p99_us };
+			uint64_t rank[2] = { r50, r99 };
+			for (int k = 0; k < 2; k++)
+				if (!*out[k] && n && cum + n >= rank[k])
+					*out[k] = hi ? lo + (hi - lo) * (rank[k] - cum) / n
+						     : UINT64_MAX;
+			cum += n;
+			lo = hi;
+		}
+	}
+}
+
+int rc_breaker_state(const rc_slot *s)
+{
+	return (int)RC_W_STATE(rc_ld(&s->word));
+}
+
+int rc_breaker_refusing(const rc_slot *s, const rc_breaker_cfg *b)
+{
+	unsigned st = RC_W_STATE(rc_ld(&s->word));
+	return b->mode == RC_MODE_ENFORCE && (st == RC_OPEN || st == RC_FORCED_OPEN);
+}
+
+void rc_breaker_init(rc_slot *s, uint64_t now_ms)
+{
+	rc_st(&s->word, mkword(RC_CLOSED, 0, 0, now_ms));
+}
+
+void rc_breaker_reboot(rc_slot *s, uint64_t now_ms)
+{
+	uint64_t w = rc_ld(&s->word), nw;
+	unsigned j;
+	do {
+		unsigned state = RC_W_STATE(w);
+		if (state != RC_FORCED_OPEN && state != RC_FORCED_CLOSED)
+			state = RC_CLOSED;
+		nw = mkword(state, 0, RC_W_GEN(w) + 1, now_ms);
+	} while (!rc_cas(&s->word, &w, nw));
+	rc_st(&s->consec, 0);
+	for (j = 0; j < RC_WINDOW_BUCKETS; j++)
+		rc_st(&s->window[j], 0);
+	for (j = 0; j < RC_MAX_PROBES; j++)
+		rc_st(&s->probes[j], 0);
+}
+
+int rc_breaker_valid(const rc_slot *s)
+{
+	return RC_W_STATE(rc_ld(&s->word)) <= RC_FORCED_CLOSED;
+}
+
+void rc_breaker_count_reject(rc_slot *s)
+{
+	rc_add(&s->rejected, 1);
+}
+
+void rc_breaker_unlogged_add(rc_slot *s, uint64_t n)
+{
+	rc_add(&s->unlogged, n);
+}
+
+uint64_t rc_breaker_unlogged_take(rc_slot *s)
+{
+	return __atomic_exchange_n(&s->unlogged, 0, __ATOMIC_ACQ_REL);
+}

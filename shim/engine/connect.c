@@ -1,0 +1,226 @@
+/* connect.c - see connect.h.  A blocking connect is bounded by
+ * connect_timeout (done non-blocking plus a bounded wait, the socket's
+ * flags restored exactly); a non-blocking one is settled later by the
+ * first I/O, getsockopt(SO_ERROR) or close. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "core/clock.h"
+#include "core/match.h"
+#include "engine/call.h"
+#include "engine/connect.h"
+#include "engine/gate.h"
+#include "engine/names.h"
+#include "engine/real.h"
+#include "engine/wait.h"
+
+/* No verdict yet (still in flight), and not the service's failure. */
+#define PENDING (-1)
+#define NOT_OURS (-2)
+
+static int outcome_of_err(int err)
+{
+	return rc_is_net_failure(err) ? RC_FAIL : NOT_OURS;
+}
+
+/* A connect on an fd whose earlier connect is still in flight: the app is
+ * asking how it went (or retrying after EINTR).  Pass through; settle. */
+static int connect_again(int fd, rc_fd *e, const struct sockaddr *sa, socklen_t len)
+{
+	const rc_breaker_cfg *b = e->bk->cfg;
+	int fl = REAL(fcntl)(fd, F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK) && b->connect_timeout) {
+		/* a blocking retry (after EINTR): wait, bounded by what is left */
+		int w = rc_wait_fd(fd, POLLOUT, e->start_us + b->connect_timeout * 1000);
+		if (w == 0) {
+			if (rc_fd_claim(e, RC_FD_CONNECTING)) {
+				RC_SCOPE();
+				rc_call_verdict(e, RC_FAIL_TIMEOUT, rc_now_us(), ETIMEDOUT);
+				rc_fd_release(e, RC_FD_NONE);
+			}
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (w < 0 && errno == EINTR)
+			return -1;
+	}
+	int r = REAL(connect)(fd, sa, len), err = errno;
+	if ((r == 0 || err == EISCONN || rc_is_net_failure(err)) && rc_fd_claim(e, RC_FD_CONNECTING)) {
+		RC_SCOPE();
+		rc_call_connected(e, r == 0 || err == EISCONN, err);
+	}
+	errno = err;
+	return r;
+}
+
+/* Blocking connect bounded by TIMEOUT_MS from START_US.  Return as
+ * connect does; *OUTCOME is RC_OK, RC_FAIL, RC_FAIL_TIMEOUT, PENDING or
+ * NOT_OURS. */
+static int bounded_connect(int fd, int flags, const struct sockaddr *sa, socklen_t len,
+			   uint64_t start_us, uint64_t timeout_ms, int *outcome)
+{
+	if (REAL(fcntl)(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		int r = REAL(connect)(fd, sa, len); /* cannot bound it: plain connect */
+		*outcome = r == 0 ? RC_OK : outcome_of_err(errno);
+		return r;
+	}
+	int r = REAL(connect)(fd, sa, len), err = errno;
+	if (r == 0 || err != EINPROGRESS) {
+		REAL(fcntl)(fd, F_SETFL, flags);
+		*outcome = r == 0 ? RC_OK : outcome_of_err(err);
+		errno = err;
+		return r;
+	}
+	int w = rc_wait_fd(fd, POLLOUT, start_us + timeout_ms * 1000);
+	err = errno;
+	if (w <= 0) {
+		REAL(fcntl)(fd, F_SETFL, flags);
+		/* timed out; or EINTR, as the kernel does: the connect goes on */
+		*outcome = w == 0 ? RC_FAIL_TIMEOUT : err == EINTR ? PENDING : NOT_OURS;
+		errno = w == 0 ? ETIMEDOUT : err;
+		return -1;
+	}
+	int soerr = 0;
+	socklen_t sl = sizeof soerr;
+	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+		soerr = errno;
+	REAL(fcntl)(fd, F_SETFL, flags);
+	if (soerr == 0) {
+		*outcome = RC_OK;
+		return 0;
+	}
+	*outcome = outcome_of_err(soerr);
+	errno = soerr;
+	return -1;
+}
+
+/* The breaker for D, or NULL: the first in file order, by address or by
+ * a name this process resolved to it. */
+static const rc_bk *breaker_for(const rc_dest *d)
+{
+	char names[4][RC_HOST_MAX];
+	const char *np[4];
+	unsigned nn = rc_names_lookup(d->family, d->addr, names, 4);
+	for (unsigned i = 0; i < nn; i++)
+		np[i] = names[i];
+	rc_live_maybe_reload(rc_now_ms());
+	rc_live *L = rc_live_current();
+	return rc_live_breaker(L, rc_match(L->cfg, d->family, d->addr, d->port, np, nn));
+}
+
+/* Nonzero if fd is a stream socket (the type cached by socket(), else
+ * asked). */
+static int is_stream(int fd, const rc_fd *e)
+{
+	int type = e ? e->sotype : 0;
+	if (!type) { /* a socket made where socket() was not seen */
+		RC_KEEP_ERRNO();
+		socklen_t tl = sizeof type;
+		if (REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
+			type = 0;
+	}
+	return type == SOCK_STREAM;
+}
+
+/* Nonzero if the app's own SO_SNDTIMEO bounds a blocking connect at
+ * least as tightly as B's connect_timeout. */
+static int app_bounds_it(int fd, const rc_breaker_cfg *b)
+{
+	struct timeval sndto = { 0, 0 };
+	socklen_t sl = sizeof sndto;
+	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_SNDTIMEO, &sndto, &sl) != 0 ||
+	    !(sndto.tv_sec || sndto.tv_usec))
+		return 0;
+	uint64_t app_ms = (uint64_t)sndto.tv_sec * 1000 + (uint64_t)sndto.tv_usec / 1000;
+	return !b->connect_timeout || app_ms <= b->connect_timeout;
+}
+
+int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	rc_dest d;
+	if (rc_dest_from_sockaddr(&d, sa, len) < 0) {
+		if (rc_fd_tracked(fd))
+			rc_fd_closing(fd); /* AF_UNSPEC dissolves the association */
+		return REAL(connect)(fd, sa, len);
+	}
+	rc_fd *e = rc_fd_peek(fd);
+	if (e) {
+		uint32_t ph = rc_fd_phase(e);
+		if (ph == RC_FD_CONNECTING)
+			return connect_again(fd, e, sa, len);
+		if (ph != RC_FD_NONE)
+			rc_fd_closing(fd); /* reconnected: what it was is over */
+	}
+	const rc_bk *bk = breaker_for(&d);
+	if (!bk || !is_stream(fd, e))
+		return REAL(connect)(fd, sa, len); /* unmatched, UDP and friends: untouched */
+	const rc_breaker_cfg *b = bk->cfg;
+	if (rc_curl_depth > 0) {
+		/* inside a libcurl transfer: it is judged whole, at the transfer
+		 * level; here only an open breaker's refusal applies */
+		if (rc_gate_refusing(bk)) {
+			errno = b->reject_errno;
+			return -1;
+		}
+		return REAL(connect)(fd, sa, len);
+	}
+	RC_SCOPE();
+	rc_ticket t;
+	uint64_t start_us = rc_now_us();
+	if (rc_gate_admit(bk, start_us, d.family, d.addr, d.port, &t) == RC_REJECT) {
+		RC_ERRNO(b->reject_errno);
+		return -1;
+	}
+	int flags = REAL(fcntl)(fd, F_GETFL);
+	int blocking = flags >= 0 && !(flags & O_NONBLOCK);
+	int r, err, outcome;
+	if (!blocking || !b->connect_timeout || app_bounds_it(fd, b)) {
+		/* non-blocking, or the kernel's own bound applies: pass through */
+		r = REAL(connect)(fd, sa, len);
+		err = errno;
+		outcome = r == 0 ? RC_OK
+			: (err == EINPROGRESS || err == EINTR) ? PENDING : outcome_of_err(err);
+	} else {
+		r = bounded_connect(fd, flags, sa, len, start_us, b->connect_timeout, &outcome);
+		err = errno;
+	}
+	rc_fd *ne = (outcome == RC_OK || outcome == PENDING) ? rc_fd_get(fd) : NULL;
+	if (ne) {
+		/* connected (the call goes on until the first response byte) or
+		 * still connecting (settled by I/O, SO_ERROR or close) */
+		ne->bk = bk;
+		ne->pid = rc_pid;
+		ne->dest = d;
+		ne->nonblock = !blocking && flags >= 0;
+		ne->rt = b->response_timeout != 0;
+		rc_call_start(ne, start_us);
+		ne->t = t;
+		rc_fd_release(ne, outcome == RC_OK ? RC_FD_WAITING : RC_FD_CONNECTING);
+	} else if (outcome == RC_OK || outcome == PENDING || outcome == NOT_OURS) {
+		rc_gate_cancel(bk, &t); /* untracked, or the app's own error */
+	} else {
+		rc_gate_verdict(bk, &t, outcome, start_us, rc_now_us(), d.family, d.addr, d.port,
+				err);
+	}
+	if (r != 0)
+		RC_ERRNO(err);
+	return r;
+}
+
+void rc_settle_so_error(int fd, rc_fd *e, int val)
+{
+	RC_SCOPE();
+	if (val != 0) {
+		if (rc_fd_claim(e, RC_FD_CONNECTING))
+			rc_call_connected(e, 0, val);
+	} else {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+		    rc_fd_claim(e, RC_FD_CONNECTING))
+			rc_call_connected(e, 1, 0);
+	}
+}

@@ -1,0 +1,110 @@
+/* fdtable.h - what each fd means to the shim.
+ *
+ * One entry per fd of a matched TCP socket, found by index in a two-level
+ * table whose chunks are mmap'd on first use: a lookup is two loads.
+ *
+ * A call starts at connect, or at the first write after the previous
+ * response began, and ends at the first response byte (SPEC section 3):
+ *
+ *   CONNECTING --connected--> WAITING --first byte--> STATUS --> IDLE
+ *        |                       |   (HTTP status line       |
+ *        +--failed--> NONE       |    still arriving)        |
+ *                                +--first byte, not HTTP-----+
+ *   IDLE --write--> WAITING (a new call)
+ *
+ * Only the thread that moved an entry to BUSY (rc_fd_claim) may change
+ * it; rc_fd_release publishes the change. */
+#ifndef RC_FDTABLE_H
+#define RC_FDTABLE_H
+
+#include <stdint.h>
+
+#include "core/breaker.h"
+#include "core/dest.h"
+#include "core/http.h"
+#include "engine/live.h"
+
+enum rc_fd_phase {
+	RC_FD_NONE = 0,       /* not ours */
+	RC_FD_CONNECTING = 1, /* non-blocking connect in flight: a call open */
+	RC_FD_WAITING = 2,    /* connected, a call open, no response byte yet */
+	RC_FD_STATUS = 3,     /* response began; HTTP status line incomplete */
+	RC_FD_IDLE = 4,       /* connected, no call open */
+	RC_FD_BUSY = 5,       /* being changed by one thread */
+};
+
+#define RC_CALL_WROTE 1    /* the open call has sent bytes */
+
+typedef struct rc_fd {
+	uint32_t     phase;     /* enum rc_fd_phase, atomic */
+	uint32_t     pid;       /* process that owns the entry */
+	const rc_bk *bk;        /* the breaker the peer belongs to */
+	rc_dest      dest;      /* the peer */
+	uint8_t      sotype;    /* from socket(): SOCK_STREAM etc; 0 unknown */
+	uint8_t      nonblock;  /* O_NONBLOCK, as last set through the hooks */
+	uint8_t      flags;     /* RC_CALL_*, changed only atomically */
+	uint8_t      rt;        /* the breaker has a response_timeout */
+	uint64_t     start_us;  /* when the open call started */
+	uint64_t     first_us;  /* when its first response byte came */
+	rc_ticket    t;
+	rc_http      http;      /* the response's status line so far */
+} rc_fd;
+
+#define RC_FD_CHUNK_BITS 10
+#define RC_FD_TOP 1024   /* fds 0 .. 1M-1 are tracked */
+extern rc_fd *rc_fd_top[RC_FD_TOP];
+
+/* Return fd's entry if its chunk exists, else NULL.  No system call. */
+static inline rc_fd *rc_fd_peek(int fd)
+{
+	unsigned u = (unsigned)fd;
+	if (u >= (RC_FD_TOP << RC_FD_CHUNK_BITS))
+		return NULL;
+	rc_fd *c = __atomic_load_n(&rc_fd_top[u >> RC_FD_CHUNK_BITS], __ATOMIC_ACQUIRE);
+	return c ? &c[u & ((1u << RC_FD_CHUNK_BITS) - 1)] : NULL;
+}
+
+/* Return fd's entry, mapping its chunk if needed; NULL if fd is out of
+ * range or memory is short. */
+rc_fd *rc_fd_get(int fd);
+
+static inline uint32_t rc_fd_phase(const rc_fd *e)
+{
+	return __atomic_load_n(&e->phase, __ATOMIC_ACQUIRE);
+}
+
+/* Nonzero if fd has an entry in a phase other than NONE. */
+static inline int rc_fd_tracked(int fd)
+{
+	rc_fd *e = rc_fd_peek(fd);
+	return e && rc_fd_phase(e) != RC_FD_NONE;
+}
+
+/* Move e from FROM to BUSY.  Return nonzero if this thread got it. */
+static inline int rc_fd_claim(rc_fd *e, uint32_t from)
+{
+	return __atomic_compare_exchange_n(&e->phase, &from, RC_FD_BUSY, 0, __ATOMIC_ACQ_REL,
+					   __ATOMIC_RELAXED);
+}
+
+/* Publish e (claimed) in phase TO. */
+static inline void rc_fd_release(rc_fd *e, uint32_t to)
+{
+	__atomic_store_n(&e->phase, to, __ATOMIC_RELEASE);
+}
+
+/* Claim whatever open phase e is in (CONNECTING, WAITING, STATUS).
+ * Return the phase claimed, or RC_FD_NONE. */
+uint32_t rc_fd_claim_open(rc_fd *e);
+
+/* The flags byte is also set, without the claim, by a thread that writes
+ * while another reads: every change to it is an atomic or/and. */
+static inline void rc_fd_flag_set(rc_fd *e, uint8_t f)
+{
+	__atomic_or_fetch(&e->flags, f, __ATOMIC_RELAXED);
+}
+
+/* Call FN(fd, e) for every entry whose chunk exists (at exit). */
+void rc_fd_each(void (*fn)(int fd, rc_fd *e));
+
+#endif

@@ -1,0 +1,53 @@
+/* gate.h - where the shim asks a breaker.
+ *
+ * Every call site (a connect, a request on an established connection, a
+ * libcurl transfer) goes through these: rc_gate_admit before the call,
+ * and rc_gate_verdict (or rc_gate_cancel) after it.  The transition and
+ * reject logging happens inside; no caller reads a breaker's state.
+ *
+ * A destination for the log is FAMILY (AF_INET, AF_INET6) with ADDR and
+ * PORT, or FAMILY 0 with ADDR a host name (NUL-terminated). */
+#ifndef RC_GATE_H
+#define RC_GATE_H
+
+#include <stdint.h>
+
+#include "core/breaker.h"
+#include "engine/live.h"
+
+/* May a new call to B start at NOW_US?  Return RC_ADMIT (T holds the
+ * ticket until rc_gate_verdict or rc_gate_cancel) or RC_REJECT (counted,
+ * logged at most once a second per breaker with the count since). */
+int rc_gate_admit(const rc_bk *b, uint64_t now_us, int family, const void *addr,
+		  uint16_t port, rc_ticket *t);
+
+/* Judge the call admitted with T: OUTCOME (RC_OK, RC_FAIL,
+ * RC_FAIL_TIMEOUT), latency END_US - START_US, ERR its errno (0 none). */
+void rc_gate_verdict(const rc_bk *b, const rc_ticket *t, int outcome, uint64_t start_us,
+		     uint64_t end_us, int family, const void *addr, uint16_t port, int err);
+
+/* Release T without a verdict (the call never really started). */
+void rc_gate_cancel(const rc_bk *b, const rc_ticket *t);
+
+/* The call admitted with T was refused further down, because B opened
+ * meanwhile: released, and counted and logged as a rejection. */
+void rc_gate_reject_late(const rc_bk *b, const rc_ticket *t, int family, const void *addr,
+			 uint16_t port);
+
+/* Nonzero if B refuses every new call now (open or forced_open, mode
+ * enforce): the socket layer's question inside a libcurl transfer. */
+int rc_gate_refusing(const rc_bk *b);
+
+/* Nonzero if B is closed or forced_closed (a request on an established
+ * connection may be cut only when it is not). */
+int rc_gate_closed(const rc_bk *b);
+
+/* Write the rejections that no line has carried yet, for every breaker of
+ * the config in force (at start: those a process that ended without its
+ * destructor left; AT_EXIT: this process's last word). */
+void rc_gate_flush_rejects(int at_exit);
+
+/* Nonzero for an errno that means the service (or the way to it) failed. */
+int rc_is_net_failure(int e);
+
+#endif

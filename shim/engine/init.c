@@ -1,0 +1,133 @@
+/* init.c - start-up and exit of the shim in a host process.
+ *
+ * Everything here runs inside someone else's program: on any internal
+ * problem the shim stays inert (pure pass-through) and at most one line
+ * is logged. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "engine/call.h"
+#include "engine/gate.h"
+#include "engine/init.h"
+#include "engine/live.h"
+
+int rc_init_done;
+int rc_active;
+
+static void atfork_child(void)
+{
+	rc_pid = (uint32_t)getpid();
+	rc_live_atfork_child();
+}
+
+static void peek_log_file(void *user, const char *key, const char *value)
+{
+	if (strcmp(key, "log_file") == 0 && value[0] == '/')
+		snprintf(user, 4096, "%s", value);
+}
+
+/* Where to log a config error: the file's own [global] log_file if it can
+ * be read at all, else the default. */
+static void fallback_log_path(const char *cfgpath, char *out, size_t len)
+{
+	char found[4096] = "";
+	char *text;
+	size_t tlen;
+	if (rc_read_file(cfgpath, &text, &tlen) == 0) {
+		rc_config_peek_global(text, peek_log_file, found);
+		free(text);
+	}
+	const char *tmpl = found[0] ? found : "/tmp/recloser-<uid>.log";
+	const char *u = strstr(tmpl, "<uid>");
+	if (u)
+		snprintf(out, len, "%.*s%u%s", (int)(u - tmpl), tmpl, (unsigned)getuid(), u + 5);
+	else
+		snprintf(out, len, "%s", tmpl);
+}
+
+/* Load the config at PATH, set up the log, map the state file.  Return
+ * nonzero when the shim is to act. */
+static int start(const char *path)
+{
+	const char *prog = program_invocation_short_name;
+	static char err[4096];
+	rc_config *cfg = rc_config_load(path, err, sizeof err);
+	if (!cfg) {
+		char lp[4096];
+		fallback_log_path(path, lp, sizeof lp);
+		rc_log_setup(lp, RC_LOG_ERROR, prog);
+		rc_real_log_missing();
+		rc_live_log_config_error(path, err, "pass_through");
+		return 0;
+	}
+	rc_log_setup(cfg->log_file, cfg->log_level, prog);
+	rc_real_log_missing();
+	if (rc_shm_open(cfg->state_file, &rc_live_shm, err, sizeof err) < 0) {
+		char q[600];
+		rc_log(RC_LOG_ERROR, "state_error", "msg=%s action=pass_through",
+		       rc_log_quote(err, q, sizeof q));
+		rc_config_free(cfg);
+		return 0;
+	}
+	if (rc_live_start(cfg, path, rc_now_ms()) < 0) {
+		rc_config_free(cfg);
+		return 0;
+	}
+	rc_log(RC_LOG_DEBUG, "start", "config=%s state_file=%s breakers=%u", path,
+	       cfg->state_file, cfg->nbreakers);
+	return 1;
+}
+
+static void init_once(void)
+{
+	RC_SCOPE();
+	rc_real_resolve_all();
+	rc_pid = (uint32_t)getpid();
+	pthread_atfork(NULL, NULL, atfork_child);
+
+	const char *dis = getenv("RECLOSER_DISABLE");
+	const char *path = getenv("RECLOSER_CONFIG");
+	if (!path || !*path)
+		path = "/etc/recloser.ini";
+	/* inert (no file, no log): disabled, secure-execution, no config */
+	if (!(dis && *dis && strcmp(dis, "0") != 0) && !getauxval(AT_SECURE) &&
+	    access(path, R_OK) == 0 && start(path)) {
+		rc_active = 1;
+		/* rejections a process that ended without its destructor left */
+		rc_gate_flush_rejects(0);
+	}
+	__atomic_store_n(&rc_init_done, 2, __ATOMIC_RELEASE);
+}
+
+static pthread_once_t init_once_ctl = PTHREAD_ONCE_INIT;
+
+void rc_init(void)
+{
+	if (rc_guard)
+		return;
+	RC_KEEP_ERRNO();
+	pthread_once(&init_once_ctl, init_once);
+}
+
+__attribute__((constructor)) static void rc_ctor(void)
+{
+	rc_init();
+}
+
+/* At exit: calls still open are judged as at close, and the rejections
+ * no line has carried yet get theirs. */
+__attribute__((destructor)) static void rc_dtor(void)
+{
+	if (!rc_active)
+		return;
+	RC_SCOPE();
+	rc_calls_at_exit();
+	rc_gate_flush_rejects(1);
+}

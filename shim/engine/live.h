@@ -1,0 +1,55 @@
+/* live.h - the config in force, and a breaker as one handle.
+ *
+ * A live config is a loaded rc_config bound to its breakers' slots in the
+ * state file.  A reload makes a new one and swaps it in atomically; old
+ * ones are never freed (an fd may still refer to one), so a pointer to an
+ * rc_live or an rc_bk stays valid for the process's life. */
+#ifndef RC_LIVE_H
+#define RC_LIVE_H
+
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/shm.h"
+
+/* A breaker: its config, its slot (NULL: no slot, it passes through), its
+ * index in the config and the number of its slot in the state file. */
+typedef struct rc_bk {
+	const rc_breaker_cfg *cfg;
+	rc_slot              *slot;
+	uint16_t              idx;
+	uint16_t              slotno;
+} rc_bk;
+
+typedef struct rc_live {
+	rc_config *cfg;
+	unsigned   gen;                    /* 1, 2, ... per reload */
+	rc_bk      bk[RC_MAX_BREAKERS];    /* cfg->nbreakers of them */
+} rc_live;
+
+/* The state file, mapped once at init. */
+extern rc_shm rc_live_shm;
+
+/* The config in force; NULL while the shim is inert. */
+rc_live *rc_live_current(void);
+
+/* The breaker IDX of L, or NULL when it cannot act (no slot, mode off). */
+const rc_bk *rc_live_breaker(const rc_live *L, int idx);
+
+/* Bind CFG to its slots and put it in force (init).  Return 0 or -1. */
+int rc_live_start(rc_config *cfg, const char *cfgpath, uint64_t now_ms);
+
+/* Re-read the config if it changed and `reload` has passed since the
+ * last look.  Never from a signal handler's hook (see engine/init.h). */
+void rc_live_maybe_reload(uint64_t now_ms);
+
+/* Log a config_error line for ERR (rc_config_load's "FILE:LINE: msg"
+ * text; its first problem) about PATH, with ACTION (pass_through,
+ * kept_previous). */
+void rc_live_log_config_error(const char *path, const char *err, const char *action);
+
+/* After fork in the child: a reload another thread had under way is not
+ * this process's. */
+void rc_live_atfork_child(void);
+
+#endif

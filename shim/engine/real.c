@@ -1,0 +1,76 @@
+/* real.c - see real.h. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/sys.h"
+#include "engine/real.h"
+
+#define RC_HOOK(ret, name, params) ret (*real_##name) params;
+#include "hooks/hooks.def"
+
+/* The shim's binding of core's I/O interface (core/sys.h), set at init. */
+rc_sys rc_sys_fn;
+
+__thread int rc_guard __attribute__((tls_model("initial-exec")));
+__thread int rc_curl_depth __attribute__((tls_model("initial-exec")));
+uint32_t rc_pid;
+
+/* The stubs of names dlsym cannot find: the call fails with ENOSYS.  The
+ * arguments, whatever they are, are not looked at. */
+static long enosys_int(void)
+{
+	errno = ENOSYS;
+	return -1;
+}
+
+static void *enosys_ptr(void)
+{
+	errno = ENOSYS;
+	return NULL;
+}
+
+#define MISSING_MAX 8
+static const char *missing[MISSING_MAX];
+static unsigned nmissing;
+
+void *rc_real_resolve(void **slot, const char *name, int ptr)
+{
+	RC_KEEP_ERRNO();
+	void *p = dlsym(RTLD_NEXT, name);
+	if (!p) {
+		p = ptr ? (void *)enosys_ptr : (void *)enosys_int;
+		unsigned n = __atomic_fetch_add(&nmissing, 1, __ATOMIC_RELAXED);
+		if (n < MISSING_MAX)
+			missing[n] = name;
+	}
+	__atomic_store_n(slot, p, __ATOMIC_RELEASE);
+	return p;
+}
+
+void rc_real_resolve_all(void)
+{
+#define RC_HOOK(ret, name, params) (void)REAL(name);
+#include "hooks/hooks.def"
+	rc_sys_fn = (rc_sys){ real_open, real_close, real_read, real_write };
+}
+
+/* inih's file reader (ini_parse, linked in but never called) names
+ * fopen64: the link wraps it here, so that no reference inside the shim
+ * binds to the shim's own exported hook. */
+FILE *__wrap_fopen64(const char *path, const char *mode);
+FILE *__wrap_fopen64(const char *path, const char *mode)
+{
+	return REAL(fopen64)(path, mode);
+}
+
+void rc_real_log_missing(void)
+{
+	unsigned n = __atomic_load_n(&nmissing, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < n && i < MISSING_MAX; i++)
+		rc_log(RC_LOG_ERROR, "hook_missing",
+		       "function=%s msg=\"not found by dlsym; calls to it fail with ENOSYS\"",
+		       missing[i]);
+}

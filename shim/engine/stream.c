@@ -1,0 +1,161 @@
+/* stream.c - see stream.h.  On the call path: no malloc, no lock, no
+ * stdio; errno is what the real call left, or what a refusal sets. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "core/clock.h"
+#include "engine/call.h"
+#include "engine/gate.h"
+#include "engine/real.h"
+#include "engine/stream.h"
+#include "engine/wait.h"
+
+/* Nonzero if fd is still the connection e was made for (same peer). */
+static int same_peer(int fd, const rc_fd *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	rc_dest d;
+	RC_KEEP_ERRNO();
+	return getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	       rc_dest_from_sockaddr(&d, (struct sockaddr *)&ss, sl) == 0 &&
+	       rc_dest_equal(&d, &e->dest);
+}
+
+/* Start a new call on e (claimed, IDLE or STATUS) at the first write of a
+ * request.  Return 0 (e released), or -1 with errno ECONNRESET (cut by an
+ * open breaker, e back to IDLE). */
+static int new_call(int fd, rc_fd *e, uint32_t ph)
+{
+	const rc_bk *bk = e->bk;
+	if (ph == RC_FD_STATUS)
+		rc_call_judge_partial(e); /* the previous response: judged by what came */
+	/* inherited across fork: the parent judges its own calls; the entry
+	 * is this process's from now on */
+	e->pid = rc_pid;
+	uint64_t now = rc_now_us();
+	if (!rc_gate_closed(bk)) {
+		if (!bk->cfg->cut_idle) {
+			/* never cut: while not closed, requests go through uncounted */
+			rc_fd_release(e, RC_FD_IDLE);
+			return 0;
+		}
+		if (!same_peer(fd, e)) {
+			/* the number was closed where the shim could not see it and
+			 * now is something else: never cut what is not ours */
+			rc_fd_release(e, RC_FD_NONE);
+			return 0;
+		}
+	}
+	rc_ticket t;
+	if (rc_gate_admit(bk, now, e->dest.family, e->dest.addr, e->dest.port, &t) == RC_REJECT) {
+		rc_fd_release(e, RC_FD_IDLE);
+		return -1;
+	}
+	e->t = t;
+	rc_call_start(e, now);
+	rc_fd_release(e, RC_FD_WAITING);
+	return 0;
+}
+
+int rc_write_begin(int fd, rc_fd *e)
+{
+	uint32_t ph = rc_fd_phase(e);
+	if (ph != RC_FD_IDLE && ph != RC_FD_STATUS)
+		return 0; /* a request under way, or a connect: nothing to start */
+	if (!rc_fd_claim(e, ph))
+		return 0; /* another thread is at it */
+	RC_SCOPE();
+	if (new_call(fd, e, ph) == 0)
+		return 0;
+	RC_ERRNO(ECONNRESET);
+	return -1;
+}
+
+void rc_write_end(int fd, rc_fd *e, ssize_t r, int err)
+{
+	uint32_t ph = rc_fd_phase(e);
+	if (ph == RC_FD_WAITING) {
+		if (r > 0 && !(e->flags & RC_CALL_WROTE))
+			rc_fd_flag_set(e, RC_CALL_WROTE);
+		else if (r < 0 && rc_is_net_failure(err) && rc_fd_claim(e, RC_FD_WAITING)) {
+			RC_SCOPE();
+			rc_fd_release(e, rc_call_end(fd, e, RC_FD_WAITING, err, 0));
+		}
+	} else if (ph == RC_FD_CONNECTING) {
+		if ((r >= 0 || rc_is_net_failure(err)) && rc_fd_claim(e, RC_FD_CONNECTING)) {
+			RC_SCOPE();
+			rc_call_connected(e, r >= 0, err);
+			if (r > 0 && rc_fd_phase(e) == RC_FD_WAITING)
+				rc_fd_flag_set(e, RC_CALL_WROTE);
+		}
+	}
+	errno = err;
+}
+
+int rc_read_begin_(int fd, rc_fd *e)
+{
+	if (rc_fd_phase(e) != RC_FD_WAITING)
+		return 0;
+	const rc_breaker_cfg *b = e->bk->cfg;
+	if (!b->response_timeout)
+		return 0;
+	/* A blocking read waiting for the first byte: bound it by what is
+	 * left of response_timeout, unless the app's SO_RCVTIMEO is shorter. */
+	RC_SCOPE();
+	int fl = REAL(fcntl)(fd, F_GETFL);
+	if (fl < 0 || (fl & O_NONBLOCK)) {
+		/* made non-blocking where the shim did not see it (a dup, another
+		 * process): never block it */
+		e->nonblock = fl >= 0;
+		return 0;
+	}
+	uint64_t deadline = e->start_us + b->response_timeout * 1000;
+	uint64_t now = rc_now_us();
+	struct timeval rcvto = { 0, 0 };
+	socklen_t sl = sizeof rcvto;
+	uint64_t left = now < deadline ? deadline - now : 0;
+	if (left && REAL(getsockopt)(fd, SOL_SOCKET, SO_RCVTIMEO, &rcvto, &sl) == 0 &&
+	    (rcvto.tv_sec || rcvto.tv_usec) &&
+	    (uint64_t)rcvto.tv_sec * 1000000 + (uint64_t)rcvto.tv_usec < left)
+		return 0;
+	int w = rc_wait_fd(fd, POLLIN, deadline);
+	if (w != 0) {
+		if (w < 0 && errno == EINTR) {
+			RC_ERRNO(EINTR); /* as the read itself would have been */
+			return -1;
+		}
+		return 0; /* something to read (or an error the read will tell) */
+	}
+	if (rc_fd_claim(e, RC_FD_WAITING)) {
+		rc_call_verdict(e, RC_FAIL_TIMEOUT, rc_now_us(), ETIMEDOUT);
+		rc_fd_release(e, RC_FD_IDLE);
+	}
+	RC_ERRNO(ETIMEDOUT);
+	return -1;
+}
+
+void rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const struct iovec *iov, int cnt)
+{
+	if (r < 0 && !rc_is_net_failure(err))
+		return; /* EAGAIN, EINTR...: no news */
+	uint32_t ph = rc_fd_claim_open(e);
+	if (ph == RC_FD_NONE)
+		return;
+	RC_SCOPE();
+	if (ph == RC_FD_CONNECTING) {
+		rc_call_connected(e, r >= 0, err);
+		ph = RC_FD_WAITING;
+		if (r < 0 || !rc_fd_claim(e, RC_FD_WAITING))
+			goto out; /* failed (judged), or too late (judged) */
+	}
+	if (r > 0)
+		rc_fd_release(e, rc_call_response(e, ph, iov, cnt, (size_t)r, rc_now_us()));
+	else
+		rc_fd_release(e, rc_call_end(fd, e, ph, r == 0 ? 0 : err, 0));
+out:
+	RC_ERRNO(err);
+}

@@ -1,0 +1,31 @@
+/* stream.h - a request on an established connection, and its first
+ * response bytes: what the data-path hooks call on a tracked fd. */
+#ifndef RC_STREAM_H
+#define RC_STREAM_H
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "engine/fdtable.h"
+
+/* Around a write-side call on a tracked fd.  rc_write_begin returns 0 to
+ * go on, or -1 with errno set (a request cut by an open breaker). */
+int rc_write_begin(int fd, rc_fd *e);
+void rc_write_end(int fd, rc_fd *e, ssize_t r, int err);
+
+/* Around a read-side call on a tracked fd (not MSG_PEEK).  DONTWAIT: the
+ * call cannot block (MSG_DONTWAIT).  rc_read_begin returns 0 to go on, or
+ * -1 with errno ETIMEDOUT (response_timeout on a blocking socket) or
+ * EINTR.  rc_read_end gets the result R, its errno, and the buffers read
+ * into (the first R bytes across IOV are the data). */
+int rc_read_begin_(int fd, rc_fd *e);
+static inline int rc_read_begin(int fd, rc_fd *e, int dontwait)
+{
+	/* only a blocking read under a response_timeout needs a look */
+	if (__builtin_expect(!e->rt || e->nonblock || dontwait, 1))
+		return 0;
+	return rc_read_begin_(fd, e);
+}
+void rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const struct iovec *iov, int cnt);
+
+#endif

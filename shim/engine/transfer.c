@@ -1,0 +1,56 @@
+/* transfer.c - see transfer.h. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/match.h"
+#include "engine/gate.h"
+#include "engine/init.h"
+#include "engine/real.h"
+#include "engine/transfer.h"
+
+int rc_transfer_begin(const char *host, uint16_t port, rc_transfer *tx)
+{
+	tx->bk = NULL;
+	if (rc_bypass() || !host)
+		return -1;
+	RC_SCOPE();
+	uint64_t now = rc_now_us();
+	rc_live_maybe_reload(now / 1000);
+	rc_live *L = rc_live_current();
+	const rc_bk *bk = rc_live_breaker(L, rc_match_host(L->cfg, host, port));
+	if (!bk)
+		return -1;
+	size_t hl = strnlen(host, sizeof tx->host - 1);
+	memcpy(tx->host, host, hl);
+	tx->host[hl] = 0;
+	tx->port = port;
+	tx->bk = bk;
+	tx->pid = rc_pid;
+	tx->start_us = now;
+	return rc_gate_admit(bk, now, 0, tx->host, port, &tx->t) == RC_ADMIT;
+}
+
+void rc_transfer_end(rc_transfer *tx, int outcome, uint64_t end_us)
+{
+	const rc_bk *bk = tx->bk;
+	if (!bk || tx->pid != rc_pid)
+		return;
+	if (outcome == RC_TRANSFER_REJECTED)
+		rc_gate_reject_late(bk, &tx->t, 0, tx->host, tx->port);
+	else if (outcome < 0)
+		rc_gate_cancel(bk, &tx->t);
+	else
+		rc_gate_verdict(bk, &tx->t, outcome, tx->start_us, end_us, 0, tx->host, tx->port, 0);
+	tx->bk = NULL;
+}
+
+const rc_breaker_cfg *rc_transfer_breaker(const rc_transfer *tx)
+{
+	return tx->bk ? tx->bk->cfg : NULL;
+}
+
+int rc_transfer_refusing(const rc_transfer *tx)
+{
+	return tx->bk && rc_gate_refusing(tx->bk);
+}
