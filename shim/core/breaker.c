@@ -541,5 +541,7 @@ void rc_breaker_unlogged_add(rc_slot *s, uint64_t n)
 
 uint64_t rc_breaker_unlogged_take(rc_slot *s)
 {
+	if (!rc_ld(&s->unlogged))
+		return 0; /* the common case: no shared line made dirty */
 	return __atomic_exchange_n(&s->unlogged, 0, __ATOMIC_ACQ_REL);
 }
