@@ -12,7 +12,7 @@
 
 void rc_call_verdict(rc_fd *e, int outcome, uint64_t end_us, int err)
 {
-	if (e->pid != rc_pid || !e->bk)
+	if (e->pid != rc_self_pid() || !e->bk)
 		return;
 	if (outcome < 0)
 		rc_gate_cancel(e->bk, &e->t);
@@ -147,7 +147,7 @@ uint32_t rc_call_end(int fd, rc_fd *e, uint32_t ph, int err, int closing)
 static int in_vfork_child(void)
 {
 	RC_KEEP_ERRNO();
-	return (uint32_t)getpid() != rc_pid;
+	return (uint32_t)getpid() != rc_self_pid();
 }
 
 void rc_fd_closing(int fd)
@@ -160,8 +160,33 @@ void rc_fd_closing(int fd)
 	if (ph != RC_FD_NONE)
 		rc_fd_release(e, rc_call_end(fd, e, ph, 0, 1));
 	/* IDLE (or a claim another thread holds): just forget it */
-	if (rc_fd_phase(e) != RC_FD_BUSY)
-		rc_fd_release(e, RC_FD_NONE);
+	rc_fd_forget(e);
+}
+
+void rc_fd_close_seen(int fd)
+{
+	rc_fd *e = rc_fd_peek(fd);
+	if (!e)
+		return;
+	if (rc_fd_phase(e) != RC_FD_NONE && !rc_guard)
+		rc_fd_closing(fd);
+	e->sotype = 0;
+}
+
+void rc_fd_close_range_seen(unsigned first, unsigned last)
+{
+	if (rc_guard)
+		return;
+	/* only chunks that exist can hold tracked fds */
+	for (unsigned c = first >> RC_FD_CHUNK_BITS; c < RC_FD_TOP && c <= last >> RC_FD_CHUNK_BITS;
+	     c++) {
+		if (!__atomic_load_n(&rc_fd_top[c], __ATOMIC_ACQUIRE))
+			continue;
+		unsigned lo = c << RC_FD_CHUNK_BITS, hi = lo + (1u << RC_FD_CHUNK_BITS) - 1;
+		for (unsigned fd = lo > first ? lo : first; fd <= hi && fd <= last; fd++)
+			if (rc_fd_tracked((int)fd))
+				rc_fd_closing((int)fd);
+	}
 }
 
 void rc_fd_duped(int oldfd, int newfd)
@@ -174,20 +199,23 @@ void rc_fd_duped(int oldfd, int newfd)
 		/* a connect in flight stays with the fd it was made on */
 		rc_fd *n = rc_fd_peek(newfd);
 		if (n && rc_fd_phase(n) != RC_FD_NONE && !in_vfork_child())
-			rc_fd_release(n, RC_FD_NONE);
+			rc_fd_forget(n);
 		return;
 	}
 	if (in_vfork_child())
 		return;
 	rc_fd *n = rc_fd_get(newfd);
-	if (!n)
-		return;
+	if (!n || !rc_fd_claim_any(n))
+		return; /* another thread is changing it: it stays untracked */
 	/* the duplicate shares the connection; the open call stays with oldfd */
 	n->bk = o->bk;
-	n->pid = rc_pid;
+	n->pid = rc_self_pid();
 	n->dest = o->dest;
+	n->ino = o->ino;
 	n->nonblock = o->nonblock;
 	n->rt = o->rt;
+	n->ct_ms = o->ct_ms;
+	n->rt_ms = o->rt_ms;
 	n->sotype = SOCK_STREAM;
 	rc_fd_release(n, RC_FD_IDLE);
 }
@@ -197,8 +225,7 @@ void rc_fd_fresh(int fd, int sotype)
 	rc_fd *e = sotype ? rc_fd_get(fd) : rc_fd_peek(fd);
 	if (!e)
 		return;
-	if (rc_fd_phase(e) != RC_FD_NONE)
-		rc_fd_release(e, RC_FD_NONE);
+	rc_fd_forget(e);
 	e->sotype = (uint8_t)sotype;
 	e->nonblock = 0;
 }
@@ -212,7 +239,7 @@ void rc_fd_nonblock(int fd, int nb)
 
 static void end_at_exit(int fd, rc_fd *e)
 {
-	if (e->pid != rc_pid)
+	if (e->pid != rc_self_pid())
 		return;
 	uint32_t ph = rc_fd_claim_open(e);
 	if (ph != RC_FD_NONE)

@@ -44,6 +44,14 @@ void rc_call_judge_partial(rc_fd *e);
 /* fd is about to be closed (close, dup2/dup3 target, close_range). */
 void rc_fd_closing(int fd);
 
+/* fd is being closed by the program (close, syscall(SYS_close)): end
+ * what it was, forget its socket type. */
+void rc_fd_close_seen(int fd);
+
+/* The fds FIRST..LAST are being closed (close_range, closefrom): the
+ * tracked ones end as at close. */
+void rc_fd_close_range_seen(unsigned first, unsigned last);
+
 /* NEWFD became a duplicate of OLDFD (dup, dup2, dup3, F_DUPFD). */
 void rc_fd_duped(int oldfd, int newfd);
 

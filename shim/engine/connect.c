@@ -30,11 +30,10 @@ static int outcome_of_err(int err)
  * asking how it went (or retrying after EINTR).  Pass through; settle. */
 static int connect_again(int fd, rc_fd *e, const struct sockaddr *sa, socklen_t len)
 {
-	const rc_breaker_cfg *b = e->bk->cfg;
 	int fl = REAL(fcntl)(fd, F_GETFL);
-	if (fl >= 0 && !(fl & O_NONBLOCK) && b->connect_timeout) {
+	if (fl >= 0 && !(fl & O_NONBLOCK) && e->ct_ms) {
 		/* a blocking retry (after EINTR): wait, bounded by what is left */
-		int w = rc_wait_fd(fd, POLLOUT, e->start_us + b->connect_timeout * 1000);
+		int w = rc_wait_fd(fd, POLLOUT, e->start_us + e->ct_ms * 1000);
 		if (w == 0) {
 			if (rc_fd_claim(e, RC_FD_CONNECTING)) {
 				RC_SCOPE();
@@ -99,15 +98,13 @@ static int bounded_connect(int fd, int flags, const struct sockaddr *sa, socklen
 
 /* The breaker for D, or NULL: the first in file order, by address or by
  * a name this process resolved to it. */
-static const rc_bk *breaker_for(const rc_dest *d)
+static const rc_bk *breaker_for(const rc_live *L, const rc_dest *d)
 {
 	char names[4][RC_HOST_MAX];
 	const char *np[4];
 	unsigned nn = rc_names_lookup(d->family, d->addr, names, 4);
 	for (unsigned i = 0; i < nn; i++)
 		np[i] = names[i];
-	rc_live_maybe_reload(rc_now_ms());
-	rc_live *L = rc_live_current();
 	return rc_live_breaker(L, rc_match(L->cfg, d->family, d->addr, d->port, np, nn));
 }
 
@@ -154,7 +151,9 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		if (ph != RC_FD_NONE)
 			rc_fd_closing(fd); /* reconnected: what it was is over */
 	}
-	const rc_bk *bk = breaker_for(&d);
+	rc_live_maybe_reload(rc_now_ms());
+	RC_LIVE_USE(L); /* held until the entry refers to the breaker */
+	const rc_bk *bk = L ? breaker_for(L, &d) : NULL;
 	if (!bk || !is_stream(fd, e))
 		return REAL(connect)(fd, sa, len); /* unmatched, UDP and friends: untouched */
 	const rc_breaker_cfg *b = bk->cfg;
@@ -188,14 +187,19 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		err = errno;
 	}
 	rc_fd *ne = (outcome == RC_OK || outcome == PENDING) ? rc_fd_get(fd) : NULL;
+	if (ne && !rc_fd_claim_any(ne))
+		ne = NULL; /* another thread is at the entry: leave it untracked */
 	if (ne) {
 		/* connected (the call goes on until the first response byte) or
 		 * still connecting (settled by I/O, SO_ERROR or close) */
 		ne->bk = bk;
-		ne->pid = rc_pid;
+		ne->pid = rc_self_pid();
 		ne->dest = d;
+		ne->ino = rc_fd_inode(fd);
 		ne->nonblock = !blocking && flags >= 0;
 		ne->rt = b->response_timeout != 0;
+		ne->ct_ms = b->connect_timeout;
+		ne->rt_ms = b->response_timeout;
 		rc_call_start(ne, start_us);
 		ne->t = t;
 		rc_fd_release(ne, outcome == RC_OK ? RC_FD_WAITING : RC_FD_CONNECTING);

@@ -145,20 +145,27 @@ static void clear_refuse(CURL *h, struct ch *c)
 }
 
 /* "recloser: breaker 'NAME' is open" into the app's error buffer. */
-static void write_errbuf(const struct ch *c, const rc_breaker_cfg *b)
+static void write_errbuf(const struct ch *c, const char *name)
 {
-	if (!c->errbuf || !b)
+	if (!c->errbuf || !name[0])
 		return;
 	static const char pre[] = "recloser: breaker '", post[] = "' is open";
-	size_t n = strlen(b->name);
+	size_t n = strlen(name);
 	if (sizeof pre + n + sizeof post > CURL_ERROR_SIZE)
 		n = CURL_ERROR_SIZE - sizeof pre - sizeof post;
 	char *p = c->errbuf;
 	memcpy(p, pre, sizeof pre - 1);
 	p += sizeof pre - 1;
-	memcpy(p, b->name, n);
+	memcpy(p, name, n);
 	p += n;
 	memcpy(p, post, sizeof post); /* with its NUL */
+}
+
+/* C's transfer was rejected by breaker B: what the app is told of it. */
+static void reject_of(struct ch *c, const rc_breaker_cfg *b)
+{
+	c->rej_errno = b ? b->reject_errno : ECONNREFUSED;
+	snprintf(c->rej_name, sizeof c->rej_name, "%s", b ? b->name : "");
 }
 
 /* The multi transfer of C is over (DONE, removed, or its multi gone):
@@ -426,9 +433,9 @@ CURLcode rc_curl_easy_perform(CURL *h)
 	const rc_breaker_cfg *b = rc_transfer_breaker(&tx);
 	if (v == 0) {
 		/* rejected (counted): no network, no stale data */
-		c->rej_b = b;
-		c->rej_errno = b ? b->reject_errno : ECONNREFUSED;
-		write_errbuf(c, b);
+		reject_of(c, b);
+		rc_transfer_drop(&tx);
+		write_errbuf(c, c->rej_name);
 		rc_ch_set_rejected(c, 1);
 		return CURLE_COULDNT_CONNECT;
 	}
@@ -458,9 +465,8 @@ CURLMcode rc_curl_multi_add_handle(CURLM *m, CURL *h)
 	c->http = (uint8_t)http;
 	if (v == 0) {
 		/* rejected (counted): libcurl fails it at connect */
-		c->tx.bk = NULL; /* nothing to end: never rc_transfer_end it */
-		c->rej_b = b;
-		c->rej_errno = b ? b->reject_errno : ECONNREFUSED;
+		reject_of(c, b);
+		rc_transfer_drop(&c->tx); /* nothing to end: never rc_transfer_end it */
 		set_refuse(h, c);
 	}
 	set_timeout(h, c, v > 0 ? b : NULL);
@@ -491,7 +497,7 @@ CURLMsg *rc_curl_multi_info_read(CURLM *m, int *left)
 	if (!c || c->state == CH_IDLE || c->multi != m)
 		return msg;
 	if (c->state == CH_REFUSING)
-		write_errbuf(c, c->rej_b);
+		write_errbuf(c, c->rej_name);
 	int outcome = c->state == CH_ADMITTED ? outcome_of(h, msg->data.result, c->http, &c->tx) : -1;
 	multi_end(h, c, outcome);
 	return msg;

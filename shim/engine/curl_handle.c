@@ -355,8 +355,8 @@ static int by_address(const char *host, uint16_t port, char *lit, size_t len)
 	uint8_t a[16];
 	if (host[0] == '[' || inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1)
 		return 0; /* a literal: already matched by address */
-	const rc_config *cfg = rc_live_current()->cfg;
-	if (!rc_match_wants_address(cfg, host, port))
+	RC_LIVE_USE(L);
+	if (!L || !rc_match_wants_address(L->cfg, host, port))
 		return 0;
 	int found = 0;
 	RC_SCOPE();
@@ -372,7 +372,7 @@ static int by_address(const char *host, uint16_t port, char *lit, size_t len)
 				ad = &((struct sockaddr_in *)ai->ai_addr)->sin_addr;
 			else if (fam == AF_INET6)
 				ad = &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
-			if (ad && rc_match(cfg, fam, ad, port, NULL, 0) >= 0 &&
+			if (ad && rc_match(L->cfg, fam, ad, port, NULL, 0) >= 0 &&
 			    inet_ntop(fam, ad, lit, (socklen_t)len))
 				found = 1;
 		}
@@ -396,8 +396,9 @@ static int by_address_cached(struct ch *c, const char *host, uint16_t port, char
 			     size_t len, int block)
 {
 	uint64_t key = fnv1a(host, port), now = rc_now_ms();
-	const rc_live *L = rc_live_current();
-	if (c->addr_key == key && c->addr_live == L && now < c->addr_exp_ms) {
+	rc_live *L = rc_live_current();
+	unsigned gen = L ? L->gen : 0; /* compared, never followed */
+	if (c->addr_key == key && c->addr_gen == gen && now < c->addr_exp_ms) {
 		if (!c->addr_lit[0])
 			return 0;
 		snprintf(lit, len, "%s", c->addr_lit);
@@ -407,7 +408,7 @@ static int by_address_cached(struct ch *c, const char *host, uint16_t port, char
 		return 0;
 	int found = by_address(host, port, lit, len);
 	c->addr_key = key;
-	c->addr_live = L;
+	c->addr_gen = gen;
 	c->addr_exp_ms = now + ADDR_TTL_MS;
 	snprintf(c->addr_lit, sizeof c->addr_lit, "%s", found ? lit : "");
 	return found;

@@ -55,7 +55,7 @@ struct ch {
 	uint8_t   url_http;    /* the URL's scheme speaks HTTP */
 	uint8_t   nonet;       /* the URL's scheme has no destination (file:) */
 	int       rej_errno;   /* reject_errno of the breaker that rejected */
-	const rc_breaker_cfg *rej_b; /* that breaker (its config lives on) */
+	char      rej_name[RC_NAME_MAX]; /* that breaker's name ("": none) */
 	long      app_port;    /* CURLOPT_PORT; 0 unset */
 	long      app_ct_ms;   /* the app's connect timeout; 0 unset */
 	long      cur_ct_ms;   /* the one in force in libcurl */
@@ -68,7 +68,7 @@ struct ch {
 	rc_transfer tx;        /* CH_ADMITTED */
 	uint8_t   http;        /* the admitted transfer speaks HTTP */
 	uint64_t  addr_key;    /* by_address_cached: host and port asked, */
-	const rc_live *addr_live; /* under which config, */
+	unsigned  addr_gen;    /* under which config (its gen), */
 	uint64_t  addr_exp_ms; /* until when the answer holds, */
 	char      addr_lit[INET6_ADDRSTRLEN]; /* and the answer ("" none) */
 	char      defproto[16];/* CURLOPT_DEFAULT_PROTOCOL, lowercase */

@@ -1,6 +1,7 @@
 /* fdtable.c - the fd-indexed table of tracked sockets (see fdtable.h). */
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "engine/fdtable.h"
 #include "engine/real.h"
@@ -25,6 +26,29 @@ rc_fd *rc_fd_get(int fd)
 	return rc_fd_peek(fd);
 }
 
+int rc_fd_claim_any(rc_fd *e)
+{
+	for (;;) {
+		uint32_t ph = rc_fd_phase(e);
+		if (ph == RC_FD_BUSY)
+			return 0;
+		if (rc_fd_claim(e, ph))
+			return 1;
+	}
+}
+
+void rc_fd_forget(rc_fd *e)
+{
+	for (;;) {
+		uint32_t ph = rc_fd_phase(e);
+		if (ph == RC_FD_NONE || ph == RC_FD_BUSY)
+			return;
+		if (__atomic_compare_exchange_n(&e->phase, &ph, RC_FD_NONE, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return;
+	}
+}
+
 uint32_t rc_fd_claim_open(rc_fd *e)
 {
 	for (;;) {
@@ -45,4 +69,31 @@ void rc_fd_each(void (*fn)(int fd, rc_fd *e))
 		for (unsigned i = 0; i < (1u << RC_FD_CHUNK_BITS); i++)
 			fn((int)((c << RC_FD_CHUNK_BITS) | i), &chunk[i]);
 	}
+}
+
+uint64_t rc_fd_inode(int fd)
+{
+	RC_KEEP_ERRNO();
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? (uint64_t)st.st_ino : 0;
+}
+
+int rc_fd_same_socket(int fd, const rc_fd *e)
+{
+	return !e->ino || rc_fd_inode(fd) == e->ino;
+}
+
+int rc_fd_refers(const void *lo, const void *hi)
+{
+	for (unsigned c = 0; c < RC_FD_TOP; c++) {
+		rc_fd *chunk = __atomic_load_n(&rc_fd_top[c], __ATOMIC_ACQUIRE);
+		if (!chunk)
+			continue;
+		for (unsigned i = 0; i < (1u << RC_FD_CHUNK_BITS); i++) {
+			const void *b = __atomic_load_n(&chunk[i].bk, __ATOMIC_ACQUIRE);
+			if (rc_fd_phase(&chunk[i]) != RC_FD_NONE && b >= lo && b < hi)
+				return 1;
+		}
+	}
+	return 0;
 }

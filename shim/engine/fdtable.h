@@ -22,7 +22,8 @@
 #include "core/breaker.h"
 #include "core/dest.h"
 #include "core/http.h"
-#include "engine/live.h"
+
+struct rc_bk; /* engine/live.h */
 
 enum rc_fd_phase {
 	RC_FD_NONE = 0,       /* not ours */
@@ -38,12 +39,16 @@ enum rc_fd_phase {
 typedef struct rc_fd {
 	uint32_t     phase;     /* enum rc_fd_phase, atomic */
 	uint32_t     pid;       /* process that owns the entry */
-	const rc_bk *bk;        /* the breaker the peer belongs to */
+	const struct rc_bk *bk; /* the breaker the peer belongs to */
 	rc_dest      dest;      /* the peer */
+	uint64_t     ino;       /* the socket's inode (0: unknown): the same
+	                           number may later be another object */
 	uint8_t      sotype;    /* from socket(): SOCK_STREAM etc; 0 unknown */
 	uint8_t      nonblock;  /* O_NONBLOCK, as last set through the hooks */
 	uint8_t      flags;     /* RC_CALL_*, changed only atomically */
 	uint8_t      rt;        /* the breaker has a response_timeout */
+	uint64_t     ct_ms;     /* its connect_timeout and response_timeout, */
+	uint64_t     rt_ms;     /* to read without the claim */
 	uint64_t     start_us;  /* when the open call started */
 	uint64_t     first_us;  /* when its first response byte came */
 	rc_ticket    t;
@@ -93,6 +98,22 @@ static inline void rc_fd_release(rc_fd *e, uint32_t to)
 	__atomic_store_n(&e->phase, to, __ATOMIC_RELEASE);
 }
 
+/* Forget e (NONE) unless another thread holds its claim: that thread
+ * publishes what it does with it. */
+void rc_fd_forget(rc_fd *e);
+
+/* Claim e in whatever phase it is in but BUSY.  Return nonzero if this
+ * thread got it. */
+int rc_fd_claim_any(rc_fd *e);
+
+/* Nonzero unless fd is known to be another object than the socket e was
+ * made for (its number closed where the shim could not see it and handed
+ * out again).  One fstat. */
+int rc_fd_same_socket(int fd, const rc_fd *e);
+
+/* The inode of socket fd, or 0. */
+uint64_t rc_fd_inode(int fd);
+
 /* Claim whatever open phase e is in (CONNECTING, WAITING, STATUS).
  * Return the phase claimed, or RC_FD_NONE. */
 uint32_t rc_fd_claim_open(rc_fd *e);
@@ -103,6 +124,10 @@ static inline void rc_fd_flag_set(rc_fd *e, uint8_t f)
 {
 	__atomic_or_fetch(&e->flags, f, __ATOMIC_RELAXED);
 }
+
+/* Nonzero if an entry in use (not NONE) refers to a breaker handle in
+ * [LO, HI): its config may not be freed. */
+int rc_fd_refers(const void *lo, const void *hi);
 
 /* Call FN(fd, e) for every entry whose chunk exists (at exit). */
 void rc_fd_each(void (*fn)(int fd, rc_fd *e));

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "engine/gate.h"
 #include "engine/real.h"
+#include "engine/sig.h"
 
 /* Per process: the second of the last reject line, per state-file slot. */
 static uint64_t rej_sec[RC_MAX_BREAKERS];
@@ -79,8 +80,10 @@ int rc_gate_admit(const rc_bk *b, uint64_t now_us, int family, const void *addr,
 		  uint16_t port, rc_ticket *t)
 {
 	RC_SCOPE();
+	if (__builtin_expect(rc_sig_mapping_lost(), 0))
+		rc_live_note_lost();
 	rc_transition tr;
-	int v = rc_breaker_admit(b->slot, b->cfg, now_us / 1000, rc_pid, t, &tr);
+	int v = rc_breaker_admit(b->slot, b->cfg, now_us / 1000, rc_self_pid(), t, &tr);
 	if (__builtin_expect(tr.to >= 0, 0))
 		log_transition(b->cfg, &tr);
 	if (v == RC_REJECT)
@@ -139,7 +142,7 @@ int rc_gate_closed(const rc_bk *b)
 void rc_gate_flush_rejects(int at_exit)
 {
 	RC_SCOPE();
-	rc_live *L = rc_live_current();
+	RC_LIVE_USE(L);
 	if (!L || !rc_log_enabled(RC_LOG_INFO))
 		return;
 	for (unsigned i = 0; i < L->cfg->nbreakers; i++)

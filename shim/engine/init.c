@@ -23,7 +23,7 @@ int rc_active;
 
 static void atfork_child(void)
 {
-	rc_pid = (uint32_t)getpid();
+	rc_pid_refresh(); /* also right without it (see engine/real.h) */
 	rc_live_atfork_child();
 }
 
@@ -69,7 +69,7 @@ static int start(const char *path)
 	}
 	rc_log_setup(cfg->log_file, cfg->log_level, prog);
 	rc_real_log_missing();
-	if (rc_shm_open(cfg->state_file, &rc_live_shm, err, sizeof err) < 0) {
+	if (rc_live_map_state(cfg->state_file, err, sizeof err) < 0) {
 		char q[600];
 		rc_log(RC_LOG_ERROR, "state_error", "msg=%s action=pass_through",
 		       rc_log_quote(err, q, sizeof q));
@@ -89,7 +89,7 @@ static void init_once(void)
 {
 	RC_SCOPE();
 	rc_real_resolve_all();
-	rc_pid = (uint32_t)getpid();
+	rc_pid_init();
 	pthread_atfork(NULL, NULL, atfork_child);
 
 	const char *dis = getenv("RECLOSER_DISABLE");

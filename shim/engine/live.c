@@ -6,9 +6,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/clock.h"
 #include "core/log.h"
+#include "engine/fdtable.h"
 #include "engine/live.h"
 #include "engine/real.h"
+#include "engine/sig.h"
 
 rc_shm rc_live_shm;
 static rc_live *live;          /* the config in force; swapped by reload */
@@ -17,11 +20,69 @@ static char cfg_path[4096];
 /* Reload bookkeeping: the file as last read, the next check, one checker. */
 static struct stat cfg_st;
 static uint64_t next_check_ms;
-static int reloading;
+static uint64_t reload_ms;     /* `reload` of the config in force */
+static uint32_t reloading;     /* pid of the process whose thread reloads, or 0 */
 
 rc_live *rc_live_current(void)
 {
 	return __atomic_load_n(&live, __ATOMIC_ACQUIRE);
+}
+
+rc_live *rc_live_use(void)
+{
+	for (;;) {
+		rc_live *L = __atomic_load_n(&live, __ATOMIC_SEQ_CST);
+		if (!L)
+			return NULL;
+		__atomic_add_fetch(&L->users, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&live, __ATOMIC_SEQ_CST) == L)
+			return L;
+		/* replaced meanwhile (perhaps recycled): let go, take the new */
+		__atomic_sub_fetch(&L->users, 1, __ATOMIC_RELEASE);
+	}
+}
+
+void rc_live_unuse(rc_live *L)
+{
+	if (L)
+		__atomic_sub_fetch(&L->users, 1, __ATOMIC_RELEASE);
+}
+
+/* Replaced configs, and recycled rc_live structs (never freed: a thread
+ * may still touch one's counter in rc_live_use).  Only the reloading
+ * thread changes these lists. */
+static rc_live *retired, *spare;
+static unsigned next_gen;
+
+/* Put L in force; the one it replaces is retired. */
+static void put_in_force(rc_live *L, uint64_t now_ms)
+{
+	__atomic_store_n(&reload_ms, L->cfg->reload, __ATOMIC_RELAXED);
+	rc_live *old = __atomic_exchange_n(&live, L, __ATOMIC_SEQ_CST);
+	if (old) {
+		old->retired_ms = now_ms;
+		old->next = retired;
+		retired = old;
+	}
+}
+
+/* Free the retired configs nothing uses any more. */
+static void reap(void)
+{
+	for (rc_live **pp = &retired; *pp;) {
+		rc_live *L = *pp;
+		if (__atomic_load_n(&L->users, __ATOMIC_SEQ_CST) != 0 ||
+		    rc_fd_refers(L->bk, L->bk + L->cfg->nbreakers)) {
+			pp = &L->next;
+			continue;
+		}
+		*pp = L->next;
+		if (L->owns_cfg)
+			rc_config_free(L->cfg);
+		L->cfg = NULL;
+		L->next = spare;
+		spare = L;
+	}
 }
 
 const rc_bk *rc_live_breaker(const rc_live *L, int idx)
@@ -51,14 +112,24 @@ void rc_live_log_config_error(const char *path, const char *err, const char *act
 }
 
 /* Bind CFG's breakers to their slots in the state file (by name, so state
- * survives a reload).  Return the new rc_live, or NULL. */
-static rc_live *make_live(rc_config *cfg, unsigned gen)
+ * survives a reload); OWNS_CFG: the new live frees CFG when recycled.
+ * Return the new rc_live, or NULL. */
+static rc_live *make_live(rc_config *cfg, int owns_cfg)
 {
-	rc_live *L = calloc(1, sizeof *L);
+	rc_live *L = spare;
+	if (L) {
+		spare = L->next;
+		uint32_t users = __atomic_load_n(&L->users, __ATOMIC_RELAXED);
+		memset(L, 0, sizeof *L);
+		__atomic_store_n(&L->users, users, __ATOMIC_RELAXED); /* a racer's */
+	} else {
+		L = calloc(1, sizeof *L);
+	}
 	if (!L)
 		return NULL;
 	L->cfg = cfg;
-	L->gen = gen;
+	L->gen = ++next_gen;
+	L->owns_cfg = owns_cfg;
 	for (unsigned i = 0; i < cfg->nbreakers; i++) {
 		rc_bk *b = &L->bk[i];
 		b->cfg = &cfg->breakers[i];
@@ -74,6 +145,77 @@ static rc_live *make_live(rc_config *cfg, unsigned gen)
 	return L;
 }
 
+/* The state file as mapped: which file the path named then. */
+static struct stat state_st;
+
+/* Map the state file at PATH into rc_live_shm, guarded against SIGBUS,
+ * and remember which file it was.  Return 0, or -1 with ERR set. */
+static int map_state(const char *path, char *err, size_t errlen)
+{
+	rc_shm n;
+	if (rc_shm_open(path, &n, err, errlen) < 0)
+		return -1;
+	rc_live_shm = n;
+	rc_sig_guard_mapping(n.hdr, n.size);
+	stat(path, &state_st);
+	return 0;
+}
+
+int rc_live_map_state(const char *path, char *err, size_t errlen)
+{
+	return map_state(path, err, errlen);
+}
+
+/* Nonzero if the state file's path no longer names the file mapped:
+ * removed, replaced, or shrunk (a SIGBUS then put zero pages in place). */
+static int state_moved(const char *path)
+{
+	struct stat st;
+	if (rc_sig_mapping_lost() || stat(path, &st) != 0)
+		return 1;
+	return st.st_dev != state_st.st_dev || st.st_ino != state_st.st_ino ||
+	       (size_t)st.st_size != rc_shm_file_size();
+}
+
+static int rejoin_failed;  /* the last rejoin failed (and said so) */
+static int lost_logged;    /* the lost mapping has been logged */
+
+void rc_live_note_lost(void)
+{
+	if (!rc_sig_mapping_lost() || __atomic_exchange_n(&lost_logged, 1, __ATOMIC_RELAXED))
+		return;
+	RC_LIVE_USE(L);
+	rc_log(RC_LOG_ERROR, "state_error", "state_file=%s msg=\"the state file shrank under the "
+	       "process\" action=pass_through", L ? L->cfg->state_file : "?");
+}
+
+/* The state file was removed, replaced or shrunk: map what the path
+ * names now (made anew if need be) and bind L's breakers to it, so the
+ * process counts where the CLI looks. */
+static void rejoin(rc_live *L)
+{
+	static char err[512];
+	const char *path = L->cfg->state_file;
+	rc_live_note_lost();
+	rc_sig_mapping_clear();
+	if (map_state(path, err, sizeof err) < 0) {
+		char q[600];
+		if (!rejoin_failed)
+			rc_log(RC_LOG_ERROR, "state_error", "msg=%s action=pass_through",
+			       rc_log_quote(err, q, sizeof q));
+		rejoin_failed = 1;
+		return;
+	}
+	rejoin_failed = lost_logged = 0;
+	rc_live *N = make_live(L->cfg, L->owns_cfg);
+	if (!N)
+		return;
+	L->owns_cfg = 0; /* the config goes on, in N */
+	put_in_force(N, rc_now_ms());
+	rc_log(RC_LOG_WARN, "state_rejoined", "state_file=%s msg=\"mapped the state file anew\"",
+	       path);
+}
+
 int rc_live_start(rc_config *cfg, const char *cfgpath, uint64_t now_ms)
 {
 	snprintf(cfg_path, sizeof cfg_path, "%s", cfgpath);
@@ -81,7 +223,7 @@ int rc_live_start(rc_config *cfg, const char *cfgpath, uint64_t now_ms)
 	rc_live *L = make_live(cfg, 1);
 	if (!L)
 		return -1;
-	__atomic_store_n(&live, L, __ATOMIC_RELEASE);
+	put_in_force(L, now_ms);
 	next_check_ms = now_ms + cfg->reload;
 	return 0;
 }
@@ -108,36 +250,51 @@ static void reload(rc_live *L)
 		free(c->state_file);
 		c->state_file = strdup(L->cfg->state_file);
 	}
-	rc_live *N = c->state_file ? make_live(c, L->gen + 1) : NULL;
+	rc_live *N = c->state_file ? make_live(c, 1) : NULL;
 	if (!N) {
 		rc_config_free(c);
 		return;
 	}
 	rc_log_setup(c->log_file, c->log_level, program_invocation_short_name);
-	__atomic_store_n(&live, N, __ATOMIC_RELEASE);
+	put_in_force(N, rc_now_ms());
 	rc_log(RC_LOG_INFO, "reload", "config=%s breakers=%u gen=%u", cfg_path, c->nbreakers,
 	       N->gen);
 }
 
 void rc_live_maybe_reload(uint64_t now_ms)
 {
-	rc_live *L = rc_live_current();
-	uint64_t iv = L->cfg->reload, due = __atomic_load_n(&next_check_ms, __ATOMIC_RELAXED);
+	uint64_t iv = __atomic_load_n(&reload_ms, __ATOMIC_RELAXED);
+	uint64_t due = __atomic_load_n(&next_check_ms, __ATOMIC_RELAXED);
 	if (!iv || now_ms < due)
 		return;
 	if (!__atomic_compare_exchange_n(&next_check_ms, &due, now_ms + iv, 0, __ATOMIC_RELAXED,
 					 __ATOMIC_RELAXED))
 		return;
-	int busy = 0;
-	if (!__atomic_compare_exchange_n(&reloading, &busy, 1, 0, __ATOMIC_ACQUIRE,
+	/* one reloader; one left by a thread of the parent (a child made by
+	 * fork, _Fork or clone copies the flag, not the thread) is no one */
+	uint32_t me = rc_self_pid(), busy = __atomic_load_n(&reloading, __ATOMIC_RELAXED);
+	if (busy == me ||
+	    !__atomic_compare_exchange_n(&reloading, &busy, me, 0, __ATOMIC_ACQUIRE,
 					 __ATOMIC_RELAXED))
 		return;
 	{
 		RC_SCOPE();
+		rc_live *L = rc_live_current(); /* only the reloader recycles it */
 		struct stat st;
-		if (stat(cfg_path, &st) == 0 && !same_file(&st, &cfg_st)) {
-			cfg_st = st;
-			reload(L);
+		int changed = stat(cfg_path, &st) == 0 && !same_file(&st, &cfg_st);
+		int moved = state_moved(L->cfg->state_file);
+		if ((changed || moved) && rc_sig_maybe_in_handler()) {
+			/* loading allocates: not inside a signal handler; a later
+			 * call looks again soon */
+			__atomic_store_n(&next_check_ms, now_ms + 1, __ATOMIC_RELAXED);
+		} else {
+			if (moved)
+				rejoin(L);
+			if (changed) {
+				cfg_st = st;
+				reload(rc_live_current());
+			}
+			reap();
 		}
 	}
 	__atomic_store_n(&reloading, 0, __ATOMIC_RELEASE);
@@ -145,5 +302,5 @@ void rc_live_maybe_reload(uint64_t now_ms)
 
 void rc_live_atfork_child(void)
 {
-	reloading = 0;
+	__atomic_store_n(&reloading, 0, __ATOMIC_RELAXED);
 }

@@ -23,18 +23,45 @@ typedef struct rc_bk {
 
 typedef struct rc_live {
 	rc_config *cfg;
-	unsigned   gen;                    /* 1, 2, ... per reload */
+	unsigned   gen;                    /* unique per live config made */
+	uint32_t   users;                  /* threads using it (rc_live_use) */
+	int        owns_cfg;               /* frees cfg when recycled */
+	uint64_t   retired_ms;             /* when it was replaced */
+	struct rc_live *next;              /* on the retired or the free list */
 	rc_bk      bk[RC_MAX_BREAKERS];    /* cfg->nbreakers of them */
 } rc_live;
 
 /* The state file, mapped once at init. */
 extern rc_shm rc_live_shm;
 
-/* The config in force; NULL while the shim is inert. */
+/* The config in force; NULL while the shim is inert.  A pointer from it
+ * may be used only by the reloading thread, or under rc_live_use(). */
 rc_live *rc_live_current(void);
+
+/* The config in force, held: it is not recycled until rc_live_unuse.
+ * Every code path that takes breakers from the config in force (a
+ * connect, a libcurl transfer, a name lookup) holds it while it uses
+ * them; an fd entry that refers to a breaker keeps its config alive by
+ * itself (its breaker is used only under the entry's claim).  NULL while
+ * inert.  A superseded config is freed once nothing holds it and no fd
+ * entry refers to it: memory stays bounded however often the file is
+ * reloaded. */
+rc_live *rc_live_use(void);
+void rc_live_unuse(rc_live *L);
+
+/* A scope that holds the config in force in L. */
+static inline void rc_live_unuse_at(rc_live **L)
+{
+	rc_live_unuse(*L);
+}
+#define RC_LIVE_USE(L) \
+	__attribute__((cleanup(rc_live_unuse_at))) rc_live *L = rc_live_use()
 
 /* The breaker IDX of L, or NULL when it cannot act (no slot, mode off). */
 const rc_bk *rc_live_breaker(const rc_live *L, int idx);
+
+/* Map the state file at PATH (init).  Return 0, or -1 with ERR set. */
+int rc_live_map_state(const char *path, char *err, size_t errlen);
 
 /* Bind CFG to its slots and put it in force (init).  Return 0 or -1. */
 int rc_live_start(rc_config *cfg, const char *cfgpath, uint64_t now_ms);
@@ -47,6 +74,10 @@ void rc_live_maybe_reload(uint64_t now_ms);
  * text; its first problem) about PATH, with ACTION (pass_through,
  * kept_previous). */
 void rc_live_log_config_error(const char *path, const char *err, const char *action);
+
+/* If the state file shrank under the process (a SIGBUS on its mapping
+ * put zero pages in place: it passes through), say so, once. */
+void rc_live_note_lost(void);
 
 /* After fork in the child: a reload another thread had under way is not
  * this process's. */

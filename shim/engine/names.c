@@ -122,5 +122,8 @@ unsigned rc_names_lookup(int family, const uint8_t *addr,
 
 int rc_names_wanted(const char *name)
 {
-	return name && rc_active && rc_match_any_name(rc_live_current()->cfg, name);
+	if (!name || !rc_active)
+		return 0;
+	RC_LIVE_USE(L);
+	return L && rc_match_any_name(L->cfg, name);
 }

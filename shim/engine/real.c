@@ -2,6 +2,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/log.h"
@@ -16,7 +18,29 @@ rc_sys rc_sys_fn;
 
 __thread int rc_guard __attribute__((tls_model("initial-exec")));
 __thread int rc_curl_depth __attribute__((tls_model("initial-exec")));
-uint32_t rc_pid;
+static uint32_t pid_fallback;        /* where the pid lives without WIPEONFORK */
+uint32_t *rc_pid_cell = &pid_fallback;
+
+uint32_t rc_pid_refresh(void)
+{
+	RC_KEEP_ERRNO();
+	uint32_t p = (uint32_t)getpid();
+	__atomic_store_n(rc_pid_cell, p, __ATOMIC_RELAXED);
+	return p;
+}
+
+void rc_pid_init(void)
+{
+	RC_KEEP_ERRNO();
+	long pg = sysconf(_SC_PAGESIZE);
+	void *m = mmap(NULL, (size_t)(pg > 0 ? pg : 4096), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m != MAP_FAILED && madvise(m, (size_t)(pg > 0 ? pg : 4096), MADV_WIPEONFORK) == 0)
+		rc_pid_cell = m;
+	else if (m != MAP_FAILED)
+		munmap(m, (size_t)(pg > 0 ? pg : 4096)); /* old kernel: atfork keeps it right */
+	rc_pid_refresh();
+}
 
 /* The stubs of names dlsym cannot find: the call fails with ENOSYS.  The
  * arguments, whatever they are, are not looked at. */

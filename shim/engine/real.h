@@ -11,6 +11,7 @@
 #define RC_REAL_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <netdb.h>
@@ -34,6 +35,13 @@ void *rc_real_resolve(void **slot, const char *name, int ptr);
  * by init once the log is set up. */
 void rc_real_log_missing(void);
 
+/* Nonzero if the type RET is a pointer (void counts as none). */
+#define RC_RET_IS_PTR(ret)                                                        \
+	__builtin_choose_expr(                                                   \
+		__builtin_types_compatible_p(ret, void), 0,                      \
+		__builtin_classify_type((__typeof__(__builtin_choose_expr(       \
+			__builtin_types_compatible_p(ret, void), (int)0, (ret)0)))0) == 5)
+
 /* REAL(name): the real function NAME, never NULL. */
 #define RC_HOOK(ret, name, params)                                               \
 	static inline ret (*rc_real_##name(void)) params                         \
@@ -41,7 +49,7 @@ void rc_real_log_missing(void);
 		if (__builtin_expect(real_##name != NULL, 1))                    \
 			return real_##name;                                      \
 		return (ret (*) params)rc_real_resolve((void **)&real_##name, #name, \
-			__builtin_classify_type((ret)0) == 5 /* a pointer */);   \
+			RC_RET_IS_PTR(ret));                                     \
 	}
 #include "hooks/hooks.def"
 #define REAL(name) (rc_real_##name())
@@ -90,7 +98,22 @@ static inline void rc_errno_restore(const int *e)
 /* While > 0, this thread is inside libcurl (see engine/transfer.h). */
 extern __thread int rc_curl_depth __attribute__((tls_model("initial-exec")));
 
-/* This process's pid, kept right across fork. */
-extern uint32_t rc_pid;
+/* This process's pid, right in any child whatever made it: the cached
+ * value lives in a page the kernel zeroes in a child made by fork(),
+ * _Fork() or clone() without CLONE_VM (MADV_WIPEONFORK), so a child finds
+ * 0 and asks getpid() once; no reliance on pthread_atfork.  A vfork child
+ * shares its parent's memory and sees the parent's pid (callers that must
+ * tell, compare with getpid()). */
+extern uint32_t *rc_pid_cell;
+uint32_t rc_pid_refresh(void);
+
+static inline uint32_t rc_self_pid(void)
+{
+	uint32_t p = __atomic_load_n(rc_pid_cell, __ATOMIC_RELAXED);
+	return __builtin_expect(p != 0, 1) ? p : rc_pid_refresh();
+}
+
+/* Set up the pid cell (init, before any call is judged). */
+void rc_pid_init(void);
 
 #endif

@@ -25,6 +25,22 @@ static int same_peer(int fd, const rc_fd *e)
 	       rc_dest_equal(&d, &e->dest);
 }
 
+/* fd's number no longer holds the connection e was made for (closed
+ * where the shim could not see it, and handed out again): end e's call
+ * as at close, and forget the entry. */
+static void stale(int fd, rc_fd *e)
+{
+	uint32_t ph = rc_fd_claim_open(e);
+	if (ph == RC_FD_CONNECTING) {
+		/* the socket to ask how the connect went is gone */
+		rc_call_verdict(e, -1, 0, 0);
+		rc_fd_release(e, RC_FD_NONE);
+	} else if (ph != RC_FD_NONE) {
+		rc_fd_release(e, rc_call_end(fd, e, ph, 0, 1));
+	}
+	rc_fd_forget(e);
+}
+
 /* Start a new call on e (claimed, IDLE or STATUS) at the first write of a
  * request.  Return 0 (e released), or -1 with errno ECONNRESET (cut by an
  * open breaker, e back to IDLE). */
@@ -35,7 +51,7 @@ static int new_call(int fd, rc_fd *e, uint32_t ph)
 		rc_call_judge_partial(e); /* the previous response: judged by what came */
 	/* inherited across fork: the parent judges its own calls; the entry
 	 * is this process's from now on */
-	e->pid = rc_pid;
+	e->pid = rc_self_pid();
 	uint64_t now = rc_now_us();
 	if (!rc_gate_closed(bk)) {
 		if (!bk->cfg->cut_idle) {
@@ -98,14 +114,15 @@ void rc_write_end(int fd, rc_fd *e, ssize_t r, int err)
 
 int rc_read_begin_(int fd, rc_fd *e)
 {
-	if (rc_fd_phase(e) != RC_FD_WAITING)
-		return 0;
-	const rc_breaker_cfg *b = e->bk->cfg;
-	if (!b->response_timeout)
+	if (rc_fd_phase(e) != RC_FD_WAITING || !e->rt_ms)
 		return 0;
 	/* A blocking read waiting for the first byte: bound it by what is
 	 * left of response_timeout, unless the app's SO_RCVTIMEO is shorter. */
 	RC_SCOPE();
+	if (!rc_fd_same_socket(fd, e)) {
+		stale(fd, e);
+		return 0; /* not the breaker's connection: never bound it */
+	}
 	int fl = REAL(fcntl)(fd, F_GETFL);
 	if (fl < 0 || (fl & O_NONBLOCK)) {
 		/* made non-blocking where the shim did not see it (a dup, another
@@ -113,7 +130,7 @@ int rc_read_begin_(int fd, rc_fd *e)
 		e->nonblock = fl >= 0;
 		return 0;
 	}
-	uint64_t deadline = e->start_us + b->response_timeout * 1000;
+	uint64_t deadline = e->start_us + e->rt_ms * 1000;
 	uint64_t now = rc_now_us();
 	struct timeval rcvto = { 0, 0 };
 	socklen_t sl = sizeof rcvto;
@@ -142,6 +159,14 @@ void rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const struct iovec *iov, 
 {
 	if (r < 0 && !rc_is_net_failure(err))
 		return; /* EAGAIN, EINTR...: no news */
+	if (r <= 0 && !rc_fd_same_socket(fd, e)) {
+		/* an end or an error on what is no longer the breaker's
+		 * connection: it judges nothing */
+		RC_SCOPE();
+		stale(fd, e);
+		RC_ERRNO(err);
+		return;
+	}
 	uint32_t ph = rc_fd_claim_open(e);
 	if (ph == RC_FD_NONE)
 		return;

@@ -12,21 +12,25 @@
 int rc_transfer_begin(const char *host, uint16_t port, rc_transfer *tx)
 {
 	tx->bk = NULL;
+	tx->held = NULL;
 	if (rc_bypass() || !host)
 		return -1;
 	RC_SCOPE();
 	uint64_t now = rc_now_us();
 	rc_live_maybe_reload(now / 1000);
-	rc_live *L = rc_live_current();
-	const rc_bk *bk = rc_live_breaker(L, rc_match_host(L->cfg, host, port));
-	if (!bk)
+	rc_live *L = rc_live_use();
+	const rc_bk *bk = L ? rc_live_breaker(L, rc_match_host(L->cfg, host, port)) : NULL;
+	if (!bk) {
+		rc_live_unuse(L);
 		return -1;
+	}
+	tx->held = L;
 	size_t hl = strnlen(host, sizeof tx->host - 1);
 	memcpy(tx->host, host, hl);
 	tx->host[hl] = 0;
 	tx->port = port;
 	tx->bk = bk;
-	tx->pid = rc_pid;
+	tx->pid = rc_self_pid();
 	tx->start_us = now;
 	return rc_gate_admit(bk, now, 0, tx->host, port, &tx->t) == RC_ADMIT;
 }
@@ -34,7 +38,7 @@ int rc_transfer_begin(const char *host, uint16_t port, rc_transfer *tx)
 void rc_transfer_end(rc_transfer *tx, int outcome, uint64_t end_us)
 {
 	const rc_bk *bk = tx->bk;
-	if (!bk || tx->pid != rc_pid)
+	if (!bk || tx->pid != rc_self_pid())
 		return;
 	if (outcome == RC_TRANSFER_REJECTED)
 		rc_gate_reject_late(bk, &tx->t, 0, tx->host, tx->port);
@@ -42,6 +46,13 @@ void rc_transfer_end(rc_transfer *tx, int outcome, uint64_t end_us)
 		rc_gate_cancel(bk, &tx->t);
 	else
 		rc_gate_verdict(bk, &tx->t, outcome, tx->start_us, end_us, 0, tx->host, tx->port, 0);
+	rc_transfer_drop(tx);
+}
+
+void rc_transfer_drop(rc_transfer *tx)
+{
+	rc_live_unuse(tx->held);
+	tx->held = NULL;
 	tx->bk = NULL;
 }
 

@@ -14,6 +14,7 @@
 
 typedef struct rc_transfer {
 	const rc_bk *bk;     /* NULL: no breaker, or already ended */
+	rc_live  *held;      /* the config bk belongs to, held while bk is set */
 	uint32_t  pid;
 	uint64_t  start_us;
 	rc_ticket t;
@@ -26,6 +27,10 @@ typedef struct rc_transfer {
  * admitted (TX holds the ticket until rc_transfer_end), 0 rejected
  * (counted and logged; TX names the breaker), -1 no breaker (TX empty). */
 int rc_transfer_begin(const char *host, uint16_t port, rc_transfer *tx);
+
+/* Let go of a rejected transfer's breaker once the caller has taken
+ * what it needs of it (its name, its reject_errno); TX is emptied. */
+void rc_transfer_drop(rc_transfer *tx);
 
 /* Judge the admitted transfer TX: OUTCOME RC_OK, RC_FAIL, RC_FAIL_TIMEOUT
  * (latency END_US - start); RC_TRANSFER_REJECTED (its connect was refused

@@ -1,29 +1,10 @@
 /* wait.c - see wait.h. */
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 
 #include "core/clock.h"
-#include "engine/real.h"
+#include "engine/sig.h"
 #include "engine/wait.h"
-
-/* Nonzero (restart) only if every caught signal's handler has SA_RESTART:
- * which signal it was is not known.  Rare: asked only on EINTR. */
-static int restart_after_signal(void)
-{
-	RC_KEEP_ERRNO();
-	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction sa;
-		if (sigaction(sig, NULL, &sa) != 0)
-			continue;
-		int caught = (sa.sa_flags & SA_SIGINFO) ? sa.sa_sigaction != NULL
-							 : (sa.sa_handler != SIG_DFL &&
-							    sa.sa_handler != SIG_IGN);
-		if (caught && !(sa.sa_flags & SA_RESTART))
-			return 0;
-	}
-	return 1;
-}
 
 int rc_wait_fd(int fd, short events, uint64_t deadline_us)
 {
@@ -37,7 +18,7 @@ int rc_wait_fd(int fd, short events, uint64_t deadline_us)
 		if (n < 0) {
 			if (errno != EINTR)
 				return -1;
-			if (!restart_after_signal()) {
+			if (!rc_sig_restart()) {
 				errno = EINTR;
 				return -1;
 			}

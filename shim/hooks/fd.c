@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <errno.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 
 #include "hooks/hook.h"
 
@@ -34,29 +35,38 @@ RC_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 
 RC_EXPORT int close(int fd)
 {
-	rc_fd *e = rc_fd_peek(fd);
-	if (e) {
-		if (rc_fd_phase(e) != RC_FD_NONE && !rc_guard)
-			rc_fd_closing(fd);
-		e->sotype = 0;
-	}
+	rc_fd_close_seen(fd);
 	return REAL(close)(fd);
 }
 
 RC_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	if (!(flags & CLOSE_RANGE_CLOEXEC) && !rc_guard) {
-		/* only chunks that exist can hold tracked fds */
-		for (unsigned c = first >> RC_FD_CHUNK_BITS; c < RC_FD_TOP && c <= last >> RC_FD_CHUNK_BITS; c++) {
-			if (!__atomic_load_n(&rc_fd_top[c], __ATOMIC_ACQUIRE))
-				continue;
-			unsigned lo = c << RC_FD_CHUNK_BITS, hi = lo + (1u << RC_FD_CHUNK_BITS) - 1;
-			for (unsigned fd = lo > first ? lo : first; fd <= hi && fd <= last; fd++)
-				if (rc_fd_tracked((int)fd))
-					rc_fd_closing((int)fd);
-		}
-	}
+	if (!(flags & CLOSE_RANGE_CLOEXEC))
+		rc_fd_close_range_seen(first, last);
 	return REAL(close_range)(first, last, flags);
+}
+
+RC_EXPORT void closefrom(int lowfd)
+{
+	if (lowfd >= 0)
+		rc_fd_close_range_seen((unsigned)lowfd, ~0u);
+	REAL(closefrom)(lowfd);
+}
+
+/* syscall(2): the numbers that close fds are seen; the six argument
+ * registers are passed on as they came, whatever the number takes. */
+RC_EXPORT long syscall(long nr, ...)
+{
+	va_list ap;
+	va_start(ap, nr);
+	long a0 = va_arg(ap, long), a1 = va_arg(ap, long), a2 = va_arg(ap, long);
+	long a3 = va_arg(ap, long), a4 = va_arg(ap, long), a5 = va_arg(ap, long);
+	va_end(ap);
+	if (nr == SYS_close)
+		rc_fd_close_seen((int)a0);
+	else if (nr == SYS_close_range && !((unsigned)a2 & CLOSE_RANGE_CLOEXEC))
+		rc_fd_close_range_seen((unsigned)a0, (unsigned)a1);
+	return REAL(syscall)(nr, a0, a1, a2, a3, a4, a5);
 }
 
 RC_EXPORT int dup(int fd)
@@ -209,9 +219,39 @@ RC_EXPORT int eventfd(unsigned int initval, int flags)
 	return fresh(REAL(eventfd)(initval, flags));
 }
 
+RC_EXPORT int epoll_create(int size)
+{
+	return fresh(REAL(epoll_create)(size));
+}
+
 RC_EXPORT int epoll_create1(int flags)
 {
 	return fresh(REAL(epoll_create1)(flags));
+}
+
+RC_EXPORT int timerfd_create(int clock, int flags)
+{
+	return fresh(REAL(timerfd_create)(clock, flags));
+}
+
+RC_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
+{
+	return fd == -1 ? fresh(REAL(signalfd)(fd, mask, flags)) : REAL(signalfd)(fd, mask, flags);
+}
+
+RC_EXPORT int inotify_init(void)
+{
+	return fresh(REAL(inotify_init)());
+}
+
+RC_EXPORT int inotify_init1(int flags)
+{
+	return fresh(REAL(inotify_init1)(flags));
+}
+
+RC_EXPORT int pidfd_open(pid_t pid, unsigned int flags)
+{
+	return fresh(REAL(pidfd_open)(pid, flags));
 }
 
 RC_EXPORT int memfd_create(const char *name, unsigned int flags)

@@ -16,6 +16,10 @@
 #include <sys/eventfd.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/inotify.h>
+#include <sys/pidfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 
 #include "engine/call.h"
 #include "engine/connect.h"

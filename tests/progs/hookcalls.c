@@ -24,6 +24,11 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strerrorname_np, the *64 functions (the Makefile passes it too) */
 #endif
+#include <sys/timerfd.h>
+#include <sys/signalfd.h>
+#include <sys/inotify.h>
+#include <sys/pidfd.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -297,6 +302,32 @@ static void c_close_range(void) /* closefrom(300): a dup at 300 and up */
 	xclose(p[1]);
 }
 
+static void c_closefrom(void) /* a dup at 310 and up */
+{
+	int p[2], err, r = 0;
+	chk(pipe(p), "pipe");
+	int d = chk(fcntl(p[0], F_DUPFD, 310), "F_DUPFD 310");
+	errno = 0;
+	closefrom(310);
+	err = errno;
+	long gone = syscall(SYS_fcntl, d, F_GETFD);
+	OUT(r, "dup_closed=%d", gone == -1 && errno == EBADF);
+	xclose(p[0]);
+	xclose(p[1]);
+}
+
+static void c_syscall(void) /* a raw close of a pipe end, then of a bad fd */
+{
+	int p[2], err;
+	long r;
+	chk(pipe(p), "pipe");
+	CALL(r, syscall(SYS_close, p[0]));
+	long r2 = syscall(SYS_close, -1);
+	int e2 = errno;
+	OUT(r, "again=%ld/%s", r2, e2 ? strerrorname_np(e2) : "0");
+	xclose(p[1]);
+}
+
 static void c_dup(void)
 {
 	int r, err;
@@ -439,6 +470,65 @@ static void c_eventfd(void)
 	int r, err;
 	CALL(r, eventfd(0, EFD_CLOEXEC));
 	OUT(r, NULL);
+	if (r >= 0)
+		xclose(r);
+}
+
+static void c_epoll_create(void) /* a size it refuses */
+{
+	int r, err;
+	CALL(r, epoll_create(0));
+	OUT(r, NULL);
+	if (r >= 0)
+		xclose(r);
+}
+
+static void c_timerfd_create(void)
+{
+	int r, err;
+	CALL(r, timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+	OUT(r, NULL);
+	if (r >= 0)
+		xclose(r);
+}
+
+static void c_signalfd(void) /* a new one, then an fd that is none */
+{
+	sigset_t m;
+	int r, err;
+	sigemptyset(&m);
+	sigaddset(&m, SIGUSR2);
+	CALL(r, signalfd(-1, &m, SFD_CLOEXEC));
+	int r2 = signalfd(INT_MAX, &m, 0), e2 = errno;
+	OUT(r, "again=%d/%s", r2, e2 ? strerrorname_np(e2) : "0");
+	if (r >= 0)
+		xclose(r);
+}
+
+static void c_inotify_init(void)
+{
+	int r, err;
+	CALL(r, inotify_init());
+	OUT(r, NULL);
+	if (r >= 0)
+		xclose(r);
+}
+
+static void c_inotify_init1(void) /* a flag it does not know */
+{
+	int r, err;
+	CALL(r, inotify_init1(0x1));
+	OUT(r, NULL);
+	if (r >= 0)
+		xclose(r);
+}
+
+static void c_pidfd_open(void) /* ourselves, then no such pid */
+{
+	int r, err;
+	CALL(r, pidfd_open(getpid(), 0));
+	int r2 = pidfd_open(INT_MAX, 0), e2 = errno;
+	OUT(r, "again=%d/%s", r2, e2 ? strerrorname_np(e2) : "0");
 	if (r >= 0)
 		xclose(r);
 }
@@ -766,10 +856,11 @@ static const struct hcase {
 } cases[] = {
 #define C(x) { #x, c_##x }
 	C(connect), C(getsockopt),
-	C(socket), C(accept), C(accept4), C(close), C(close_range), C(dup), C(dup2), C(dup3),
+	C(socket), C(accept), C(accept4), C(close), C(close_range), C(closefrom), C(syscall), C(dup), C(dup2), C(dup3),
 	C(fcntl), C(fcntl64), C(ioctl),
 	C(open), C(open64), C(openat), C(openat64), C(__open_2), C(__open64_2), C(creat),
-	C(pipe), C(pipe2), C(socketpair), C(eventfd), C(epoll_create1), C(memfd_create),
+	C(pipe), C(pipe2), C(socketpair), C(eventfd), C(epoll_create), C(epoll_create1), C(timerfd_create),
+	C(signalfd), C(inotify_init), C(inotify_init1), C(pidfd_open), C(memfd_create),
 	C(fopen), C(fopen64), C(mkstemp), C(mkostemp), C(mkstemps), C(mkostemps), C(tmpfile),
 	C(read), C(write), C(readv), C(writev), C(send), C(recv), C(sendto), C(recvfrom),
 	C(sendmsg), C(recvmsg), C(__read_chk), C(__recv_chk), C(__recvfrom_chk),

@@ -1,0 +1,128 @@
+/* sig.c - see sig.h. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "engine/real.h"
+#include "engine/sig.h"
+
+static int fault_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+	       sig == SIGTRAP || sig == SIGSYS;
+}
+
+/* Nonzero if the program has a handler for SIG (*FLAGS: its sa_flags). */
+static int caught(int sig, int *flags)
+{
+	struct sigaction sa;
+	if (fault_signal(sig) || sigaction(sig, NULL, &sa) != 0)
+		return 0;
+	*flags = sa.sa_flags;
+	return (sa.sa_flags & SA_SIGINFO) ? sa.sa_sigaction != NULL
+					  : (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN);
+}
+
+int rc_sig_restart(void)
+{
+	RC_KEEP_ERRNO();
+	int flags;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (caught(sig, &flags) && !(flags & SA_RESTART))
+			return 0;
+	return 1;
+}
+
+int rc_sig_maybe_in_handler(void)
+{
+	RC_KEEP_ERRNO();
+	sigset_t cur;
+	int flags;
+	if (pthread_sigmask(SIG_BLOCK, NULL, &cur) != 0)
+		return 1;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&cur, sig) == 1 && caught(sig, &flags))
+			return 1;
+	return 0;
+}
+
+/* ---- SIGBUS on the state file's mapping ---- */
+
+#define RANGES 8  /* mappings guarded: the first, and rejoins */
+
+static struct { uintptr_t base, len; } ranges[RANGES];
+static unsigned nranges;
+static int lost;
+static struct sigaction prev_bus;   /* the program's, when we installed ours */
+static int installed;
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+	int saved = errno;
+	uintptr_t a = (uintptr_t)si->si_addr;
+	unsigned n = __atomic_load_n(&nranges, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n && i < RANGES; i++) {
+		if (a - ranges[i].base < ranges[i].len) {
+			/* the file shrank: zero pages in its place, same address */
+			if (mmap((void *)ranges[i].base, ranges[i].len, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+				__atomic_store_n(&lost, 1, __ATOMIC_RELEASE);
+				errno = saved;
+				return;
+			}
+		}
+	}
+	/* not ours: as if our handler had never been there */
+	if (prev_bus.sa_flags & SA_SIGINFO) {
+		if (prev_bus.sa_sigaction) {
+			prev_bus.sa_sigaction(sig, si, ctx);
+			errno = saved;
+			return;
+		}
+	} else if (prev_bus.sa_handler != SIG_DFL && prev_bus.sa_handler != SIG_IGN) {
+		prev_bus.sa_handler(sig);
+		errno = saved;
+		return;
+	}
+	/* default action: put it back; the fault happens again on return */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	sigaction(SIGBUS, &dfl, NULL);
+	errno = saved;
+}
+
+int rc_sig_guard_mapping(void *base, size_t len)
+{
+	RC_KEEP_ERRNO();
+	if (!installed) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_sigaction = on_sigbus;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGBUS, &sa, &prev_bus) != 0)
+			return -1;
+		installed = 1;
+	}
+	unsigned n = __atomic_load_n(&nranges, __ATOMIC_RELAXED);
+	if (n >= RANGES)
+		return -1;
+	ranges[n].base = (uintptr_t)base;
+	ranges[n].len = len;
+	__atomic_store_n(&nranges, n + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int rc_sig_mapping_lost(void)
+{
+	return __atomic_load_n(&lost, __ATOMIC_ACQUIRE);
+}
+
+void rc_sig_mapping_clear(void)
+{
+	__atomic_store_n(&lost, 0, __ATOMIC_RELEASE);
+}

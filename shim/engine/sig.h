@@ -1,0 +1,33 @@
+/* sig.h - what the shim needs to know of the program's signal handlers.
+ * All of it async-signal-safe, none of it on the call path (asked only
+ * after a wait was interrupted, or when a reload is due). */
+#ifndef RC_SIG_H
+#define RC_SIG_H
+
+#include <stddef.h>
+
+/* Nonzero (restart) if every caught signal's handler has SA_RESTART, as
+ * the kernel would restart the interrupted call; which signal came is not
+ * known.  Fault signals (SEGV, BUS, FPE, ILL, TRAP, SYS) are delivered at
+ * the faulting instruction and never interrupt a wait: they do not count. */
+int rc_sig_restart(void);
+
+/* Nonzero if this thread may be running a signal handler: a caught
+ * signal (fault signals aside) is blocked in its mask, as it is while its
+ * handler runs.  A handler installed with SA_NODEFER is not seen; a
+ * thread that keeps a caught signal blocked answers yes. */
+int rc_sig_maybe_in_handler(void);
+
+/* Keep the host alive when the state file shrinks under it (truncate,
+ * `: >`, cp over it): a SIGBUS on the mapping at BASE (LEN bytes) puts
+ * private zero pages in its place, so the faulting access goes on, and
+ * notes the loss for rc_sig_mapping_lost().  A SIGBUS anywhere else goes
+ * to the handler the program had when this was first called (or kills it
+ * as before).  Installs the handler on first use.  Return 0 or -1. */
+int rc_sig_guard_mapping(void *base, size_t len);
+
+/* Nonzero if a guarded mapping was lost (until rc_sig_mapping_clear). */
+int rc_sig_mapping_lost(void);
+void rc_sig_mapping_clear(void);
+
+#endif
