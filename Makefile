@@ -139,3 +139,63 @@ check-man:
 	  if [ -n "$$out" ]; then echo "$$m:"; echo "$$out"; exit 1; fi; \
 	  echo "$$m: ok"; \
 	done
+
+# ---- fuzz: libFuzzer harnesses (tests/fuzz/, scripts/fuzz.sh) ----
+# make fuzz [FUZZ_SECS=60]: builds the harnesses with clang into
+# build/fuzz/NAME (config, http, shm, cli) and runs each for FUZZ_SECS
+# seconds on a copy of its seed corpus (tests/fuzz/corpus/NAME/) with its
+# dictionary (tests/fuzz/NAME.dict); fails on any crash, leak, sanitizer
+# report or broken contract, leaving the input in build/fuzz/artifacts/.
+# Core and CLI sources are compiled unchanged, once more, instrumented
+# (-fsanitize=fuzzer-no-link,address,undefined) into build/fuzz/obj/.
+.PHONY: fuzz
+FUZZ_CC   ?= clang
+FUZZ_SECS ?= 60
+FZ        := $(B)/fuzz
+FZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FZ_FLAGS  := -g -O1 -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -pthread \
+             -Wall -Wextra -Wno-unused-parameter -Ishim
+FZ_CORE_O := $(patsubst shim/%.c,$(FZ)/obj/%.o,$(wildcard shim/core/*.c))
+# main.c, run.c and watch.c are compiled through tests/fuzz/cli_*.c
+FZ_CLI_O  := $(patsubst shim/%.c,$(FZ)/obj/%.o,$(filter-out \
+               shim/cli/main.c shim/cli/run.c shim/cli/watch.c,$(wildcard shim/cli/*.c))) \
+             $(FZ)/obj/fuzz/cli_main.o $(FZ)/obj/fuzz/cli_run.o $(FZ)/obj/fuzz/cli_watch.o
+
+$(FZ)/obj/%.o: shim/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FZ_FLAGS) -fsanitize=fuzzer-no-link $(FZ_SAN) -c -o $@ $<
+
+$(FZ)/obj/fuzz/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h $(HDRS) $(wildcard shim/cli/*.c)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FZ_FLAGS) -fsanitize=fuzzer-no-link $(FZ_SAN) -c -o $@ $<
+
+$(FZ)/config: $(FZ)/obj/fuzz/config.o $(FZ_CORE_O)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FZ_SAN) -pthread -o $@ $^ $(INIH_A)
+
+$(FZ)/http: $(FZ)/obj/fuzz/http.o $(FZ)/obj/core/http.o
+	$(FUZZ_CC) -fsanitize=fuzzer $(FZ_SAN) -o $@ $^
+
+# the state file on a virtual clock (fakeclock.c) instead of core/clock.c
+$(FZ)/shm: $(FZ)/obj/fuzz/shm.o $(FZ)/obj/fuzz/fakeclock.o \
+           $(filter-out $(FZ)/obj/core/clock.o,$(FZ_CORE_O))
+	$(FUZZ_CC) -fsanitize=fuzzer $(FZ_SAN) -pthread -o $@ $^ $(INIH_A)
+
+$(FZ)/cli: $(FZ)/obj/fuzz/cli.o $(FZ_CLI_O) $(FZ_CORE_O)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FZ_SAN) -pthread -o $@ $^ $(INIH_A)
+
+fuzz: deps check-inih
+	@FUZZ_SECS="$(FUZZ_SECS)" FUZZ_CC="$(FUZZ_CC)" MAKE="$(MAKE)" bash scripts/fuzz.sh
+# ---- end of fuzz ----
+
+# ---- sanitize: ASan+UBSan and TSan runs (scripts/sanitize.sh) ----
+# make sanitize: the unit tests under ASan+UBSan (build-asan/t/) and under
+# TSan (build-tsan/t/), then the integration tests (prove) with the
+# ASan+UBSan shim and CLI of build-asan/; fails on any sanitizer report or
+# failed test.  The script builds those directories with B= and CFLAGS= set,
+# through sanitize-build (shim, CLI, unit tests) and sanitize-units.
+.PHONY: sanitize sanitize-build sanitize-units
+sanitize-units: $(UNIT)
+sanitize-build: check-inih $(B)/librecloser.so $(B)/recloser $(UNIT)
+sanitize: deps all $(HELPERS)
+	@MAKE="$(MAKE)" CC="$(CC)" bash scripts/sanitize.sh
+# ---- end of sanitize ----

@@ -18,7 +18,8 @@
 set -eu
 
 PKGS="gcc make libc6-dev libinih-dev curl python3 perl procps iproute2 openssl wrk hyperfine
-      prometheus tmux man-db groff-base nginx libcurl4-openssl-dev python3-pycurl nodejs"
+      prometheus tmux man-db groff-base nginx libcurl4-openssl-dev python3-pycurl nodejs
+      clang libclang-rt-14-dev llvm-14"
 
 missing=""
 for p in $PKGS; do

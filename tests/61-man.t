@@ -140,7 +140,7 @@ done
 like "$(item "$R5" config_error)" 'line.*kept_previous' "config_error: line= and action=kept_previous"
 like "$(item "$R5" transition)" 'consecutive_failures.*failure_rate.*open_elapsed.*probe_failed.*probes_succeeded.*cli' \
 	"transition: every reason"
-like "$R5" 'renamed or removed' "recloser.ini(5) says how a rotated log is followed"
+like "$R5" 'renamed +or +removed' "recloser.ini(5) says how a rotated log is followed"
 
 # Every command is an item of recloser(1): SPEC section 6, add, metrics, and
 # every command `recloser help` lists (so a new command needs its entry).

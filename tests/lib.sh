@@ -17,8 +17,12 @@
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SHIM=${RECLOSER_TEST_SHIM:-$ROOT/build/librecloser.so}   # override: sanity runs
-RECLOSER=$ROOT/build/recloser
+# RC_BUILD=DIR: the shim and the CLI under test are DIR/librecloser.so and
+# DIR/recloser (default $ROOT/build), e.g. a sanitizer build (scripts/sanitize.sh).
+# RC_PRELOAD_FIRST="LIB...": libraries under_shim preloads before the shim
+# (an ASan build of the shim wants the ASan runtime first); default none.
+SHIM=${RECLOSER_TEST_SHIM:-${RC_BUILD:-$ROOT/build}/librecloser.so}   # override: sanity runs
+RECLOSER=${RC_BUILD:-$ROOT/build}/recloser
 PY=/usr/bin/python3          # never a pyenv shim: the tests run the system one
 CURL=/usr/bin/curl
 FAULT=$ROOT/scripts/faultserver.py
@@ -311,7 +315,7 @@ breaker() {
 # under_shim CMD...: run CMD preloaded with the shim and our config, bounded.
 under_shim() {
 	timeout -k 5 "${RUN_TIMEOUT:-30}" \
-		env LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$CFG" "$@"
+		env LD_PRELOAD="${RC_PRELOAD_FIRST:+$RC_PRELOAD_FIRST }$SHIM" RECLOSER_CONFIG="$CFG" "$@"
 }
 
 # rc ARGS...: the CLI with our config.

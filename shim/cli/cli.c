@@ -4,11 +4,13 @@
  * files (see cli.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +41,8 @@ static const char *usage_text =
 	"                           only NAME is given)\n"
 	"  metrics [--textfile DIR] Prometheus text exposition of every breaker;\n"
 	"                           with --textfile, written to DIR/recloser.prom\n"
+	"  forget NAME [--force]    free the state-file slot of a breaker no config\n"
+	"                           uses any more (--force: even if used < 60s ago)\n"
 	"\n"
 	"The config is -c FILE, else $RECLOSER_CONFIG, else /etc/recloser.ini.\n";
 
@@ -77,11 +81,138 @@ rc_config *cli_load(const char *path)
 	return c;
 }
 
-int cli_open_state(const rc_config *c, rc_shm *shm)
+/* ---- acting as the config's owner ----
+ *
+ * Root running the CLI on a config owned by another user acts as that
+ * user for everything the user's own programs would do with the config:
+ * "<uid>" is the owner's uid (so the state file and the log are the ones
+ * those programs use), the state file passes the owner check for that
+ * uid, and files created (a state file, the log) are the user's.  The
+ * shim's checks are unchanged: only the CLI changes whose it is.  The
+ * switch keeps root as the saved set-user-ID, so a file root names on the
+ * command line (metrics --textfile) is still written as root. */
+
+static struct {
+	int    active;
+	uid_t  uid, ruid, euid;
+	gid_t  gid, rgid, egid;
+	gid_t *groups;          /* root's supplementary groups */
+	int    ngroups;
+	char   note[PATH_MAX * 3];
+} owner;
+
+/* Become UID (with its groups), keeping root as the saved set-user-ID. */
+static int become(uid_t uid, gid_t file_gid, const char *cfgpath)
+{
+	struct passwd *pw = getpwuid(uid);
+	gid_t gid = pw ? pw->pw_gid : file_gid;
+	uid_t su;
+	gid_t sg;
+	int n;
+
+	if (getresuid(&owner.ruid, &owner.euid, &su) < 0 ||
+	    getresgid(&owner.rgid, &owner.egid, &sg) < 0 || (n = getgroups(0, NULL)) < 0)
+		goto fail;
+	owner.groups = calloc((size_t)n + 1, sizeof *owner.groups);
+	if (!owner.groups || (owner.ngroups = getgroups(n, owner.groups)) < 0)
+		goto fail;
+	if ((pw ? initgroups(pw->pw_name, gid) : setgroups(1, &gid)) < 0 ||
+	    setresgid(gid, gid, (gid_t)-1) < 0 || setresuid(uid, uid, (uid_t)-1) < 0)
+		goto fail;
+	owner.active = 1;
+	owner.uid = uid;
+	owner.gid = gid;
+	return 0;
+fail:
+	fprintf(stderr, "recloser: %s is owned by uid %u: cannot act as that user: %s\n",
+		cfgpath, (unsigned)uid, strerror(errno));
+	return -1;
+}
+
+/* Back to root (1) or to the owner again (0), around a write root asked
+ * for.  Return 0, else -1 with errno set. */
+static int as_root(int root)
+{
+	if (!owner.active)
+		return 0;
+	if (root)
+		return setresuid(owner.ruid, owner.euid, (uid_t)-1) < 0 ||
+		       setgroups((size_t)owner.ngroups, owner.groups) < 0 ||
+		       setresgid(owner.rgid, owner.egid, (gid_t)-1) < 0 ? -1 : 0;
+	struct passwd *pw = getpwuid(owner.uid);
+	return (pw ? initgroups(pw->pw_name, owner.gid) : setgroups(1, &owner.gid)) < 0 ||
+	       setresgid(owner.gid, owner.gid, (gid_t)-1) < 0 ||
+	       setresuid(owner.uid, owner.uid, (uid_t)-1) < 0 ? -1 : 0;
+}
+
+/* Swap the values of C and F that depend on who reads the file: its
+ * paths, where "<uid>" was expanded.  Every type of keys.def is named, so
+ * a new one must be thought about here; only [global] keys are paths. */
+#define CLI_SWAP_PATH(a, b)      do { char *t_ = (a); (a) = (b); (b) = t_; } while (0)
+#define CLI_SWAP_DURATION(a, b)  (void)0
+#define CLI_SWAP_UINT(a, b)      (void)0
+#define CLI_SWAP_PERCENT(a, b)   (void)0
+#define CLI_SWAP_BOOL(a, b)      (void)0
+#define CLI_SWAP_MODE(a, b)      (void)0
+#define CLI_SWAP_LEVEL(a, b)     (void)0
+#define CLI_SWAP_ERRNO(a, b)     (void)0
+#define CLI_SWAP_STATUSES(a, b)  (void)0
+static void swap_paths(rc_config *c, rc_config *f)
+{
+#define RC_GLOBAL(n, t, ...) CLI_SWAP_##t(c->n, f->n);
+#define RC_BREAKER(n, t, ...) _Static_assert(RC_VALUE_##t != RC_VALUE_PATH, \
+	"cli.c swap_paths: a PATH breaker key (" #n ") must be swapped too");
+#include "core/keys.def"
+}
+
+int cli_as_config_owner(rc_config *c)
+{
+	static char err[8192];
+	struct stat st;
+
+	if (owner.active || geteuid() != 0)
+		return 0;
+	if (!c->path || stat(c->path, &st) < 0 || st.st_uid == 0)
+		return 0;
+	if (become(st.st_uid, st.st_gid, c->path) < 0)
+		return -1;
+	/* Read it again as its owner: "<uid>" is now theirs. */
+	rc_config *f = rc_config_load(c->path, err, sizeof err);
+	if (!f) {
+		fprintf(stderr, "recloser: %s is owned by uid %u; read as that user:\n%s",
+			c->path, (unsigned)st.st_uid, err);
+		if (*err && err[strlen(err) - 1] != '\n')
+			fputc('\n', stderr);
+		return -1;
+	}
+	if (strcmp(c->state_file, f->state_file) != 0) {
+		struct passwd *pw = getpwuid(st.st_uid);
+		snprintf(owner.note, sizeof owner.note,
+			 "recloser: %s is owned by uid %u%s%s%s: showing that user's state file "
+			 "%s (not %s)", c->path, (unsigned)st.st_uid, pw ? " (" : "",
+			 pw ? pw->pw_name : "", pw ? ")" : "", f->state_file, c->state_file);
+	}
+	swap_paths(c, f);
+	rc_config_free(f);
+	return 0;
+}
+
+const char *cli_state_note(void)
+{
+	return owner.note[0] ? owner.note : NULL;
+}
+
+int cli_open_state(rc_config *c, rc_shm *shm)
 {
 	char err[512];
+	if (cli_as_config_owner(c) < 0)
+		return -1;
 	if (rc_shm_open(c->state_file, shm, err, sizeof err) < 0) {
-		fprintf(stderr, "recloser: %s\n", err);
+		if (owner.active)
+			fprintf(stderr, "recloser: %s (as uid %u, the owner of %s)\n", err,
+				(unsigned)owner.uid, c->path);
+		else
+			fprintf(stderr, "recloser: %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -89,8 +220,31 @@ int cli_open_state(const rc_config *c, rc_shm *shm)
 
 /* ---- files ---- */
 
+static int write_atomic(const char *path, const char *data, size_t len,
+			mode_t new_mode, char *err, size_t errlen);
+
+/* A file named on the command line is written by whoever ran the command:
+ * as root even while acting as a config's owner. */
 int cli_write_atomic(const char *path, const char *data, size_t len,
 		     mode_t new_mode, char *err, size_t errlen)
+{
+	if (as_root(1) < 0) {
+		snprintf(err, errlen, "cannot write %s: cannot return to root: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	int r = write_atomic(path, data, len, new_mode, err, errlen);
+	if (as_root(0) < 0) {
+		/* never go on as root with the owner's files */
+		fprintf(stderr, "recloser: cannot act as uid %u again: %s\n",
+			(unsigned)owner.uid, strerror(errno));
+		exit(1);
+	}
+	return r;
+}
+
+static int write_atomic(const char *path, const char *data, size_t len,
+			mode_t new_mode, char *err, size_t errlen)
 {
 	char target[PATH_MAX], dir[PATH_MAX], base[PATH_MAX], tmp[PATH_MAX + 32];
 	struct stat st;

@@ -32,8 +32,23 @@ const char *cli_config_path(const char *opt);
  * stderr and return NULL. */
 rc_config *cli_load(const char *path);
 
-/* Map C's state file; on failure print why and return -1. */
-int cli_open_state(const rc_config *c, rc_shm *shm);
+/* Map C's state file; on failure print why and return -1.  Run as root
+ * on a config owned by another user, it first acts as that user for the
+ * rest of the command (cli_as_config_owner): C's paths may change. */
+int cli_open_state(rc_config *c, rc_shm *shm);
+
+/* Run as root (euid 0) on a config C owned by another user: become that
+ * user (uid, groups; root stays the saved set-user-ID, for
+ * cli_write_atomic) and read C's file again as them, so "<uid>" in its
+ * paths is the owner's and the state file, the log and any file created
+ * are the ones that user's programs use.  C's paths are replaced.  Does
+ * nothing for another caller, a config of root's, or a second time.
+ * Return 0, else -1 after printing why (the command must then stop). */
+int cli_as_config_owner(rc_config *c);
+
+/* After cli_as_config_owner changed the state file: one line saying which
+ * file is shown and why (for stderr); else NULL. */
+const char *cli_state_note(void);
 
 /* "enforce", "observe" or "off". */
 const char *cli_mode_name(int mode);
@@ -48,7 +63,8 @@ void cli_table_header(FILE *f);
 void cli_table_row(FILE *f, const char *name, const rc_view *v, int colour);
 
 /* Replace PATH by LEN bytes of DATA atomically: a temp file in the same
- * directory, fsync, rename, fsync of the directory.  A symlink is
+ * directory, fsync, rename, fsync of the directory, as the user who ran
+ * the command (root, even while acting as a config's owner).  A symlink is
  * followed (its target is replaced).  An existing file keeps its mode
  * (and, for root, its owner); a new one gets NEW_MODE.  Return 0, else -1
  * with a one-line reason in ERR. */

@@ -38,6 +38,8 @@ int main(int argc, char **argv)
 		return cmd_add(path, n, rest);
 	if (strcmp(cmd, "metrics") == 0)
 		return cmd_metrics(path, n, rest);
+	if (strcmp(cmd, "forget") == 0)
+		return cmd_forget(path, n, rest);
 	static const struct { const char *name; int to; } flips[] = {
 		{ "open", RC_OPEN }, { "close", RC_CLOSED }, { "half-open", RC_HALF_OPEN },
 		{ "force-open", RC_FORCED_OPEN }, { "force-close", RC_FORCED_CLOSED },

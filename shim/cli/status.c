@@ -3,7 +3,12 @@
  *
  * Each breaker of the config (or NAME only), read from the state file:
  * the status table (cli_table_header/cli_table_row), or with --json one
- * array of objects, one per breaker, with every count of rc_view. */
+ * array of objects, one per breaker, with every count of rc_view.
+ *
+ * A breaker of the config that gets no slot in the state file (all
+ * RC_MAX_BREAKERS taken by other names) is not protected: the shim passes
+ * its calls through.  It is shown with the state "unprotected" (and no
+ * counts), said why on stderr, and makes status exit 1. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +22,31 @@
 #include "core/shm.h"
 #include "core/breaker.h"
 #include "core/clock.h"
+
+/* Breaker B has no slot in the state file: its row, and why on stderr. */
+static void no_slot(const rc_shm *shm, const rc_config *c, const rc_breaker_cfg *b,
+		    int json, int first)
+{
+	unsigned used = 0;
+	for (unsigned i = 0; i < RC_MAX_BREAKERS; i++)
+		if (rc_ld(&shm->slots[i].name_word) == RC_NW_READY)
+			used++;
+	if (used >= RC_MAX_BREAKERS)
+		fprintf(stderr, "recloser: no slot for '%s' in %s: all %u are taken by other "
+			"names; its calls pass through unprotected (`recloser forget NAME` frees "
+			"the slot of a breaker no config uses)\n", b->name, c->state_file,
+			(unsigned)RC_MAX_BREAKERS);
+	else
+		fprintf(stderr, "recloser: no slot for '%s' in %s: another process's claim "
+			"did not complete; its calls may pass through unprotected\n", b->name,
+			c->state_file);
+	if (json)
+		printf("%s\n  {\"name\": \"%s\", \"state\": \"unprotected\", \"mode\": \"%s\"}",
+		       first ? "" : ",", b->name, cli_mode_name(b->mode));
+	else
+		printf("%-20s %-13s %10s %10s %6s %10s %8s %8s %9s\n", b->name, "unprotected",
+		       "-", "-", "-", "-", "-", "-", "-");
+}
 
 int cmd_status(const char *cfgpath, int argc, char **argv)
 {
@@ -71,19 +101,24 @@ int cmd_status(const char *cfgpath, int argc, char **argv)
 	rc_shm shm;
 	if (cli_open_state(c, &shm) < 0)
 		return 1;
+	/* root on another user's config: say whose state file this is */
+	if (cli_state_note())
+		fprintf(stderr, "%s\n", cli_state_note());
 	uint64_t now = rc_now_ms();
 	if (json)
 		printf("[");
 	else
 		cli_table_header(stdout);
-	int first = 1;
+	int first = 1, unprotected = 0;
 	for (unsigned i = 0; i < c->nbreakers; i++) {
 		const rc_breaker_cfg *b = &c->breakers[i];
 		if (name && strcmp(name, b->name) != 0)
 			continue;
 		rc_slot *s = rc_shm_slot(&shm, b->name, 1);
 		if (!s) {
-			fprintf(stderr, "recloser: no room for '%s' in %s\n", b->name, c->state_file);
+			unprotected++;
+			no_slot(&shm, c, b, json, first);
+			first = 0;
 			continue;
 		}
 		rc_view v;
@@ -114,5 +149,5 @@ int cmd_status(const char *cfgpath, int argc, char **argv)
 	if (json)
 		printf("%s]\n", first ? "" : "\n");
 	rc_shm_close(&shm);
-	return 0;
+	return unprotected ? 1 : 0;
 }

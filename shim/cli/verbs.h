@@ -10,8 +10,10 @@
 
 /* status.c: `status [NAME] [--json]`, the table (or a JSON array) of
  * every breaker, or of NAME only; with --watch it hands over to
- * cmd_watch.  1 if the config does not load, NAME is not in it or the
- * state file cannot be mapped. */
+ * cmd_watch.  A breaker that has no slot in the state file (every slot
+ * taken) is shown as "unprotected".  1 if the config does not load, NAME
+ * is not in it, the state file cannot be mapped, or a breaker shown is
+ * unprotected. */
 int cmd_status(const char *cfgpath, int argc, char **argv);
 
 /* flip.c: `open`, `close`, `half-open`, `force-open`, `force-close` NAME:
@@ -34,6 +36,12 @@ int cmd_run(const char *cfgopt, int argc, char **argv);
 /* add.c: `add NAME PATTERN... [KEY=VALUE...]`, append a validated breaker
  * section; nothing changes unless the whole would-be file parses. */
 int cmd_add(const char *cfgpath, int argc, char **argv);
+
+/* forget.c: `forget NAME [--force]`, free the state-file slot of breaker
+ * NAME for another name; refused for a name of the config, and (without
+ * --force) for a slot used in the last minute.  1 if refused or NAME has
+ * no slot. */
+int cmd_forget(const char *cfgpath, int argc, char **argv);
 
 /* metrics.c: `metrics [--textfile DIR]`, the Prometheus text exposition
  * of every breaker, to stdout or atomically to DIR/recloser.prom. */

@@ -137,6 +137,10 @@ int cmd_watch(const char *cfgpath, const char *name, uint64_t interval_ms, long 
 
 	if (!(c = cli_load(cfgpath)))
 		return 1;
+	if (cli_as_config_owner(c) < 0) { /* root on a user's config: theirs */
+		rc_config_free(c);
+		return 1;
+	}
 	if (name && rc_config_find(c, name) < 0) {
 		fprintf(stderr, "recloser: no breaker '%s' in %s\n", name, cfgpath);
 		rc_config_free(c);

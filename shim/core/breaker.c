@@ -4,12 +4,14 @@
  * rc_now_*) uses only atomics on the mapping: no malloc, no lock, no stdio,
  * and errno is left as it was found.  The only system call those paths may
  * make is kill(pid, 0), to tell whether the holder of a half-open probe is
- * still alive, and only when every probe slot is taken.
+ * still alive, and only when every probe slot is taken and the holder is
+ * of our own pid namespace (core/alive.h).
  *
  * Decisions the header leaves open, made here:
  *  - Probe lifetime (rc_breaker_probe_ttl_ms): connect_timeout + response_timeout
  *    + 1 s, a timeout of 0 (off) counting as 5 s.  A probe is also free when
- *    its holder is dead (kill(pid, 0) fails with ESRCH) or when it was taken
+ *    its holder is dead (of our pid namespace, and kill(pid, 0) fails with
+ *    ESRCH; one of another namespace only ages out) or when it was taken
  *    before the current half-open phase began (a leftover of an earlier one).
  *  - In closed, failure_rate is judged over the window, but only over the
  *    buckets from the moment the breaker last entered closed: failures that
@@ -194,12 +196,14 @@ static void clear_tr(rc_transition *tr)
 	tr->failures = tr->calls = tr->open_ms = 0;
 }
 
-/* ---- probes: 0 free, else (pid << 32) | low 32 bits of the start ms ---- */
+/* ---- probes: 0 free, else RC_PROBE(ns, pid, start ms) (slot.h) ---- */
 
 /* Nonzero if probe value V, seen in the half-open phase entered at SINCE,
  * is presumed lost: older than TTL, older than the phase, or its holder is
- * dead.  The age is taken as signed: a start a little after NOW (another
- * process read its clock later) is fresh. */
+ * known dead.  The age is taken as signed: a start a little after NOW
+ * (another process read its clock later) is fresh.  Only a holder of our
+ * own pid namespace can be known dead (alive.h): one of another namespace
+ * keeps its probe until TTL, whatever kill() says here. */
 static int probe_stale(uint64_t v, uint64_t now, uint64_t since, uint64_t ttl,
 		       uint32_t self, int check_pid)
 {
@@ -208,21 +212,28 @@ static int probe_stale(uint64_t v, uint64_t now, uint64_t since, uint64_t ttl,
 	uint64_t in_state = now >= since ? now - since : 0;
 	if (age > ttl || age > in_state)
 		return 1;
-	uint32_t pid = (uint32_t)(v >> 32);
-	return check_pid && pid != self && rc_pid_dead(pid);
+	if (!check_pid)
+		return 0;
+	uint32_t pid = RC_PROBE_PID(v), ns = RC_PROBE_NS(v);
+	if (pid == (self & 0x3fffffu) &&
+	    ns == (rc_alive_ns() & ((1u << RC_PROBE_NS_BITS) - 1)))
+		return 0; /* ours (another thread's call) */
+	return rc_holder_dead(pid, ns, RC_PROBE_NS_BITS);
 }
 
-/* Take a probe slot for a half-open word W.  Return its index, or -1. */
+/* Take a probe slot for a half-open word W.  Return its index, or -1.
+ * No system call unless every probe slot is taken (then kill(pid, 0) on
+ * holders of our namespace); the namespace tag is a load. */
 static int take_probe(rc_slot *s, const rc_breaker_cfg *b, uint64_t w,
 		      uint64_t now, uint32_t pid, uint64_t *valp)
 {
 	unsigned n = nprobes(b);
 	uint64_t since = RC_W_SINCE(w), start = now > since ? now : since;
-	uint64_t val = ((uint64_t)pid << 32) | (uint32_t)start;
+	uint64_t val = RC_PROBE(rc_alive_ns(), pid, start);
 	uint64_t ttl = rc_breaker_probe_ttl_ms(b);
 
 	if (!val)
-		val = 1; /* pid 0 and start 0 mod 2^32: still not "free" */
+		val = 1; /* pid 0, tag 0 and start 0 mod 2^32: still not "free" */
 	*valp = val;
 	for (unsigned i = 0; i < n; i++) {      /* free ones first */
 		uint64_t v = 0;

@@ -19,6 +19,72 @@ static char log_prog[64] = "?";
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
+/* Lines that were to be written (their level enabled) but were not: the
+ * log was refused, could not be opened, or the write fell short. */
+static unsigned long log_dropped;
+/* Why the first of them was: a constant string, set once. */
+static const char *log_refusal;
+
+unsigned long rc_log_dropped(void)
+{
+	return __atomic_load_n(&log_dropped, __ATOMIC_RELAXED);
+}
+
+const char *rc_log_refusal(void)
+{
+	return __atomic_load_n(&log_refusal, __ATOMIC_ACQUIRE);
+}
+
+static void refused(const char *why)
+{
+	const char *none = NULL;
+
+	__atomic_fetch_add(&log_dropped, 1, __ATOMIC_RELAXED);
+	__atomic_compare_exchange_n(&log_refusal, &none, why, 0, __ATOMIC_RELEASE,
+				    __ATOMIC_RELAXED);
+}
+
+/* Only a regular file of our own with one name: /tmp is shared, and a
+ * FIFO, a device, or a second name of a file of ours (a hard link another
+ * user planted where fs.protected_hardlinks = 0) is not our log. */
+static const char *log_file_bad(const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		return S_ISLNK(st->st_mode) ? "a symbolic link" : "not a regular file";
+	if (st->st_nlink != 1)
+		return "more than one link (a hard link)";
+	if (st->st_uid != geteuid())
+		return "owned by another user";
+	return NULL;
+}
+
+/* Append LINE to the log: NULL if written whole, else why not.  What is
+ * at the path is looked at before it is opened, so a FIFO or a device
+ * there is never opened at all (no reader of a FIFO sees a writer come and
+ * go); the open itself is O_NONBLOCK, so one swapped in meanwhile cannot
+ * block us either (a FIFO with no reader fails ENXIO), and the opened file
+ * is checked again before a byte goes to it. */
+static const char *write_line(const char *line, size_t n)
+{
+	struct stat st;
+	const char *why;
+	int fd;
+
+	if (lstat(log_path, &st) == 0 && (why = log_file_bad(&st)))
+		return why;
+	fd = rc_sys_open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+			 O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0)
+		return errno == ELOOP ? "a symbolic link" : errno == ENXIO ?
+			"not a regular file" : "cannot be opened";
+	if (fstat(fd, &st) < 0)
+		why = "cannot be opened";
+	else if (!(why = log_file_bad(&st)) && rc_sys_write(fd, line, n) != (ssize_t)n)
+		why = "a write fell short";
+	rc_sys_close(fd);
+	return why;
+}
+
 void rc_log_setup(const char *path, int level, const char *prog)
 {
 	snprintf(log_path, sizeof log_path, "%s", path ? path : "");
@@ -119,17 +185,11 @@ int rc_log(int level, const char *event, const char *fmt, ...)
 	if ((size_t)n > sizeof line - 2)
 		n = (int)sizeof line - 2;
 	line[n++] = '\n';
-	/* No symlinks, and only a file of our own: /tmp is shared. */
-	int fd = rc_sys_open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
-		      0600);
-	if (fd >= 0) {
-		struct stat st;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()) {
-			if (rc_sys_write(fd, line, (size_t)n) == (ssize_t)n)
-				ok = 0;
-		}
-		rc_sys_close(fd);
-	}
+	const char *why = write_line(line, (size_t)n);
+	if (why)
+		refused(why);
+	else
+		ok = 0;
 	errno = saved;
 	return ok;
 }

@@ -3,7 +3,12 @@
  * Each line is opened, written with one write(2) and closed again on an
  * O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC descriptor: the shim keeps no fd
  * that the host program could close or reuse, lines of different processes
- * never interleave, and a rotated file is followed at once. */
+ * never interleave, and a rotated file is followed at once.
+ *
+ * Only a regular file owned by the effective uid with one link (st_nlink
+ * 1) is written; a symlink, a FIFO, a device, a hard link or a file of
+ * another user at the path gets nothing, and nothing there can block: the
+ * path is looked at first and opened O_NONBLOCK|O_NOFOLLOW|O_NOCTTY. */
 #ifndef RC_LOG_H
 #define RC_LOG_H
 
@@ -24,6 +29,17 @@ int rc_log_enabled(int level);
  * opened or written): a caller that carries a count in the line keeps it. */
 int rc_log(int level, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Lines whose level was enabled but that were not written (the file was
+ * refused, could not be opened, or the write fell short), since the start
+ * of the process.  They cannot be reported in the log itself. */
+unsigned long rc_log_dropped(void);
+
+/* Why the first dropped line was not written ("not a regular file", "more
+ * than one link (a hard link)", "owned by another user", "a symbolic
+ * link", "cannot be opened", "a write fell short"), or NULL if none was.
+ * A constant string: a caller may report it once, where it has a channel. */
+const char *rc_log_refusal(void);
 
 /* Copy S into BUF as a logfmt value: bare when it needs no quoting, else
  * double-quoted with \" and \\ escaped.  Return BUF. */

@@ -4,8 +4,23 @@
  *  - A state file from another boot: every slot is reset (rc_breaker_reboot).
  *    The header's boot_hash (taken from reserved space) makes that reset
  *    happen once, by whichever process wins a CAS on it.
- *  - A half-finished claim (of the header or a slot) by a dead process is
- *    taken over; one by a live process is waited for, 200 ms at most. */
+ *  - A half-finished claim (of the header or a slot) is taken over when it
+ *    is abandoned (slot.h: its claimer known dead, or older than
+ *    RC_CLAIM_MAX_MS); a live one is waited for, 200 ms at most.  A
+ *    claimer of another pid namespace is never known dead (alive.h).
+ *  - Blocks: a file we size is fully allocated (fallocate) before it is
+ *    mapped, or removed: a page that cannot be backed would be a SIGBUS in
+ *    the host at its first touch.  A full-size file found with fewer blocks
+ *    than bytes is allocated the same way, or refused; never mapped as is.
+ *  - Slots: found by name; a new name takes the first free slot (RC_NW_FREE,
+ *    or the first RC_NW_EMPTY, which ends the table: no slot after it was
+ *    ever used), then checks that no other slot holds or is being claimed
+ *    for the same name (two claimers: the one of the higher slot backs
+ *    off).  A slot is freed by rc_shm_forget, or, when the table is full,
+ *    for a new name once it has been seen unused for rc_shm_reuse_idle_s.
+ *    "Seen unused": slot->seen holds a fingerprint of what every call
+ *    changes and when it was last seen to change, or the slot was last
+ *    bound (rc_shm_slot finding it); whoever looks updates it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,6 +39,7 @@
 #include "core/sys.h"
 
 _Static_assert(sizeof(rc_slot) == 576, "rc_slot layout changed: bump RC_SHM_VERSION");
+_Static_assert(offsetof(rc_slot, seen) == 520, "rc_slot layout changed: bump RC_SHM_VERSION");
 _Static_assert(sizeof(rc_shm_header) == 144, "header layout changed: bump RC_SHM_VERSION");
 
 static int name_ok(const char *name, size_t max)
@@ -124,13 +140,36 @@ static void hdr_init(rc_shm_header *h, const char *boot)
 	rc_st(&h->init_word, 2);
 }
 
+/* This process's claim word at NOW (slot.h). */
+static uint64_t my_claim(uint64_t now)
+{
+	return RC_CLAIM(rc_alive_ns(), (uint32_t)getpid(), now);
+}
+
+/* Nonzero if W has the form of a claim. */
+static int claim_ok(uint64_t w)
+{
+	return RC_CLAIM_IS(w) && RC_CLAIM_PID(w) != 0;
+}
+
+/* Nonzero if the claim W, seen at NOW, is abandoned: older than
+ * RC_CLAIM_MAX_MS (a start a little in the future is young), or its
+ * claimer is known dead. */
+static int claim_abandoned(uint64_t w, uint64_t now)
+{
+	uint32_t age = ((uint32_t)(now >> 4) - RC_CLAIM_T(w)) & 0xffffffu;
+	if (age < 0x800000u && (uint64_t)age * 16 > RC_CLAIM_MAX_MS)
+		return 1;
+	return rc_holder_dead(RC_CLAIM_PID(w), RC_CLAIM_NS(w), RC_NS_BITS);
+}
+
 /* Take the header at MAP through the init_word protocol until it is
  * initialised (by us or another process).  Return 0, or -1 with ERR set. */
 static int init_header(void *map, size_t size, const char *boot,
 		       const char *path, char *err, size_t errlen)
 {
 	rc_shm_header *h = map;
-	uint64_t mine = ((uint64_t)getpid() << 2) | 1, deadline = 0;
+	uint64_t mine = my_claim(rc_now_ms()), deadline = 0;
 
 	for (;;) {
 		uint64_t iw = rc_ld(&h->init_word), orig = iw;
@@ -151,7 +190,7 @@ static int init_header(void *map, size_t size, const char *boot,
 			hdr_init(h, boot);
 			return 0;
 		}
-		if ((iw & 3) != 1 || (iw >> 2) == 0 || (iw >> 2) > INT_MAX) {
+		if (!claim_ok(iw)) {
 			if (rc_ld(&h->magic) != RC_SHM_MAGIC)
 				return refuse(err, errlen, path,
 					      "not a recloser state file (bad magic)");
@@ -159,25 +198,26 @@ static int init_header(void *map, size_t size, const char *boot,
 				      "corrupt header (init_word %#llx)",
 				      (unsigned long long)iw);
 		}
-		if (rc_pid_dead(iw >> 2)) {
+		uint64_t now = rc_now_ms();
+		if (claim_abandoned(iw, now)) {
 			if (!rc_cas(&h->init_word, &iw, mine))
 				continue;
 			if (!abandoned_ok(h, map, size)) {
 				uint64_t me = mine;
 				rc_cas(&h->init_word, &me, orig);
 				return refuse(err, errlen, path,
-					      "corrupt header (abandoned by pid %llu)",
-					      (unsigned long long)(orig >> 2));
+					      "corrupt header (abandoned by pid %u)",
+					      RC_CLAIM_PID(orig));
 			}
 			hdr_init(h, boot);
 			return 0;
 		}
 		if (!deadline) {
-			deadline = rc_now_ms() + 200;
-		} else if (rc_now_ms() >= deadline) {
+			deadline = now + 200;
+		} else if (now >= deadline) {
 			return refuse(err, errlen, path,
-				      "still being initialised by pid %llu after 200 ms",
-				      (unsigned long long)(iw >> 2));
+				      "still being initialised by pid %u after 200 ms",
+				      RC_CLAIM_PID(iw));
 		}
 		rc_sleep_ms(1);
 	}
@@ -192,26 +232,27 @@ static int check_slots(rc_slot *slots, const char *path, char *err, size_t errle
 		if (!rc_breaker_valid(s))
 			return refuse(err, errlen, path, "corrupt slot %u (state %u)", i,
 				      rc_breaker_state(s));
-		if (nw == 0) {
+		if (nw == RC_NW_EMPTY || nw == RC_NW_FREE) {
 			/* a claim may land between the two loads: look again */
-			if (s->name[0] && rc_ld(&s->name_word) == 0)
+			if (s->name[0] && rc_ld(&s->name_word) == nw)
 				return refuse(err, errlen, path,
-					      "corrupt slot %u (empty, with a name)", i);
+					      "corrupt slot %u (%s, with a name)", i,
+					      nw == RC_NW_EMPTY ? "empty" : "free");
 			continue;
 		}
-		if (nw == 2) {
+		if (nw == RC_NW_READY) {
 			if (!name_ok(s->name, RC_NAME_MAX))
 				return refuse(err, errlen, path,
 					      "corrupt slot %u (bad name)", i);
 			for (unsigned j = 0; j < i; j++)
-				if (rc_ld(&slots[j].name_word) == 2 &&
+				if (rc_ld(&slots[j].name_word) == RC_NW_READY &&
 				    strncmp(slots[j].name, s->name, RC_NAME_MAX) == 0)
 					return refuse(err, errlen, path,
 						      "corrupt slot %u (duplicate of slot %u)",
 						      i, j);
 			continue;
 		}
-		if ((nw & 3) == 1 && (nw >> 2) > 0 && (nw >> 2) <= INT_MAX)
+		if (claim_ok(nw))
 			continue; /* being claimed */
 		return refuse(err, errlen, path, "corrupt slot %u (name_word %#llx)",
 			      i, (unsigned long long)nw);
@@ -219,11 +260,129 @@ static int check_slots(rc_slot *slots, const char *path, char *err, size_t errle
 	return 0;
 }
 
+/* ---- when a slot was last in use (slot->seen) ---- */
+
+unsigned rc_shm_reuse_idle_s = RC_SHM_REUSE_IDLE_S;
+
+/* 32 bits of what every call, rejection or transition changes. */
+static uint32_t activity(const rc_slot *s)
+{
+	uint64_t v[3 + RC_MAX_PROBES];
+	v[0] = rc_ld(&s->calls);
+	v[1] = rc_ld(&s->rejected);
+	v[2] = rc_ld(&s->transitions);
+	for (unsigned i = 0; i < RC_MAX_PROBES; i++)
+		v[3 + i] = rc_ld(&s->probes[i]);
+	uint64_t h = rc_fnv1a(RC_FNV_INIT, v, sizeof v);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* The slot is in use now (bound, claimed, a reboot): seen at NOW. */
+static uint64_t touch(rc_slot *s, uint64_t now_ms)
+{
+	uint64_t v = RC_SEEN(activity(s), now_ms / 1000);
+	__atomic_exchange_n(&s->seen, v, __ATOMIC_SEQ_CST);
+	return v;
+}
+
+/* Look at S at NOW_MS: the seconds it has been seen unused (0 when it
+ * changed since the last look, which is then recorded); *SEENP gets the
+ * seen value the answer rests on. */
+static uint64_t idle_s(rc_slot *s, uint64_t now_ms, uint64_t *seenp)
+{
+	uint32_t fp = activity(s), now = (uint32_t)(now_ms / 1000);
+	uint64_t v = __atomic_load_n(&s->seen, __ATOMIC_SEQ_CST);
+	for (;;) {
+		if (RC_SEEN_FP(v) == fp && RC_SEEN_SEC(v) <= now) {
+			*seenp = v;
+			return now - RC_SEEN_SEC(v);
+		}
+		uint64_t nv = RC_SEEN(fp, now);
+		if (rc_cas(&s->seen, &v, nv)) {
+			*seenp = nv;
+			return 0;
+		}
+	}
+}
+
 /* The file was made in another boot: its times mean nothing now. */
 static void reset_for_boot(rc_shm *shm, uint64_t now)
 {
-	for (unsigned i = 0; i < RC_MAX_BREAKERS; i++)
+	for (unsigned i = 0; i < RC_MAX_BREAKERS; i++) {
 		rc_breaker_reboot(&shm->slots[i], now);
+		if (rc_ld(&shm->slots[i].name_word) == RC_NW_READY)
+			touch(&shm->slots[i], now);
+	}
+}
+
+/* Remove PATH if it still names the file open at FD (ours, sized by us
+ * and not backed: no process can have used it).  Return nonzero if it
+ * was removed.  A mapping another process made of it meanwhile stays
+ * valid (the file lives on, unnamed); truncating it instead would not. */
+static int remove_ours(int fd, const char *path)
+{
+	struct stat a, b;
+	if (fstat(fd, &a) < 0 || lstat(path, &b) < 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino)
+		return 0;
+	return unlink(path) == 0; /* if not: later openers see its missing blocks */
+}
+
+/* An existing file at FD (stat SB): refuse what its size or its first
+ * bytes show to be foreign, of another version, or cut, before anything is
+ * mapped (pread of a hole is no fault).  Return 0, or -1 with ERR set. */
+static int peek(int fd, const struct stat *sb, size_t want, const char *path,
+		char *err, size_t errlen)
+{
+	uint64_t head[2] = { 0, 0 };
+	if (sb->st_size == 0)
+		return 0;
+	ssize_t n = pread(fd, head, sizeof head, 0);
+	if (n == (ssize_t)sizeof head && head[0] == RC_SHM_MAGIC &&
+	    (uint32_t)head[1] != RC_SHM_VERSION)
+		return refuse(err, errlen, path, "version %u, expected %u (made by another "
+			      "version of recloser: remove it once no process uses it)",
+			      (unsigned)(uint32_t)head[1], RC_SHM_VERSION);
+	if (n == (ssize_t)sizeof head && head[0] != RC_SHM_MAGIC && head[0])
+		return refuse(err, errlen, path, "not a recloser state file (bad magic)");
+	if ((uint64_t)sb->st_size != want)
+		return refuse(err, errlen, path, "size %lld, expected %zu",
+			      (long long)sb->st_size, want);
+	return 0;
+}
+
+/* Make sure every block of the file at FD (stat SB) is allocated: a write
+ * to a hole on a full tmpfs would be a SIGBUS in the host program.  An
+ * empty file is sized first; one we sized and cannot back is removed
+ * (CREATED or not: an empty file is nobody's yet).  A full-size file with
+ * fewer blocks than bytes is allocated, or refused, never mapped as is;
+ * the only change ever made to a file not yet validated, and only to one
+ * of ours (owner, mode, no foreign magic).  No emulation where fallocate
+ * is unsupported.  Return 0, or -1 with ERR set. */
+static int back(int fd, const struct stat *sb, int created, size_t want, const char *path,
+		char *err, size_t errlen)
+{
+	int sized = 0;
+	if (sb->st_size == 0) {
+		if (ftruncate(fd, (off_t)want) < 0) {
+			int e = errno;
+			if (created)
+				remove_ours(fd, path);
+			return refuse(err, errlen, path, "cannot size: %s", strerror(e));
+		}
+		sized = 1;
+	}
+	if (!sized && (uint64_t)sb->st_blocks * 512 >= want)
+		return 0;
+	if (fallocate(fd, 0, 0, (off_t)want) == 0 || errno == EOPNOTSUPP || errno == ENOSYS)
+		return 0;
+	int e = errno;
+	if (sized) /* never leave a file that looks valid and cannot be backed */
+		return refuse(err, errlen, path, "cannot allocate %zu bytes: %s (%s)", want,
+			      strerror(e), remove_ours(fd, path) ? "file removed" : "file left");
+	return refuse(err, errlen, path,
+		      "not fully allocated (%lld of %zu bytes) and cannot allocate: %s",
+		      (long long)sb->st_blocks * 512, want, strerror(e));
 }
 
 static int shm_open_(const char *path, rc_shm *shm, char *err, size_t errlen)
@@ -234,6 +393,7 @@ static int shm_open_(const char *path, rc_shm *shm, char *err, size_t errlen)
 	void *map;
 	int fd = -1, created = 0;
 
+	rc_alive_init();
 	memset(shm, 0, sizeof *shm);
 	if (err && errlen)
 		err[0] = 0;
@@ -281,34 +441,10 @@ static int shm_open_(const char *path, rc_shm *shm, char *err, size_t errlen)
 			      "writable by group or others (mode %04o)",
 			      (unsigned)(sb.st_mode & 07777));
 	}
-	if (sb.st_size != 0 && (uint64_t)sb.st_size != want) {
-		uint64_t head[2] = { 0, 0 };
-		ssize_t n = pread(fd, head, sizeof head, 0);
+	if (peek(fd, &sb, want, path, err, errlen) < 0 ||
+	    back(fd, &sb, created, want, path, err, errlen) < 0) {
 		rc_sys_close(fd);
-		if (n == (ssize_t)sizeof head && head[0] == RC_SHM_MAGIC &&
-		    (uint32_t)head[1] != RC_SHM_VERSION)
-			return refuse(err, errlen, path, "version %u, expected %u",
-				      (unsigned)(uint32_t)head[1], RC_SHM_VERSION);
-		if (n == (ssize_t)sizeof head && head[0] != RC_SHM_MAGIC && head[0])
-			return refuse(err, errlen, path,
-				      "not a recloser state file (bad magic)");
-		return refuse(err, errlen, path, "size %lld, expected %zu",
-			      (long long)sb.st_size, want);
-	}
-	if (sb.st_size == 0 && ftruncate(fd, (off_t)want) < 0) {
-		int e = errno;
-		rc_sys_close(fd);
-		return refuse(err, errlen, path, "cannot size: %s", strerror(e));
-	}
-	/* Reserve the blocks of a file we sized: a write to a hole on a full
-	 * tmpfs would be a SIGBUS in the host program.  No emulation where
-	 * unsupported.  A file of the right size is only read until it has
-	 * been validated: a foreign file is never modified, not even its mtime. */
-	if (sb.st_size == 0 && fallocate(fd, 0, 0, (off_t)want) < 0 && errno != EOPNOTSUPP &&
-	    errno != ENOSYS) {
-		int e = errno;
-		rc_sys_close(fd);
-		return refuse(err, errlen, path, "cannot allocate: %s", strerror(e));
+		return -1;
 	}
 	map = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	int map_errno = errno;
@@ -383,62 +519,286 @@ void rc_shm_close(rc_shm *shm)
 	errno = e;
 }
 
-/* Write NAME into a slot we hold the claim of, and publish it. */
-static rc_slot *publish(rc_slot *s, const char *name)
+/* ---- slots ---- */
+
+/* Zero every field of S but name_word (held by our claim) and the state
+ * word (breaker.c's: rc_breaker_init sets it when a name is published). */
+static void clear_slot(rc_slot *s)
+{
+	uint64_t *p = (uint64_t *)(void *)s;
+	for (size_t i = 1; i < sizeof *s / 8; i++)
+		if (i != offsetof(rc_slot, word) / 8)
+			rc_st(&p[i], 0);
+}
+
+static int name_is(const rc_slot *s, const char *name)
+{
+	return strncmp(s->name, name, RC_NAME_MAX) == 0;
+}
+
+/* S was found ready under NAME: note that it is in use, then make sure it
+ * still is NAME's (a reuse may have claimed it meanwhile: its claimer
+ * looks at seen after its claim, we at name_word after our touch, so one
+ * of the two sees the other).  Return S, or NULL to look again. */
+static rc_slot *bind(rc_slot *s, const char *name, uint64_t now)
+{
+	touch(s, now);
+	if (__atomic_load_n(&s->name_word, __ATOMIC_SEQ_CST) != RC_NW_READY ||
+	    !name_is(s, name))
+		return NULL;
+	return s;
+}
+
+/* Wait for a live claim: 1 ms, unless *DEADLINE (200 ms after the first
+ * wait) has passed.  Return 0 if it has. */
+static int wait_claim(uint64_t *deadline)
+{
+	uint64_t now = rc_now_ms();
+	if (!*deadline)
+		*deadline = now + 200;
+	else if (now >= *deadline)
+		return 0;
+	rc_sleep_ms(1);
+	return 1;
+}
+
+enum { GOT, AGAIN, NONE };
+
+typedef struct scan {
+	int      freei;     /* first free slot (free, empty, abandoned), or -1 */
+	uint64_t freew;     /* its name_word */
+	int      busy;      /* a live claim never completed: NAME may be in it */
+} scan;
+
+/* Look for NAME among the N slots, waiting at live claims on the way.
+ * Return GOT (*OUT set), AGAIN (a bind lost a race), or NONE (SC says
+ * where a new claim may go). */
+static int lookup(rc_shm *shm, unsigned n, const char *name, uint64_t *deadline,
+		  scan *sc, rc_slot **out)
+{
+	sc->freei = -1;
+	sc->busy = 0;
+	for (unsigned i = 0; i < n; i++) {
+		rc_slot *s = &shm->slots[i];
+		for (;;) {
+			uint64_t nw = rc_ld(&s->name_word);
+			if (nw == RC_NW_READY) {
+				if (!name_is(s, name))
+					break;
+				*out = bind(s, name, rc_now_ms());
+				return *out ? GOT : AGAIN;
+			}
+			if (nw == RC_NW_EMPTY || nw == RC_NW_FREE ||
+			    (claim_ok(nw) && claim_abandoned(nw, rc_now_ms()))) {
+				if (sc->freei < 0) {
+					sc->freei = (int)i;
+					sc->freew = nw;
+				}
+				if (nw == RC_NW_EMPTY)
+					return NONE; /* the end of the used slots */
+				break;
+			}
+			if (!claim_ok(nw))
+				break; /* garbage that appeared after the checks */
+			/* a live claimer: it may be claiming NAME */
+			if (!wait_claim(deadline)) {
+				sc->busy = 1;
+				break;
+			}
+		}
+	}
+	return NONE;
+}
+
+/* We hold the claim MINE of slot F for NAME: make sure no other slot holds
+ * NAME or is being claimed for it.  Of two claims, the one of the higher
+ * slot backs off.  Return GOT (*OUT: the slot that holds NAME, F or
+ * another), AGAIN (we backed off: F is free again), or NONE (a claim that
+ * never completes: F is free again). */
+static int verify(rc_shm *shm, unsigned n, unsigned f, uint64_t mine, const char *name,
+		  uint64_t *deadline, rc_slot **out)
+{
+	rc_slot *mineslot = &shm->slots[f];
+	int r = GOT;
+	*out = mineslot;
+	for (unsigned j = 0; j < n && r == GOT && *out == mineslot; j++) {
+		rc_slot *s = &shm->slots[j];
+		if (j == f)
+			continue;
+		for (;;) {
+			uint64_t nw = rc_ld(&s->name_word);
+			if (nw == RC_NW_EMPTY) {
+				j = n; /* the end */
+				break;
+			}
+			if (nw == RC_NW_READY) {
+				if (name_is(s, name)) {
+					*out = bind(s, name, rc_now_ms());
+					if (!*out)
+						r = AGAIN;
+				}
+				break;
+			}
+			if (!claim_ok(nw) || claim_abandoned(nw, rc_now_ms()))
+				break;
+			if (j < f) {
+				r = AGAIN;
+				break;
+			}
+			if (!wait_claim(deadline)) {
+				r = NONE;
+				break;
+			}
+		}
+	}
+	if (r != GOT || *out != mineslot) {
+		uint64_t m = mine;
+		clear_slot(mineslot); /* what an abandoned claim may have written */
+		rc_cas(&mineslot->name_word, &m, RC_NW_FREE);
+		if (r != GOT)
+			*out = NULL;
+	}
+	return r;
+}
+
+/* Write NAME into slot S, whose claim MINE we hold, and publish it.
+ * Return S, or NULL if the claim was taken over meanwhile (we were
+ * stopped longer than RC_CLAIM_MAX_MS). */
+static rc_slot *publish(rc_slot *s, uint64_t mine, const char *name)
 {
 	char buf[RC_NAME_MAX];
+	uint64_t now = rc_now_ms();
 	memset(buf, 0, sizeof buf);
 	memcpy(buf, name, strlen(name));
+	clear_slot(s); /* what a process still bound to an old name left */
 	memcpy(s->name, buf, sizeof buf);
-	rc_breaker_init(s, rc_now_ms());
-	rc_st(&s->name_word, 2);
-	return s;
+	rc_breaker_init(s, now);
+	touch(s, now);
+	return rc_cas(&s->name_word, &mine, RC_NW_READY) ? s : NULL;
+}
+
+/* Free slot S, ready under NAME (the name is checked under our claim), if
+ * it has been seen unused for QUIET_S seconds (0: at once).  *IDLEP: how
+ * long it has been.  Return 0 freed, 1 in use, -1 not NAME's. */
+static int free_slot(rc_slot *s, const char *name, unsigned quiet_s, uint64_t *idlep)
+{
+	uint64_t now = rc_now_ms(), seen;
+	uint64_t idle = idle_s(s, now, &seen);
+	*idlep = idle;
+	if (quiet_s && idle < quiet_s)
+		return 1;
+	uint64_t w = RC_NW_READY, mine = my_claim(now);
+	if (!rc_cas(&s->name_word, &w, mine))
+		return -1;
+	/* After our claim: bound meanwhile (bind() touches, then looks at
+	 * name_word), or another name's by now?  Then it stays as it is. */
+	int r = !name_is(s, name) ? -1
+		: quiet_s && __atomic_load_n(&s->seen, __ATOMIC_SEQ_CST) != seen ? 1 : 0;
+	if (r) {
+		uint64_t m = mine;
+		rc_cas(&s->name_word, &m, RC_NW_READY);
+		if (r > 0)
+			*idlep = 0;
+		return r;
+	}
+	clear_slot(s);
+	rc_cas(&s->name_word, &mine, RC_NW_FREE);
+	return 0;
+}
+
+/* The table is full: free the slot seen unused longest, if that is
+ * rc_shm_reuse_idle_s or more.  Return nonzero if one was freed. */
+static int reuse_idle(rc_shm *shm, unsigned n)
+{
+	uint64_t now = rc_now_ms(), best = 0, seen;
+	int besti = -1;
+	char name[RC_NAME_MAX];
+	for (unsigned i = 0; i < n; i++) {
+		rc_slot *s = &shm->slots[i];
+		if (rc_ld(&s->name_word) != RC_NW_READY)
+			continue;
+		uint64_t idle = idle_s(s, now, &seen);
+		if (idle >= rc_shm_reuse_idle_s && (besti < 0 || idle > best)) {
+			best = idle;
+			besti = (int)i;
+		}
+	}
+	if (besti < 0)
+		return 0;
+	memcpy(name, shm->slots[besti].name, sizeof name);
+	name[RC_NAME_MAX - 1] = 0;
+	uint64_t idle;
+	return free_slot(&shm->slots[besti], name, rc_shm_reuse_idle_s ? rc_shm_reuse_idle_s : 1,
+			 &idle) == 0;
+}
+
+static rc_slot *find_or_claim(rc_shm *shm, const char *name, int create)
+{
+	unsigned n = shm->hdr->nslots < RC_MAX_BREAKERS ? shm->hdr->nslots : RC_MAX_BREAKERS;
+	uint64_t deadline = 0;
+	int reused = 0;
+
+	for (int tries = 0; tries < 64; tries++) {
+		scan sc;
+		rc_slot *s = NULL;
+		int r = lookup(shm, n, name, &deadline, &sc, &s);
+		if (r == GOT)
+			return s;
+		if (r == AGAIN)
+			continue;
+		if (!create || sc.busy)
+			return NULL;
+		if (sc.freei < 0) {
+			if (reused++ || !reuse_idle(shm, n))
+				return NULL; /* full */
+			continue;
+		}
+		uint64_t w = sc.freew, mine = my_claim(rc_now_ms());
+		if (!rc_cas(&shm->slots[sc.freei].name_word, &w, mine))
+			continue; /* another claimer was faster: look again */
+		r = verify(shm, n, (unsigned)sc.freei, mine, name, &deadline, &s);
+		if (r == NONE)
+			return NULL;
+		if (r == AGAIN)
+			continue;
+		if (s != &shm->slots[sc.freei])
+			return s; /* NAME was claimed elsewhere meanwhile */
+		if ((s = publish(s, mine, name)))
+			return s;
+	}
+	return NULL;
 }
 
 rc_slot *rc_shm_slot(rc_shm *shm, const char *name, int create)
 {
 	int e = errno;
 	rc_slot *found = NULL;
-	uint64_t mine = 0;
-
-	if (!shm || !shm->hdr || !name || !name_ok(name, RC_NAME_MAX))
-		goto out;
-	for (unsigned i = 0; i < shm->hdr->nslots && i < RC_MAX_BREAKERS; i++) {
-		rc_slot *s = &shm->slots[i];
-		uint64_t deadline = 0;
-		for (;;) {
-			uint64_t nw = rc_ld(&s->name_word);
-			if (nw == 2) {
-				if (strncmp(s->name, name, RC_NAME_MAX) == 0)
-					found = s;
-				break;
-			}
-			if (nw != 0 && ((nw & 3) != 1 || (nw >> 2) > INT_MAX))
-				break; /* garbage that appeared after the checks */
-			if (!mine)
-				mine = ((uint64_t)getpid() << 2) | 1;
-			if (nw == 0 || rc_pid_dead(nw >> 2)) {
-				if (!create) {
-					if (nw == 0)
-						goto out; /* slots fill in order */
-					break;    /* skip a dead claim */
-				}
-				if (!rc_cas(&s->name_word, &nw, mine))
-					continue;
-				found = publish(s, name);
-				goto out;
-			}
-			/* A live claimer: it may be claiming NAME; wait. */
-			if (!deadline)
-				deadline = rc_now_ms() + 200;
-			else if (rc_now_ms() >= deadline)
-				goto out;
-			rc_sleep_ms(1);
-		}
-		if (found)
-			break;
-	}
-out:
+	if (shm && shm->hdr && name && name_ok(name, RC_NAME_MAX))
+		found = find_or_claim(shm, name, create);
 	errno = e;
 	return found;
+}
+
+int rc_shm_forget(rc_shm *shm, const char *name, unsigned quiet_s, uint64_t *idle_s_out)
+{
+	int e = errno, r = -1;
+	uint64_t idle = 0;
+	if (shm && shm->hdr && name && name_ok(name, RC_NAME_MAX)) {
+		unsigned n = shm->hdr->nslots < RC_MAX_BREAKERS ? shm->hdr->nslots
+								 : RC_MAX_BREAKERS;
+		for (unsigned i = 0; i < n; i++) {
+			rc_slot *s = &shm->slots[i];
+			uint64_t nw = rc_ld(&s->name_word);
+			if (nw == RC_NW_EMPTY)
+				break;
+			if (nw == RC_NW_READY && name_is(s, name)) {
+				r = free_slot(s, name, quiet_s, &idle);
+				break;
+			}
+		}
+	}
+	if (idle_s_out)
+		*idle_s_out = idle;
+	errno = e;
+	return r;
 }

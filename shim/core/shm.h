@@ -13,7 +13,7 @@
 #include "core/slot.h"
 
 #define RC_SHM_MAGIC   0x31534f4c43455252ULL /* "RRECLOS1" little-endian */
-#define RC_SHM_VERSION 1u
+#define RC_SHM_VERSION 2u  /* 2: pid-namespace-aware claims and probes, free slots, seen */
 
 typedef struct rc_shm_header {
 	uint64_t magic;                /* RC_SHM_MAGIC once initialised */
@@ -21,7 +21,8 @@ typedef struct rc_shm_header {
 	uint32_t header_size;          /* sizeof(rc_shm_header) */
 	uint32_t slot_size;            /* sizeof(rc_slot) */
 	uint32_t nslots;               /* RC_MAX_BREAKERS */
-	uint64_t init_word;            /* 0 new; (pid<<2)|1 initialising; 2 done */
+	uint64_t init_word;            /* 0 new; a claim (slot.h RC_CLAIM) while
+	                                  initialising; 2 done */
 	char     boot_id[40];          /* /proc/sys/kernel/random/boot_id at creation */
 	uint64_t created_ms;
 	uint64_t boot_hash;            /* FNV-1a of boot_id (0: unknown); CAS'd
@@ -42,15 +43,39 @@ size_t rc_shm_file_size(void);
 /* Map the state file at PATH, creating it (mode 0600, O_NOFOLLOW, O_EXCL)
  * and initialising it when missing.  Refuses a symlink, a file not owned by
  * the real uid, a file writable by group or others, and a file whose magic,
- * version, sizes or contents are foreign or corrupt.
+ * version, sizes or contents are foreign or corrupt.  A file it sizes is
+ * fully allocated before it is mapped, or removed again (a full
+ * filesystem): no file is left that would fault (SIGBUS) when touched.  A
+ * full-size file with fewer blocks than bytes (an older version's, say)
+ * is allocated, or refused.
  * Return 0 and fill *SHM, else -1 with a one-line reason in ERR.
  * Every fd it opens is O_CLOEXEC and closed before it returns. */
 int rc_shm_open(const char *path, rc_shm *shm, char *err, size_t errlen);
 void rc_shm_close(rc_shm *shm);
 
-/* Find the slot of breaker NAME; with CREATE, claim a free slot for it.
- * Return the slot, or NULL (not found, table full, or a claim that never
- * completed). */
+/* Find the slot of breaker NAME (and note that it is in use); with
+ * CREATE, claim a free slot for it.  When every slot is taken, the one
+ * seen unused longest is freed for NAME if that is rc_shm_reuse_idle_s or
+ * more.  Return the slot, or NULL (not found, table full, or a claim
+ * that never completed). */
 rc_slot *rc_shm_slot(rc_shm *shm, const char *name, int create);
+
+/* Free the slot of breaker NAME for any name, if it has been seen unused
+ * for QUIET_S seconds or more (0: at once).  "Seen unused" since the last
+ * time it was seen in use: found by rc_shm_slot (a process binding it, the
+ * CLI showing it), or its calls, rejections, transitions or probes found
+ * changed by a look (rc_shm_forget, rc_shm_slot on a full table); so a
+ * slot whose last use nobody saw counts from the first look after it.
+ * *IDLE_S (if not NULL): how long it has been.  Return 0 freed, 1 in use
+ * (not freed), -1 no slot for NAME.
+ * A process that still has the slot bound (its config listed NAME when it
+ * last loaded it, or a connection made then is still open) goes on
+ * counting into the slot, whatever name takes it next. */
+int rc_shm_forget(rc_shm *shm, const char *name, unsigned quiet_s, uint64_t *idle_s);
+
+/* Seconds a slot must have been seen unused before a new name takes it
+ * from a full table (RC_SHM_REUSE_IDLE_S, 7 days; the unit tests lower it). */
+#define RC_SHM_REUSE_IDLE_S (7u * 24 * 3600)
+extern unsigned rc_shm_reuse_idle_s;
 
 #endif

@@ -28,15 +28,55 @@ enum rc_state {
 #define RC_W_GEN(w)   ((unsigned)(((w) >> 8) & 0xfffu))
 #define RC_W_SINCE(w) ((uint64_t)(w) >> 20)
 
+/* name_word, and the header's init_word (shm.h), hold a claim while a
+ * process writes what the word guards:
+ *   bits  0-1   1
+ *   bits  2-23  the claimer's pid, in its own pid namespace
+ *   bits 24-39  the claimer's pid-namespace tag (core/alive.h)
+ *   bits 40-63  CLOCK_MONOTONIC ms / 16 when the claim began (24 bits)
+ * A claim is abandoned when its claimer is known dead (same namespace,
+ * ESRCH) or it is older than RC_CLAIM_MAX_MS: claims take microseconds.
+ * Other values of name_word: */
+#define RC_NW_EMPTY 0u   /* never used; so is every slot after it */
+#define RC_NW_READY 2u   /* name written: the slot is that breaker's */
+#define RC_NW_FREE  3u   /* used, then forgotten: free for any name */
+
+#define RC_CLAIM_MAX_MS 5000u
+#define RC_CLAIM(ns, pid, ms) (1u | ((uint64_t)((pid) & 0x3fffffu) << 2) |             \
+			       ((uint64_t)((ns) & 0xffffu) << 24) |                    \
+			       (((uint64_t)(ms) >> 4 & 0xffffffu) << 40))
+#define RC_CLAIM_IS(w)  (((w) & 3u) == 1u)
+#define RC_CLAIM_PID(w) ((uint32_t)((w) >> 2) & 0x3fffffu)
+#define RC_CLAIM_NS(w)  ((uint32_t)((w) >> 24) & 0xffffu)
+#define RC_CLAIM_T(w)   ((uint32_t)((w) >> 40) & 0xffffffu)   /* ms / 16 */
+
+/* A half-open probe held, probes[i] (0: free):
+ *   bits  0-31  CLOCK_MONOTONIC ms when it was taken (low 32 bits)
+ *   bits 32-53  the holder's pid, in its own pid namespace
+ *   bits 54-63  the low 10 bits of the holder's pid-namespace tag */
+#define RC_PROBE(ns, pid, ms) ((uint32_t)(ms) | ((uint64_t)((pid) & 0x3fffffu) << 32) | \
+			       ((uint64_t)((ns) & 0x3ffu) << 54))
+#define RC_PROBE_PID(v) ((uint32_t)((v) >> 32) & 0x3fffffu)
+#define RC_PROBE_NS(v)  ((uint32_t)((v) >> 54))
+#define RC_PROBE_NS_BITS 10u
+
+/* seen: when a slot was last known in use (shm.c):
+ *   bits  0-31  CLOCK_MONOTONIC seconds of that moment
+ *   bits 32-63  a fingerprint of what every call changes (calls,
+ *               rejected, transitions, probes) as seen then */
+#define RC_SEEN(fp, sec) (((uint64_t)(fp) << 32) | (uint32_t)(sec))
+#define RC_SEEN_FP(v)    ((uint32_t)((v) >> 32))
+#define RC_SEEN_SEC(v)   ((uint32_t)(v))
+
 /* One breaker's shared state.  All fields are only touched atomically. */
 typedef struct rc_slot {
-	uint64_t name_word;            /* 0 empty; (pid<<2)|1 claiming; 2 ready */
+	uint64_t name_word;            /* RC_NW_*, or a claim (RC_CLAIM) */
 	char     name[RC_NAME_MAX];
 	uint64_t word;                 /* the state word above */
 	uint64_t consec;               /* (gen << 32) | consecutive failures (closed)
 	                                  or consecutive successes (half_open) */
 	uint64_t window[RC_WINDOW_BUCKETS]; /* (epoch:24 | calls:20 | failures:20) */
-	uint64_t probes[RC_MAX_PROBES];/* 0 free, else (pid << 32) | start ms (low 32 bits) */
+	uint64_t probes[RC_MAX_PROBES];/* 0 free, else RC_PROBE(ns, pid, start ms) */
 	uint64_t calls;                /* judged calls let through */
 	uint64_t successes;
 	uint64_t failures;
@@ -49,7 +89,8 @@ typedef struct rc_slot {
 	uint64_t lat_sum_us;
 	uint64_t unlogged;             /* rejections not yet in a reject line,
 	                                  of any process (breaker.h) */
-	uint64_t reserved[7];
+	uint64_t seen;                 /* RC_SEEN: last known in use (shm.c) */
+	uint64_t reserved[6];
 } rc_slot;
 
 /* Atomic access to the mapping's plain uint64_t fields. */

@@ -259,15 +259,46 @@ static int parse_level(const char *s, void *dst, char *err, size_t errlen)
 	return 0;
 }
 
+/* The errnos a rejected connect may fail with: each a connect failure a
+ * caller handles as "this destination is unreachable now" (gives up, tries
+ * the next address, backs off).  In the order the messages list them. */
 static const struct { const char *name; int value; } errnos[] = {
-	{ "ECONNREFUSED", ECONNREFUSED }, { "ECONNRESET", ECONNRESET },
-	{ "ETIMEDOUT", ETIMEDOUT },       { "EHOSTUNREACH", EHOSTUNREACH },
-	{ "ENETUNREACH", ENETUNREACH },   { "ECONNABORTED", ECONNABORTED },
-	{ "EAGAIN", EAGAIN },             { "EACCES", EACCES },
-	{ "EPERM", EPERM },               { "ENETDOWN", ENETDOWN },
-	{ "EHOSTDOWN", EHOSTDOWN },       { "EADDRNOTAVAIL", EADDRNOTAVAIL },
-	{ "ENOBUFS", ENOBUFS },           { "EINTR", EINTR },
+	{ "ECONNREFUSED", ECONNREFUSED }, { "ETIMEDOUT", ETIMEDOUT },
+	{ "EHOSTUNREACH", EHOSTUNREACH }, { "ENETUNREACH", ENETUNREACH },
+	{ "ECONNRESET", ECONNRESET },     { "ECONNABORTED", ECONNABORTED },
+	{ "EACCES", EACCES },             { "EPERM", EPERM },
+	{ "ENETDOWN", ENETDOWN },         { "EHOSTDOWN", EHOSTDOWN },
+	{ "EADDRNOTAVAIL", EADDRNOTAVAIL }, { "ENOBUFS", ENOBUFS },
 };
+
+/* The errnos refused, and why: a caller retries the first ones at once
+ * (a loop of millions of rejections a second), and takes the others for a
+ * connect still pending or done. */
+static const struct { const char *name; int value; const char *why; } refused[] = {
+	{ "EINTR", EINTR, "makes callers retry at once (a spin of rejections)" },
+	{ "EAGAIN", EAGAIN, "makes callers retry at once (a spin of rejections)" },
+	{ "EWOULDBLOCK", EWOULDBLOCK, "makes callers retry at once (a spin of rejections)" },
+	{ "EINPROGRESS", EINPROGRESS, "makes a rejected connect look pending "
+	  "(and then connected)" },
+	{ "EALREADY", EALREADY, "makes a rejected connect look pending "
+	  "(callers wait or retry at once)" },
+	{ "EISCONN", EISCONN, "makes a rejected connect look successful" },
+};
+
+#define ERRNO_ADVICE "use a connect failure such as ECONNREFUSED (the default), " \
+	"ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ECONNRESET or ECONNABORTED"
+
+/* Refuse errno V for the reason in refused[I]; the name shown is the
+ * first of that value (EWOULDBLOCK is EAGAIN on Linux). */
+static int refuse_errno(size_t i, char *err, size_t errlen)
+{
+	size_t j = 0;
+
+	while (refused[j].value != refused[i].value)
+		j++;
+	return rc_value_fail(err, errlen, "%s %s; " ERRNO_ADVICE, refused[j].name,
+			     refused[i].why);
+}
 
 static int parse_errno(const char *s, void *dst, char *err, size_t errlen)
 {
@@ -280,14 +311,25 @@ static int parse_errno(const char *s, void *dst, char *err, size_t errlen)
 			*(int *)dst = errnos[i].value;
 			return 0;
 		}
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+		if (rc_value_word_eq(s, n, refused[i].name))
+			return refuse_errno(i, err, errlen);
 	if (rc_value_decimal(s, n, 4095, &v) == 0 && v > 0) {
-		*(int *)dst = (int)v;
-		return 0;
+		for (size_t i = 0; i < sizeof errnos / sizeof errnos[0]; i++)
+			if ((uint64_t)errnos[i].value == v) {
+				*(int *)dst = (int)v;
+				return 0;
+			}
+		for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+			if ((uint64_t)refused[i].value == v)
+				return refuse_errno(i, err, errlen);
+		return rc_value_fail(err, errlen, "errno %llu is not a connect failure; "
+				     ERRNO_ADVICE, (unsigned long long)v);
 	}
 	return rc_value_fail(err, errlen, "expected an errno name (ECONNREFUSED, "
-			     "ECONNRESET, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, "
-			     "ECONNABORTED, EAGAIN, EACCES, EPERM, ...) or a "
-			     "number 1-4095");
+			     "ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ECONNRESET, "
+			     "ECONNABORTED, EACCES, EPERM, ENETDOWN, EHOSTDOWN, "
+			     "EADDRNOTAVAIL, ENOBUFS) or its number");
 }
 
 int rc_status_in(const rc_statusset *set, int status)

@@ -21,7 +21,8 @@ static char cfg_path[4096];
 static struct stat cfg_st;
 static uint64_t next_check_ms;
 static uint64_t reload_ms;     /* `reload` of the config in force */
-static uint32_t reloading;     /* pid of the process whose thread reloads, or 0 */
+static uint32_t reloading;
+static int deferred;           /* a check is due but was left by a handler */     /* pid of the process whose thread reloads, or 0 */
 
 rc_live *rc_live_current(void)
 {
@@ -235,15 +236,26 @@ static int same_file(const struct stat *a, const struct stat *b)
 }
 
 /* The config at cfg_path changed: load it; a good file replaces L in
- * force, a broken one keeps it and logs config_error once per edit. */
-static void reload(rc_live *L)
+ * force, a broken one keeps it and logs config_error once per edit.
+ * Return 0 if the file could not be read at all (out of fds, say: to be
+ * tried again), else 1. */
+static char last_unread[4096]; /* the last "cannot read" logged */
+
+static int reload(rc_live *L)
 {
 	static char err[4096];
 	rc_config *c = rc_config_load(cfg_path, err, sizeof err);
 	if (!c) {
-		rc_live_log_config_error(cfg_path, err, "kept_previous");
-		return;
+		/* "FILE:0: cannot read: ..." (out of fds, say): logged once, and
+		 * the next check tries again; a bad file waits for its next edit */
+		size_t pl = strlen(cfg_path);
+		int unread = strncmp(err, cfg_path, pl) == 0 && strncmp(err + pl, ":0:", 3) == 0;
+		if (!unread || strcmp(err, last_unread) != 0)
+			rc_live_log_config_error(cfg_path, err, "kept_previous");
+		snprintf(last_unread, sizeof last_unread, "%s", unread ? err : "");
+		return !unread;
 	}
+	last_unread[0] = 0;
 	if (strcmp(c->state_file, L->cfg->state_file) != 0) {
 		rc_log(RC_LOG_WARN, "reload", "msg=\"state_file changes need a restart; keeping %s\"",
 		       L->cfg->state_file);
@@ -253,22 +265,26 @@ static void reload(rc_live *L)
 	rc_live *N = c->state_file ? make_live(c, 1) : NULL;
 	if (!N) {
 		rc_config_free(c);
-		return;
+		return 0;
 	}
 	rc_log_setup(c->log_file, c->log_level, program_invocation_short_name);
 	put_in_force(N, rc_now_ms());
 	rc_log(RC_LOG_INFO, "reload", "config=%s breakers=%u gen=%u", cfg_path, c->nbreakers,
 	       N->gen);
+	return 1;
 }
 
 void rc_live_maybe_reload(uint64_t now_ms)
 {
 	uint64_t iv = __atomic_load_n(&reload_ms, __ATOMIC_RELAXED);
 	uint64_t due = __atomic_load_n(&next_check_ms, __ATOMIC_RELAXED);
-	if (!iv || now_ms < due)
+	if (!iv)
 		return;
-	if (!__atomic_compare_exchange_n(&next_check_ms, &due, now_ms + iv, 0, __ATOMIC_RELAXED,
-					 __ATOMIC_RELAXED))
+	/* a check deferred out of a signal handler is made by the next call,
+	 * whenever it comes: it does not wait for the next interval */
+	if (!__atomic_load_n(&deferred, __ATOMIC_RELAXED) &&
+	    (now_ms < due || !__atomic_compare_exchange_n(&next_check_ms, &due, now_ms + iv, 0,
+							  __ATOMIC_RELAXED, __ATOMIC_RELAXED)))
 		return;
 	/* one reloader; one left by a thread of the parent (a child made by
 	 * fork, _Fork or clone copies the flag, not the thread) is no one */
@@ -284,16 +300,14 @@ void rc_live_maybe_reload(uint64_t now_ms)
 		int changed = stat(cfg_path, &st) == 0 && !same_file(&st, &cfg_st);
 		int moved = state_moved(L->cfg->state_file);
 		if ((changed || moved) && rc_sig_maybe_in_handler()) {
-			/* loading allocates: not inside a signal handler; a later
-			 * call looks again soon */
-			__atomic_store_n(&next_check_ms, now_ms + 1, __ATOMIC_RELAXED);
+			/* loading allocates: not inside a signal handler */
+			__atomic_store_n(&deferred, 1, __ATOMIC_RELAXED);
 		} else {
+			__atomic_store_n(&deferred, 0, __ATOMIC_RELAXED);
 			if (moved)
 				rejoin(L);
-			if (changed) {
-				cfg_st = st;
-				reload(rc_live_current());
-			}
+			if (changed && reload(rc_live_current()))
+				cfg_st = st; /* read (good or bad): not again until it changes */
 			reap();
 		}
 	}

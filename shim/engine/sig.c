@@ -56,8 +56,20 @@ int rc_sig_maybe_in_handler(void)
 static struct { uintptr_t base, len; } ranges[RANGES];
 static unsigned nranges;
 static int lost;
-static struct sigaction prev_bus;   /* the program's, when we installed ours */
+/* The program's own SIGBUS disposition, as it set it last (through the
+ * hooked sigaction/signal once ours is in place): two copies and the
+ * index of the one in force, so the handler never reads a half-written
+ * one. */
+static struct sigaction prev_bus[2];
+static int prev_cur;
 static int installed;
+
+static void set_prev(const struct sigaction *act)
+{
+	int next = !__atomic_load_n(&prev_cur, __ATOMIC_ACQUIRE);
+	prev_bus[next] = *act;
+	__atomic_store_n(&prev_cur, next, __ATOMIC_RELEASE);
+}
 
 static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 {
@@ -75,15 +87,24 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 			}
 		}
 	}
-	/* not ours: as if our handler had never been there */
-	if (prev_bus.sa_flags & SA_SIGINFO) {
-		if (prev_bus.sa_sigaction) {
-			prev_bus.sa_sigaction(sig, si, ctx);
-			errno = saved;
-			return;
+	/* not ours: to the program's disposition, as the kernel would */
+	struct sigaction p = prev_bus[__atomic_load_n(&prev_cur, __ATOMIC_ACQUIRE)];
+	int handler = (p.sa_flags & SA_SIGINFO) ? p.sa_sigaction != NULL
+					       : (p.sa_handler != SIG_DFL && p.sa_handler != SIG_IGN);
+	if (handler) {
+		sigset_t old;
+		if (p.sa_flags & SA_RESETHAND) {
+			struct sigaction dfl;
+			memset(&dfl, 0, sizeof dfl);
+			dfl.sa_handler = SIG_DFL;
+			set_prev(&dfl);
 		}
-	} else if (prev_bus.sa_handler != SIG_DFL && prev_bus.sa_handler != SIG_IGN) {
-		prev_bus.sa_handler(sig);
+		pthread_sigmask(SIG_BLOCK, &p.sa_mask, &old);
+		if (p.sa_flags & SA_SIGINFO)
+			p.sa_sigaction(sig, si, ctx);
+		else
+			p.sa_handler(sig);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		errno = saved;
 		return;
 	}
@@ -91,8 +112,19 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
-	sigaction(SIGBUS, &dfl, NULL);
+	REAL(sigaction)(SIGBUS, &dfl, NULL);
 	errno = saved;
+}
+
+int rc_sig_bus_action(const struct sigaction *act, struct sigaction *oact)
+{
+	if (!__atomic_load_n(&installed, __ATOMIC_ACQUIRE))
+		return 0;
+	if (oact)
+		*oact = prev_bus[__atomic_load_n(&prev_cur, __ATOMIC_ACQUIRE)];
+	if (act)
+		set_prev(act);
+	return 1;
 }
 
 int rc_sig_guard_mapping(void *base, size_t len)
@@ -104,9 +136,9 @@ int rc_sig_guard_mapping(void *base, size_t len)
 		sa.sa_sigaction = on_sigbus;
 		sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 		sigemptyset(&sa.sa_mask);
-		if (sigaction(SIGBUS, &sa, &prev_bus) != 0)
+		if (REAL(sigaction)(SIGBUS, &sa, &prev_bus[0]) != 0)
 			return -1;
-		installed = 1;
+		__atomic_store_n(&installed, 1, __ATOMIC_RELEASE);
 	}
 	unsigned n = __atomic_load_n(&nranges, __ATOMIC_RELAXED);
 	if (n >= RANGES)

@@ -26,6 +26,14 @@ int rc_sig_maybe_in_handler(void);
  * as before).  Installs the handler on first use.  Return 0 or -1. */
 int rc_sig_guard_mapping(void *base, size_t len);
 
+/* The program sets or asks its SIGBUS disposition (sigaction, signal)
+ * while the shim's handler is in place: ACT (if any) becomes the
+ * disposition the shim passes other faults to, *OACT (if any) gets the
+ * program's previous one, and the shim's handler stays.  Return 1 if so
+ * answered, 0 if the call is the kernel's business. */
+struct sigaction;
+int rc_sig_bus_action(const struct sigaction *act, struct sigaction *oact);
+
 /* Nonzero if a guarded mapping was lost (until rc_sig_mapping_clear). */
 int rc_sig_mapping_lost(void);
 void rc_sig_mapping_clear(void);

@@ -848,6 +848,36 @@ static void c_gethostbyname2_r(void) /* a buffer too small: ERANGE */
 	OUT(r, "result=%s", PTR(res));
 }
 
+/* ---- signal dispositions ---- */
+
+static void c_sigaction(void) /* SIGBUS as the program sees it, then a bad signal */
+{
+	struct sigaction old;
+	int r, err;
+	memset(&old, 0, sizeof old);
+	CALL(r, sigaction(SIGBUS, NULL, &old));
+	int r2 = sigaction(-1, NULL, &old), e2 = errno;
+	OUT(r, "bus_default=%d again=%d/%s", old.sa_handler == SIG_DFL, r2,
+	    e2 ? strerrorname_np(e2) : "0");
+}
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+}
+
+static void c_signal(void) /* a handler for SIGBUS and back, then a bad signal */
+{
+	int err;
+	sighandler_t r;
+	CALL(r, signal(SIGBUS, on_usr2));
+	sighandler_t back = signal(SIGBUS, r);
+	sighandler_t r2 = signal(-1, SIG_IGN);
+	int e2 = errno;
+	OUT(r == SIG_DFL ? 0 : -1, "back_is_ours=%d again=%s/%s", back == on_usr2,
+	    r2 == SIG_ERR ? "SIG_ERR" : "?", e2 ? strerrorname_np(e2) : "0");
+}
+
 /* ---- the cases by name ---- */
 
 static const struct hcase {
@@ -862,6 +892,7 @@ static const struct hcase {
 	C(pipe), C(pipe2), C(socketpair), C(eventfd), C(epoll_create), C(epoll_create1), C(timerfd_create),
 	C(signalfd), C(inotify_init), C(inotify_init1), C(pidfd_open), C(memfd_create),
 	C(fopen), C(fopen64), C(mkstemp), C(mkostemp), C(mkstemps), C(mkostemps), C(tmpfile),
+	C(sigaction), C(signal),
 	C(read), C(write), C(readv), C(writev), C(send), C(recv), C(sendto), C(recvfrom),
 	C(sendmsg), C(recvmsg), C(__read_chk), C(__recv_chk), C(__recvfrom_chk),
 	C(getaddrinfo), C(gethostbyname), C(gethostbyname2), C(gethostbyname_r),

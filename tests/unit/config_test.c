@@ -631,8 +631,11 @@ static void test_values(void)
 			{ "ECONNREFUSED", ECONNREFUSED }, { "ECONNRESET", ECONNRESET },
 			{ "ETIMEDOUT", ETIMEDOUT }, { "EHOSTUNREACH", EHOSTUNREACH },
 			{ "ENETUNREACH", ENETUNREACH }, { "ECONNABORTED", ECONNABORTED },
-			{ "EAGAIN", EAGAIN }, { "EACCES", EACCES }, { "EPERM", EPERM },
-			{ "econnreset", ECONNRESET }, { "111", 111 }, { "4095", 4095 },
+			{ "EACCES", EACCES }, { "EPERM", EPERM },
+			{ "ENETDOWN", ENETDOWN }, { "EHOSTDOWN", EHOSTDOWN },
+			{ "EADDRNOTAVAIL", EADDRNOTAVAIL }, { "ENOBUFS", ENOBUFS },
+			{ "econnreset", ECONNRESET }, { "111", 111 },
+			{ " ETIMEDOUT ", ETIMEDOUT },
 		};
 		for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
 			b = with_key("reject_errno", errs[i].s, &c);
@@ -643,6 +646,41 @@ static void test_values(void)
 		key_bad("reject_errno", "0", "expected an errno name");
 		key_bad("reject_errno", "-1", "expected an errno name");
 		key_bad("reject_errno", "4096", "expected an errno name");
+
+		/* An errno that callers retry at once turns every retry loop
+		 * into a spin of rejections; one that means "pending" or
+		 * "connected" makes a rejected connect look like a success;
+		 * any other number is no connect failure.  Refused by name and
+		 * by number, saying why, as FILE:LINE: like any bad value. */
+		static const struct { const char *s, *why; } spin[] = {
+			{ "EINTR", "EINTR makes callers retry at once" },
+			{ "eintr", "EINTR makes callers retry at once" },
+			{ "EAGAIN", "EAGAIN makes callers retry at once" },
+			{ "EWOULDBLOCK", "EAGAIN makes callers retry at once" },
+			{ "EINPROGRESS", "EINPROGRESS makes a rejected connect look pending" },
+			{ "EALREADY", "EALREADY makes a rejected connect look pending" },
+			{ "EISCONN", "EISCONN makes a rejected connect look successful" },
+		};
+		for (size_t i = 0; i < sizeof spin / sizeof spin[0]; i++) {
+			key_bad("reject_errno", spin[i].s, spin[i].why);
+			key_bad("reject_errno", spin[i].s, "use a connect failure such as ECONNREFUSED");
+		}
+		char num[16];
+		snprintf(num, sizeof num, "%d", EINTR);
+		key_bad("reject_errno", num, "EINTR makes callers retry at once");
+		snprintf(num, sizeof num, "%d", EAGAIN);
+		key_bad("reject_errno", num, "EAGAIN makes callers retry at once");
+		snprintf(num, sizeof num, "%d", EINPROGRESS);
+		key_bad("reject_errno", num, "EINPROGRESS makes a rejected connect look pending");
+		snprintf(num, sizeof num, "%d", EISCONN);
+		key_bad("reject_errno", num, "EISCONN makes a rejected connect look successful");
+		key_bad("reject_errno", "4095", "errno 4095 is not a connect failure");
+		snprintf(num, sizeof num, "%d", ENOENT);
+		key_bad("reject_errno", num, "is not a connect failure");
+		/* in [global] too, as the default of every breaker, at its line */
+		bad1("[global]\nreject_errno = EINTR\n[b]\nmatch = x.example\n", "t.ini:2: ",
+		     "bad value 'EINTR' for reject_errno: EINTR makes callers retry at once",
+		     "reject_errno = EINTR in [global]");
 	}
 
 	/* STATUSES */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "core/alive.h"
 #include "core/shm.h"
 #include "core/breaker.h"
 #include "core/clock.h"
@@ -119,7 +120,8 @@ static void test_layout(void)
 	   offsetof(rc_slot, timeouts) == 328 && offsetof(rc_slot, rejected) == 336 &&
 	   offsetof(rc_slot, transitions) == 344 && offsetof(rc_slot, opened) == 352 &&
 	   offsetof(rc_slot, lat_count) == 360 && offsetof(rc_slot, lat_sum_us) == 504 &&
-	   offsetof(rc_slot, unlogged) == 512 && offsetof(rc_slot, reserved) == 520, "rc_slot field offsets");
+	   offsetof(rc_slot, unlogged) == 512 && offsetof(rc_slot, seen) == 520 &&
+	   offsetof(rc_slot, reserved) == 528, "rc_slot field offsets");
 	ok(offsetof(rc_shm_header, magic) == 0 && offsetof(rc_shm_header, version) == 8 &&
 	   offsetof(rc_shm_header, header_size) == 12 &&
 	   offsetof(rc_shm_header, slot_size) == 16 && offsetof(rc_shm_header, nslots) == 20 &&
@@ -130,7 +132,16 @@ static void test_layout(void)
 	is_int(rc_shm_file_size(), 144 + 128 * 576, "file size = header + 128 slots");
 	uint64_t m = RC_SHM_MAGIC;
 	ok(memcmp(&m, "RRECLOS1", 8) == 0, "magic reads RRECLOS1 in memory");
-	is_int(RC_SHM_VERSION, 1, "version 1");
+	is_int(RC_SHM_VERSION, 2, "version 2");
+	uint64_t c = RC_CLAIM(0xbeef, 4194303, 123456789);
+	ok(RC_CLAIM_IS(c) && RC_CLAIM_PID(c) == 4194303 && RC_CLAIM_NS(c) == 0xbeef &&
+	   RC_CLAIM_T(c) == ((123456789 >> 4) & 0xffffff) && c != RC_NW_READY && c != RC_NW_FREE,
+	   "claim word: pid (22 bits), namespace tag, time / 16 ms");
+	uint64_t pv = RC_PROBE(0xbeef, 4194303, 0x1234567890ULL);
+	ok(RC_PROBE_PID(pv) == 4194303 && RC_PROBE_NS(pv) == (0xbeef & 0x3ff) &&
+	   (uint32_t)pv == 0x34567890u, "probe value: start ms, pid, 10 bits of the tag");
+	ok(RC_SEEN_FP(RC_SEEN(0xdeadbeefu, 77)) == 0xdeadbeefu && RC_SEEN_SEC(RC_SEEN(1, 77)) == 77,
+	   "seen: fingerprint and seconds");
 	int inc = 1;
 	for (int i = 1; i < RC_LAT_BUCKETS - 1; i++)
 		if (rc_lat_bounds_us[i] <= rc_lat_bounds_us[i - 1])
@@ -317,8 +328,8 @@ static void test_refusals(void)
 	p = mkstate("version");
 	uint32_t v7 = 7;
 	poke(p, 8, &v7, 4);
-	ok(refused(p, "version 7, expected 1", err, sizeof err), "bad version refused: %s", err);
-	ok(truncate(p, 4096) == 0 && refused(p, "version 7, expected 1", err, sizeof err),
+	ok(refused(p, "version 7, expected 2", err, sizeof err), "bad version refused: %s", err);
+	ok(truncate(p, 4096) == 0 && refused(p, "version 7, expected 2", err, sizeof err),
 	   "another version of another size: the version is named: %s", err);
 
 	p = mkstate("nslots");
@@ -327,8 +338,11 @@ static void test_refusals(void)
 	ok(refused(p, "layout", err, sizeof err), "foreign slot count refused: %s", err);
 
 	p = mkstate("slotword");
-	poke64(p, SLOT_OFF(5), 3);
+	poke64(p, SLOT_OFF(5), 6);
 	ok(refused(p, "corrupt slot 5", err, sizeof err), "garbage name_word refused: %s", err);
+	p = mkstate("slotclaim0");
+	poke64(p, SLOT_OFF(5), 1);
+	ok(refused(p, "corrupt slot 5", err, sizeof err), "a claim without a pid refused: %s", err);
 
 	p = mkstate("slotname");
 	poke(p, SLOT_OFF(1) + 8, "tw o", 4);
@@ -348,6 +362,11 @@ static void test_refusals(void)
 	p = mkstate("slotempty");
 	poke(p, SLOT_OFF(9) + 8, "ghost", 5);
 	ok(refused(p, "corrupt slot 9", err, sizeof err), "empty slot with a name refused: %s", err);
+
+	p = mkstate("slotfree");
+	poke64(p, SLOT_OFF(1), RC_NW_FREE);
+	ok(refused(p, "corrupt slot 1 (free, with a name)", err, sizeof err),
+	   "a free slot with a name refused: %s", err);
 
 	p = mkstate("slotstate");
 	poke64(p, SLOT_OFF(0) + 72, 7);
@@ -390,7 +409,7 @@ static void test_refusals(void)
 	p = tpath("deadinit");
 	close(open(p, O_RDWR | O_CREAT | O_EXCL, 0600));
 	truncate(p, (off_t)rc_shm_file_size());
-	poke64(p, 24, ((uint64_t)dead_pid() << 2) | 1);
+	poke64(p, 24, RC_CLAIM(rc_alive_ns(), dead_pid(), rc_now_ms()));
 	poke(p, 8, &(uint32_t){ 1 }, 4); /* a half-written header */
 	ok(rc_shm_open(p, &m, err, sizeof err) == 0 && m.hdr->init_word == 2 &&
 	   m.hdr->magic == RC_SHM_MAGIC, "an initialiser that died is taken over (%s)", err);
@@ -399,12 +418,42 @@ static void test_refusals(void)
 	p = tpath("liveinit");
 	close(open(p, O_RDWR | O_CREAT | O_EXCL, 0600));
 	truncate(p, (off_t)rc_shm_file_size());
-	poke64(p, 24, ((uint64_t)getppid() << 2) | 1);
+	poke64(p, 24, RC_CLAIM(rc_alive_ns(), getppid(), rc_now_ms()));
 	uint64_t t = rc_now_ms();
 	ok(refused(p, "still being initialised by pid", err, sizeof err),
 	   "a live initialiser that never finishes: refused: %s", err);
 	t = rc_now_ms() - t;
 	ok(t >= 190 && t < 3000, "after waiting about 200 ms (%llu)", (unsigned long long)t);
+
+	/* an initialiser of another pid namespace: kill() here says nothing */
+	uint32_t other = rc_alive_ns() ^ 0x5a5a;
+	p = tpath("nsinit");
+	close(open(p, O_RDWR | O_CREAT | O_EXCL, 0600));
+	truncate(p, (off_t)rc_shm_file_size());
+	poke64(p, 24, RC_CLAIM(other, dead_pid(), rc_now_ms()));
+	ok(refused(p, "still being initialised by pid", err, sizeof err),
+	   "an initialiser of another pid namespace whose pid is dead here: waited for, "
+	   "not taken over: %s", err);
+	poke64(p, 24, RC_CLAIM(other, dead_pid(), rc_now_ms() - RC_CLAIM_MAX_MS - 100));
+	ok(rc_shm_open(p, &m, err, sizeof err) == 0 && m.hdr->init_word == 2,
+	   "...but taken over once older than %u ms (%s)", RC_CLAIM_MAX_MS, err);
+	rc_shm_close(&m);
+
+	/* blocks: a full-size file with holes is allocated before it is mapped */
+	p = tpath("sparse");
+	close(open(p, O_RDWR | O_CREAT | O_EXCL, 0600));
+	truncate(p, (off_t)rc_shm_file_size());
+	struct stat sb;
+	ok(rc_shm_open(p, &m, err, sizeof err) == 0 && stat(p, &sb) == 0 &&
+	   (uint64_t)sb.st_blocks * 512 >= rc_shm_file_size(),
+	   "a sparse full-size file is allocated, then used (%s)", err);
+	rc_shm_close(&m);
+	p = tpath("sparsebad");
+	close(open(p, O_RDWR | O_CREAT | O_EXCL, 0600));
+	truncate(p, (off_t)rc_shm_file_size());
+	poke64(p, 0, 0x1122334455667788ULL);
+	ok(refused(p, "bad magic", err, sizeof err) && stat(p, &sb) == 0 && sb.st_blocks <= 8,
+	   "a sparse file of foreign magic is refused before anything is allocated: %s", err);
 
 	is_int(nfds(), fds, "no fd left open by refusals");
 }
@@ -425,7 +474,7 @@ static void test_boot(void)
 	rc_slot *s = rc_shm_slot(&m, "b1", 1), *f = rc_shm_slot(&m, "b2", 1);
 	rc_breaker_set(s, RC_OPEN, 5, NULL);
 	rc_breaker_set(f, RC_FORCED_OPEN, 5, NULL);
-	s->probes[0] = (1ULL << 32) | 5;
+	s->probes[0] = RC_PROBE(rc_alive_ns(), 1, 5);
 	rc_breaker_record(s, &b, &(rc_ticket){ 0, 0, -1 }, RC_FAIL, 10, 5, NULL);
 	memcpy(m.hdr->boot_id, "00000000-0000-0000-0000-000000000000", 37);
 	m.hdr->boot_hash = 12345;
@@ -737,8 +786,9 @@ static void test_probe_reclaim(rc_shm *m)
 	int status = -1;
 	waitpid(c, &status, 0);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a child took the probe and died");
-	ok(state_of(s) == RC_HALF_OPEN && (s->probes[0] >> 32) == (uint64_t)c,
-	   "the probe is held by the dead child");
+	ok(state_of(s) == RC_HALF_OPEN && RC_PROBE_PID(s->probes[0]) == (uint32_t)c &&
+	   RC_PROBE_NS(s->probes[0]) == (rc_alive_ns() & 0x3ff),
+	   "the probe is held by the dead child (its pid and our namespace's tag)");
 	is_int(rc_breaker_admit(s, &b, T + 1000, (uint32_t)getpid(), &t, &x), RC_ADMIT,
 	       "the dead child's probe is reclaimed");
 	is_int(t.probe, 0, "in slot 0");
@@ -763,6 +813,35 @@ static void test_probe_reclaim(rc_shm *m)
 	rc_breaker_set(s, RC_HALF_OPEN, T + 1200, NULL);
 	is_int(rc_breaker_admit(s, &b, T + 1200, (uint32_t)getpid(), &t2, &x), RC_ADMIT,
 	       "a probe left from an earlier half-open phase is reclaimed");
+
+	/* pid namespaces: a holder of another namespace is never judged by
+	 * kill() here (its pid is another process's here, or none) */
+	uint32_t other = rc_alive_ns() ^ 0x0155; /* differs in the low 10 bits */
+	pid_t gone = dead_pid();
+	s = fresh(m, "reclaim3", T);
+	call(s, &b, T, RC_FAIL, 1);
+	rc_breaker_admit(s, &b, T + 1000, (uint32_t)getpid(), &t, &x); /* half_open */
+	s->probes[0] = RC_PROBE(other, gone, T + 1000);
+	errno = 4242;
+	is_int(rc_breaker_admit(s, &b, T + 1000, (uint32_t)getpid(), &t2, &x), RC_REJECT,
+	       "a probe held in another pid namespace, its pid dead here: kept");
+	is_int(errno, 4242, "...errno kept");
+	is_int(rc_breaker_admit(s, &b, T + 1000 + 7000, (uint32_t)getpid(), &t2, &x), RC_REJECT,
+	       "...until its lifetime is over");
+	is_int(rc_breaker_admit(s, &b, T + 1000 + 7001, (uint32_t)getpid(), &t2, &x), RC_ADMIT,
+	       "...then reclaimed");
+	rc_breaker_cancel(s, &t2);
+	s->probes[0] = RC_PROBE(rc_alive_ns(), gone, T + 1000);
+	is_int(rc_breaker_admit(s, &b, T + 1000, (uint32_t)getpid(), &t2, &x), RC_ADMIT,
+	       "the same dead pid of our own namespace: reclaimed at once");
+	rc_breaker_cancel(s, &t2);
+	s->probes[0] = RC_PROBE(rc_alive_ns(), getppid(), T + 1000);
+	is_int(rc_breaker_admit(s, &b, T + 1000, (uint32_t)getpid(), &t2, &x), RC_REJECT,
+	       "a live holder of our namespace: kept");
+	s->probes[0] = RC_PROBE(rc_alive_ns(), getpid(), T + 1000);
+	is_int(rc_breaker_admit(s, &b, T + 1000, (uint32_t)getpid(), &t2, &x), RC_REJECT,
+	       "one of our own (another thread's call): kept");
+	rc_breaker_set(s, RC_CLOSED, T, &x);
 }
 
 static void test_forced(rc_shm *m)
@@ -1105,20 +1184,31 @@ static void test_claims(void)
 	   "the first %d slots, in order", NNAMES);
 
 	/* a claim abandoned by a dead process is taken over */
-	m.slots[NNAMES].name_word = ((uint64_t)dead_pid() << 2) | 1;
+	m.slots[NNAMES].name_word = RC_CLAIM(rc_alive_ns(), dead_pid(), rc_now_ms());
 	memcpy(m.slots[NNAMES].name, "half", 4);
 	ok(rc_shm_slot(&m, "late", 0) == NULL, "lookup skips a dead claim");
 	rc_slot *s = rc_shm_slot(&m, "late", 1);
-	ok(s == &m.slots[NNAMES] && strcmp(s->name, "late") == 0 && s->name_word == 2,
+	ok(s == &m.slots[NNAMES] && strcmp(s->name, "late") == 0 && s->name_word == RC_NW_READY,
 	   "a dead claim is taken over by the next claimer");
 	/* a live claimer that never finishes: bounded wait, then NULL */
-	m.slots[NNAMES + 1].name_word = ((uint64_t)getppid() << 2) | 1;
+	m.slots[NNAMES + 1].name_word = RC_CLAIM(rc_alive_ns(), getppid(), rc_now_ms());
 	uint64_t t = rc_now_ms();
 	ok(rc_shm_slot(&m, "later", 1) == NULL, "a claim that never completes: NULL");
 	t = rc_now_ms() - t;
 	ok(t >= 190 && t < 3000, "after about 200 ms (%llu)", (unsigned long long)t);
+	ok(rc_shm_slot(&m, "svc-3", 0) == &m.slots[idx[0][3]] &&
+	   rc_shm_slot(&m, "late", 1) == &m.slots[NNAMES],
+	   "...while names before it are still found");
+	/* a claimer of another pid namespace, its pid dead here */
+	m.slots[NNAMES + 1].name_word = RC_CLAIM(rc_alive_ns() ^ 0x77, dead_pid(), rc_now_ms());
+	ok(rc_shm_slot(&m, "later", 1) == NULL,
+	   "a claim of another pid namespace whose pid is dead here: waited for, not taken over");
+	m.slots[NNAMES + 1].name_word = RC_CLAIM(rc_alive_ns() ^ 0x77, dead_pid(),
+						 rc_now_ms() - RC_CLAIM_MAX_MS - 100);
+	s = rc_shm_slot(&m, "later", 1);
+	ok(s == &m.slots[NNAMES + 1] && s->name_word == RC_NW_READY,
+	   "...taken over once older than %u ms", RC_CLAIM_MAX_MS);
 	/* fill the table */
-	m.slots[NNAMES + 1].name_word = 0;
 	int filled = 0;
 	for (int i = 0; i < RC_MAX_BREAKERS + 5; i++) {
 		char name[16];
@@ -1126,7 +1216,157 @@ static void test_claims(void)
 		if (rc_shm_slot(&m, name, 1))
 			filled++;
 	}
-	is_int(filled, RC_MAX_BREAKERS - NNAMES - 1, "the table fills up, then NULL");
+	is_int(filled, RC_MAX_BREAKERS - NNAMES - 2, "the table fills up, then NULL");
+	rc_shm_close(&m);
+}
+
+/* Forgetting a slot, and a new name in a full table. */
+static void test_forget(void)
+{
+	const char *p = tpath("forget");
+	char err[256], name[32];
+	rc_shm m;
+	uint64_t idle = 99;
+
+	ok(rc_shm_open(p, &m, err, sizeof err) == 0, "open (%s)", err);
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof name, "f%d", i);
+		rc_shm_slot(&m, name, 1);
+	}
+	rc_slot *s3 = rc_shm_slot(&m, "f3", 0);
+	rc_breaker_cfg b = cfg();
+	call(s3, &b, T0, RC_FAIL, 1);
+	errno = 4242;
+	is_int(rc_shm_forget(&m, "f3", 60, &idle), 1, "forget of a slot just used: refused (in use)");
+	ok(errno == 4242 && idle == 0, "...idle 0 s, errno kept");
+	is_int(rc_shm_forget(&m, "nosuch", 0, &idle), -1, "forget of a name without a slot: -1");
+	is_int(rc_shm_forget(&m, "f3", 0, &idle), 0, "forget with quiet 0 (--force): freed");
+	ok(m.slots[3].name_word == RC_NW_FREE && m.slots[3].name[0] == 0 && m.slots[3].calls == 0,
+	   "...the slot is free, its name and counts cleared");
+	ok(rc_shm_slot(&m, "f3", 0) == NULL, "f3 is gone");
+	ok(rc_shm_slot(&m, "f7", 0) == &m.slots[7] && rc_shm_slot(&m, "f9", 1) == &m.slots[9],
+	   "names after the free slot are still found (a free slot does not end the table)");
+	rc_shm r;
+	ok(rc_shm_open(p, &r, err, sizeof err) == 0, "a file with a free slot reopens (%s)", err);
+	rc_shm_close(&r);
+	rc_slot *n = rc_shm_slot(&m, "newcomer", 1);
+	ok(n == &m.slots[3] && strcmp(n->name, "newcomer") == 0 && n->calls == 0 &&
+	   rc_breaker_state(n) == RC_CLOSED, "a new name takes the free slot, from zero");
+
+	/* quiet: seen unused for that long between two looks */
+	is_int(rc_shm_forget(&m, "f5", 1, &idle), 1, "f5 bound moments ago: in use for a 1 s quiet");
+	rc_sleep_ms(1100);
+	is_int(rc_shm_forget(&m, "f5", 1, &idle), 0, "1.1 s later, nothing changed: freed");
+	ok(idle >= 1, "...after %llu s idle", (unsigned long long)idle);
+	rc_sleep_ms(1100);
+	call(&m.slots[6], &b, T0, RC_OK, 1);
+	is_int(rc_shm_forget(&m, "f6", 1, &idle), 1, "a slot with a call since the last look: in use");
+
+	/* a full table: a new name gets the slot seen unused longest, if long enough */
+	for (int i = 10; i < RC_MAX_BREAKERS + 2; i++) {
+		snprintf(name, sizeof name, "f%d", i);
+		rc_shm_slot(&m, name, 1);
+	}
+	ok(rc_shm_slot(&m, "brand-new", 1) == NULL, "table full: a new name gets no slot");
+	unsigned keep = rc_shm_reuse_idle_s;
+	rc_shm_reuse_idle_s = 1;
+	for (int i = 0; i < RC_MAX_BREAKERS; i++) {
+		memcpy(name, m.slots[i].name, 16);
+		name[16] = 0;
+		rc_shm_slot(&m, name, 0); /* every slot bound just now */
+	}
+	ok(rc_shm_slot(&m, "brand-new", 1) == NULL, "...not even with a 1 s reuse age: all just seen");
+	rc_sleep_ms(1100);
+	for (int i = 0; i < RC_MAX_BREAKERS; i++)
+		if (i != 42)
+			rc_add(&m.slots[i].calls, 1); /* all in use but slot 42 */
+	char was[RC_NAME_MAX];
+	memcpy(was, m.slots[42].name, sizeof was);
+	rc_slot *bn = rc_shm_slot(&m, "brand-new", 1);
+	ok(bn == &m.slots[42] && strcmp(bn->name, "brand-new") == 0 && bn->calls == 0,
+	   "1.1 s later, the one slot unused since (%s) is reused for the new name", was);
+	ok(rc_shm_slot(&m, was, 0) == NULL, "...its old name is gone");
+	ok(rc_shm_slot(&m, "brand-new2", 1) == NULL, "the others were in use: no more slot");
+	rc_shm_reuse_idle_s = keep;
+	ok(rc_shm_open(p, &r, err, sizeof err) == 0, "the file reopens (%s)", err);
+	rc_shm_close(&r);
+	rc_shm_close(&m);
+}
+
+/* Claims racing for free slots in the middle of the table. */
+static void test_claims_free(void)
+{
+	const char *p = tpath("claimsfree");
+	int go[2], res[NCLAIMERS][2];
+	pid_t kids[NCLAIMERS];
+	char err[256], name[16];
+	rc_shm m;
+
+	if (rc_shm_open(p, &m, err, sizeof err) < 0 || pipe(go) < 0)
+		return;
+	for (int i = 0; i < NNAMES; i++) {
+		snprintf(name, sizeof name, "old-%d", i);
+		rc_shm_slot(&m, name, 1);
+	}
+	for (int i = 0; i < NNAMES; i += 2) {
+		snprintf(name, sizeof name, "old-%d", i);
+		rc_shm_forget(&m, name, 0, NULL);
+	}
+	for (int k = 0; k < NCLAIMERS; k++) {
+		if (pipe(res[k]) < 0)
+			return;
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			unsigned char idx[NNAMES];
+			char c;
+			close(go[1]);
+			close(res[k][0]);
+			if (read(go[0], &c, 1) < 0)
+				_exit(2);
+			for (int i = 0; i < NNAMES; i++) {
+				int j = k % 2 ? NNAMES - 1 - i : (i * 7 + k) % NNAMES;
+				snprintf(name, sizeof name, "new-%d", j);
+				rc_slot *s = rc_shm_slot(&m, name, 1);
+				if (!s)
+					_exit(4);
+				idx[j] = (unsigned char)(s - m.slots);
+			}
+			_exit(write(res[k][1], idx, sizeof idx) == sizeof idx ? 0 : 5);
+		}
+		close(res[k][1]);
+	}
+	close(go[0]);
+	close(go[1]);
+	int allok = 1, agree = 1;
+	unsigned char idx[NCLAIMERS][NNAMES];
+	for (int k = 0; k < NCLAIMERS; k++) {
+		int status;
+		if (read(res[k][0], idx[k], NNAMES) != NNAMES)
+			allok = 0;
+		close(res[k][0]);
+		waitpid(kids[k], &status, 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			allok = 0;
+	}
+	ok(allok, "%d processes claimed %d new names each at once, %d slots free in the middle",
+	   NCLAIMERS, NNAMES, NNAMES / 2);
+	for (int k = 1; k < NCLAIMERS && allok; k++)
+		if (memcmp(idx[k], idx[0], NNAMES) != 0)
+			agree = 0;
+	ok(allok && agree, "...every process got the same slot for every name");
+	int ready = 0, holes = 0;
+	for (unsigned i = 0; i < RC_MAX_BREAKERS; i++) {
+		if (m.slots[i].name_word == RC_NW_READY)
+			ready++;
+		if (i < NNAMES && m.slots[i].name_word == RC_NW_READY &&
+		    strncmp(m.slots[i].name, "new-", 4) == 0)
+			holes++;
+	}
+	is_int(ready, NNAMES + NNAMES / 2, "...%d ready slots: no duplicate", NNAMES + NNAMES / 2);
+	is_int(holes, NNAMES / 2, "...the free slots were taken first");
+	rc_shm r;
+	ok(rc_shm_open(p, &r, err, sizeof err) == 0, "...and the file passes the checks (%s)", err);
+	rc_shm_close(&r);
 	rc_shm_close(&m);
 }
 
@@ -1165,6 +1405,8 @@ int main(void)
 
 	test_concurrency();
 	test_claims();
+	test_forget();
+	test_claims_free();
 
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
