@@ -19,7 +19,7 @@ static int fault_signal(int sig)
 static int caught(int sig, int *flags)
 {
 	struct sigaction sa;
-	if (fault_signal(sig) || sigaction(sig, NULL, &sa) != 0)
+	if (fault_signal(sig) || REAL(sigaction)(sig, NULL, &sa) != 0)
 		return 0;
 	*flags = sa.sa_flags;
 	return (sa.sa_flags & SA_SIGINFO) ? sa.sa_sigaction != NULL
