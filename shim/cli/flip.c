@@ -23,14 +23,19 @@ int cmd_flip(const char *cfgpath, int to, int argc, char **argv)
 	int i = rc_config_find(c, argv[0]);
 	if (i < 0) {
 		fprintf(stderr, "recloser: no breaker '%s' in %s\n", argv[0], cfgpath);
+		rc_config_free(c);
 		return 1;
 	}
 	rc_shm shm;
-	if (cli_open_state(c, &shm) < 0)
+	if (cli_open_state(c, &shm) < 0) {
+		rc_config_free(c);
 		return 1;
+	}
 	rc_slot *s = rc_shm_slot(&shm, argv[0], 1);
 	if (!s) {
 		fprintf(stderr, "recloser: no room for '%s' in %s\n", argv[0], c->state_file);
+		rc_shm_close(&shm);
+		rc_config_free(c);
 		return 1;
 	}
 	rc_transition tr;
@@ -42,5 +47,6 @@ int cmd_flip(const char *cfgpath, int to, int argc, char **argv)
 		       argv[0], rc_state_name(tr.from), rc_state_name(tr.to));
 	printf("%s: %s\n", argv[0], rc_state_name(to));
 	rc_shm_close(&shm);
+	rc_config_free(c);
 	return 0;
 }

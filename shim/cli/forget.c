@@ -44,29 +44,33 @@ int cmd_forget(const char *cfgpath, int argc, char **argv)
 	rc_config *c = cli_load(cfgpath);
 	if (!c)
 		return 1;
+	int rc = 1;
 	if (rc_config_find(c, name) >= 0) {
 		fprintf(stderr, "recloser: '%s' is a breaker of %s: remove it from the config "
 			"first (a process using the config takes a slot for it again)\n", name,
 			cfgpath);
-		return 1;
+		goto out;
 	}
 	rc_shm shm;
 	if (cli_open_state(c, &shm) < 0)
-		return 1;
+		goto out;
 	uint64_t idle = 0;
 	int r = rc_shm_forget(&shm, name, force ? 0 : FORGET_QUIET_S, &idle);
 	rc_shm_close(&shm);
 	if (r < 0) {
 		fprintf(stderr, "recloser: no slot for '%s' in %s\n", name, c->state_file);
-		return 1;
+		goto out;
 	}
 	if (r > 0) {
 		fprintf(stderr, "recloser: '%s' was in use less than %us ago (seen unused for "
 			"%llus): a process may still count into its slot; run forget again once "
 			"it has been unused for %us, or use --force\n", name, FORGET_QUIET_S,
 			(unsigned long long)idle, FORGET_QUIET_S);
-		return 1;
+		goto out;
 	}
 	printf("%s: forgotten (its slot in %s is free)\n", name, c->state_file);
-	return 0;
+	rc = 0;
+out:
+	rc_config_free(c);
+	return rc;
 }

@@ -96,11 +96,14 @@ int cmd_status(const char *cfgpath, int argc, char **argv)
 		return 1;
 	if (name && rc_config_find(c, name) < 0) {
 		fprintf(stderr, "recloser: no breaker '%s' in %s\n", name, cfgpath);
+		rc_config_free(c);
 		return 1;
 	}
 	rc_shm shm;
-	if (cli_open_state(c, &shm) < 0)
+	if (cli_open_state(c, &shm) < 0) {
+		rc_config_free(c);
 		return 1;
+	}
 	/* root on another user's config: say whose state file this is */
 	if (cli_state_note())
 		fprintf(stderr, "%s\n", cli_state_note());
@@ -149,5 +152,6 @@ int cmd_status(const char *cfgpath, int argc, char **argv)
 	if (json)
 		printf("%s]\n", first ? "" : "\n");
 	rc_shm_close(&shm);
+	rc_config_free(c);
 	return unprotected ? 1 : 0;
 }

@@ -176,6 +176,18 @@ static int init_header(void *map, size_t size, const char *boot,
 		if (iw == 2)
 			return 0;
 		if (iw == 0) {
+			/* Look before writing: a file refused here is left
+			 * untouched, not even a CAS that puts the old value back
+			 * (on a disk filesystem that write is a new mtime). */
+			if (!zero_but_init(map, size)) {
+				if (rc_ld(&h->init_word) != 0)
+					continue; /* being initialised meanwhile */
+				if (rc_ld(&h->magic) != RC_SHM_MAGIC)
+					return refuse(err, errlen, path,
+						      "not a recloser state file (bad magic)");
+				return refuse(err, errlen, path,
+					      "corrupt header (init_word 0)");
+			}
 			if (!rc_cas(&h->init_word, &iw, mine))
 				continue;
 			if (!zero_but_init(map, size)) {
@@ -200,6 +212,13 @@ static int init_header(void *map, size_t size, const char *boot,
 		}
 		uint64_t now = rc_now_ms();
 		if (claim_abandoned(iw, now)) {
+			if (!abandoned_ok(h, map, size)) { /* look before writing */
+				if (rc_ld(&h->init_word) != iw)
+					continue;
+				return refuse(err, errlen, path,
+					      "corrupt header (abandoned by pid %u)",
+					      RC_CLAIM_PID(orig));
+			}
 			if (!rc_cas(&h->init_word, &iw, mine))
 				continue;
 			if (!abandoned_ok(h, map, size)) {
@@ -226,9 +245,21 @@ static int init_header(void *map, size_t size, const char *boot,
 /* Light checks of every slot: a corrupt file is refused, not trusted. */
 static int check_slots(rc_slot *slots, const char *path, char *err, size_t errlen)
 {
+	int empty = -1; /* the first empty slot seen */
 	for (unsigned i = 0; i < RC_MAX_BREAKERS; i++) {
 		rc_slot *s = &slots[i];
 		uint64_t nw = rc_ld(&s->name_word);
+		/* Slots fill in order (RC_NW_EMPTY: so is every slot after it).
+		 * Seen used after an empty one: unless that one was claimed
+		 * meanwhile (a claim goes to the first empty slot only), the
+		 * file is not one recloser wrote, and a lookup, which stops at
+		 * the first empty slot, would make a second slot of a name. */
+		if (nw != RC_NW_EMPTY && empty >= 0 &&
+		    rc_ld(&slots[empty].name_word) == RC_NW_EMPTY)
+			return refuse(err, errlen, path,
+				      "corrupt slot %u (in use after empty slot %d)", i, empty);
+		if (nw == RC_NW_EMPTY && empty < 0)
+			empty = (int)i;
 		if (!rc_breaker_valid(s))
 			return refuse(err, errlen, path, "corrupt slot %u (state %u)", i,
 				      rc_breaker_state(s));
