@@ -192,10 +192,12 @@ fuzz: deps check-inih
 # TSan (build-tsan/t/), then the integration tests (prove) with the
 # ASan+UBSan shim and CLI of build-asan/; fails on any sanitizer report or
 # failed test.  The script builds those directories with B= and CFLAGS= set,
-# through sanitize-build (shim, CLI, unit tests) and sanitize-units.
-.PHONY: sanitize sanitize-build sanitize-units
+# through sanitize-build (shim, CLI, unit tests) and sanitize-units, and
+# build/'s helpers some integration tests run, through sanitize-helpers.
+.PHONY: sanitize sanitize-build sanitize-units sanitize-helpers
 sanitize-units: $(UNIT)
 sanitize-build: check-inih $(B)/librecloser.so $(B)/recloser $(UNIT)
-sanitize: deps all $(HELPERS)
+sanitize-helpers: all $(HELPERS)
+sanitize: deps
 	@MAKE="$(MAKE)" CC="$(CC)" bash scripts/sanitize.sh
 # ---- end of sanitize ----
