@@ -4,10 +4,13 @@
 # Needed to build (gcc make libc6-dev libinih-dev), to test (curl python3 nodejs,
 # perl for prove, procps, iproute2 for ss, prometheus for promtool, tmux to
 # drive the interactive and live views, man-db and groff-base to render the
-# man pages), to demo (openssl) and to bench (wrk hyperfine, and nginx:
-# the bench runs its own nginx on loopback, from its own prefix).  Quiet when
-# everything is present.  As root it installs what is missing; otherwise it
-# prints the exact command and exits 1.
+# man pages; the runtimes whose default timeouts tests/80-timeouts-runtimes.t
+# bounds: openjdk-17-jre-headless (its module image has jdk.compiler, so
+# `java File.java` runs without a JDK), ruby, php-cli, redis-tools for
+# redis-cli, postgresql-client for psql, wget), to demo (openssl) and to
+# bench (wrk hyperfine, and nginx: the bench runs its own nginx on loopback,
+# from its own prefix).  Quiet when everything is present.  As root it
+# installs what is missing; otherwise it prints the exact command and exits 1.
 #
 # Debian's prometheus package (we only want its /usr/bin/promtool) and its
 # nginx packages (we only want /usr/sbin/nginx) would start a server from
@@ -19,7 +22,8 @@ set -eu
 
 PKGS="gcc make libc6-dev libinih-dev curl python3 perl procps iproute2 openssl wrk hyperfine
       prometheus tmux man-db groff-base nginx libcurl4-openssl-dev python3-pycurl nodejs
-      clang libclang-rt-14-dev llvm-14"
+      clang libclang-rt-14-dev llvm-14
+      openjdk-17-jre-headless ruby php-cli redis-tools postgresql-client wget"
 
 missing=""
 for p in $PKGS; do
