@@ -41,15 +41,17 @@ out=$(scurl "http://127.0.0.1:$BH/" -w ' %{time_total}'); st=$?
 is "$st" 7 "open: curl is rejected (exit 7), no timeout"
 like "${out#* }" '^0\.(0|1)[0-9]*$' "...in < 200 ms (time_total ${out#* } s)"
 
-# Python's own timeout (non-blocking connect + poll) on a fresh breaker:
-# Python's timeout decides, the connect is counted as a failure.
+# Python's own longer timeout (non-blocking connect + poll) on a fresh
+# breaker: the breaker's connect_timeout ends the wait (the timer thread
+# aborts the connect), Python sees ETIMEDOUT, one timeout failure.
 start_server BH2 blackhole
 write_config
 breaker bh2 "match=127.0.0.1:$BH2" connect_timeout=300ms failure_threshold=5 open_duration=60s
 out=$(pyc connect 127.0.0.1 "$BH2" --timeout 1)
-is "$(kv "$out" TIMEOUT)" 1 "python with a 1 s timeout: its own timeout fires ($out)"
-cmp_ok "$(ms_int "$(kv "$out" max_ms)")" '>=' 900 "...after 1 s: the shim did not cut the non-blocking connect"
-is "$(counts bh2)" "1 1 0" "...and the abandoned connect counts as one failure"
+is "$(kv "$out" ETIMEDOUT)" 1 "python with a 1 s timeout: ETIMEDOUT at the breaker's 300 ms ($out)"
+cmp_ok "$(ms_int "$(kv "$out" max_ms)")" '<' 900 "...before python's own 1 s: the shim ended the non-blocking connect"
+cmp_ok "$(ms_int "$(kv "$out" max_ms)")" '>=' 250 "...not before connect_timeout"
+is "$(counts bh2)" "1 1 0" "...and the timed-out connect counts as one failure"
 
 # A blocking connect that succeeds: bounded, flags restored exactly.
 start_server HTTP http

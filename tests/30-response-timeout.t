@@ -131,28 +131,31 @@ breaker ki "match=127.0.0.1:$KI" response_timeout=500ms failure_threshold=10
 out=$(RUN_TIMEOUT=10 raw "$KI" --requests 2 --gap 0.8)
 like "$out" '^i100 s200@' "100 + 200 in one segment, 2nd request after 0.8 s idle: answered 200, no ETIMEDOUT ($out)"
 is "$(tcounts ki)" "2 0 0 0" "...2 calls, no failure, no timeout"
-# ---- non-blocking clients are never cut ----
+# ---- non-blocking clients are bounded too (the timer thread) ----
 start_server SLOW slow --delay 0.8
 write_config
 breaker nbh "match=127.0.0.1:$HANG" response_timeout=500ms failure_threshold=10
 breaker nbs "match=127.0.0.1:$SLOW" response_timeout=300ms failure_threshold=10
-# Python's own 1 s timeout (non-blocking fd + poll) against the hang server.
+# Python's own 1 s timeout (non-blocking fd + poll) against the hang server:
+# the breaker's 500 ms ends the wait first.
 out=$(RUN_TIMEOUT=10 raw "$HANG" --pytimeout 1)
-ms=$(at "$out" TIMEOUT)
-cmp_ok "$ms" '>=' 900 "python's own 1 s timeout decides, the shim does not cut at 500 ms ($out)"
-is "$(tcounts nbh)" "1 1 1 0" "closed after waiting > response_timeout: 1 timeout failure"
+ms=$(at "$out" ETIMEDOUT)
+cmp_ok "$ms" '>=' 400 "python waiting with its own 1 s timeout: ETIMEDOUT at the breaker's 500 ms ($out)"
+cmp_ok "$ms" '<' 900 "...before python's own timeout"
+is "$(tcounts nbh)" "1 1 1 0" "...1 timeout failure"
 # The same, giving up before response_timeout: no verdict.
 write_config
 breaker nbh2 "match=127.0.0.1:$HANG" response_timeout=2s failure_threshold=10
 out=$(RUN_TIMEOUT=10 raw "$HANG" --pytimeout 0.3)
 like "$out" 'TIMEOUT@' "python's 300 ms timeout, response_timeout 2 s ($out)"
 is "$(tcounts nbh2)" "0 0 0 0" "abandoned before response_timeout: not counted"
-# A late answer (0.8 s) to a non-blocking client with response_timeout 300 ms.
+# A late answer (0.8 s) to a non-blocking client with response_timeout
+# 300 ms: the call ends at 300 ms, before the answer.
 write_config
 breaker nbs "match=127.0.0.1:$SLOW" response_timeout=300ms failure_threshold=10
 out=$(RUN_TIMEOUT=10 raw "$SLOW" --pytimeout 3)
-ms=$(at "$out" s200)
-cmp_ok "$ms" '>=' 700 "non-blocking: the late answer is delivered, after 0.8 s ($out)"
+ms=$(at "$out" ETIMEDOUT)
+cmp_ok "$ms" '<' 700 "non-blocking: ETIMEDOUT at the breaker's 300 ms, before the 0.8 s answer ($out)"
 is "$(tcounts nbs)" "1 1 1 0" "...and counted as a timeout failure"
 
 # ---- calls still open at process exit are judged as close would ----

@@ -100,12 +100,10 @@ cmp_ok "$(ms "$out")" '<' 10000 "...well within 10 s ($(ms "$out") ms)"
 cmp_ok "$(sigs "$out")" '>=' 100 "...at least 100 signals came meanwhile"
 
 # After a (right) EINTR from a blocking connect, Python waits for the
-# connect itself, in poll(2), which the shim does not bound: the blackhole
-# then holds it until the kernel gives up (about 2 minutes).
-TODO="after EINTR the program's own wait for the connect is not bounded by connect_timeout"
+# connect itself, in poll(2): the shim's timer thread ends that wait at
+# connect_timeout too.
 out=$(RUN_TIMEOUT=6 under_shim "$PY" -c "$PYSTORM" "$BH" connect)
 st=$?
 is "$st $(res "$out")" "0 TimeoutError" "Python, the same storm: a blocking connect to a blackhole ends within 6 s (connect_timeout 1 s) ($st: $out)"
-TODO=
 
 done_testing

@@ -12,6 +12,7 @@
 
 void rc_call_verdict(rc_fd *e, int outcome, uint64_t end_us, int err)
 {
+	rc_fd_disarm(e);
 	if (e->pid != rc_self_pid() || !e->bk)
 		return;
 	if (outcome < 0)
@@ -23,6 +24,8 @@ void rc_call_verdict(rc_fd *e, int outcome, uint64_t end_us, int err)
 
 void rc_call_start(rc_fd *e, uint64_t now_us)
 {
+	rc_fd_disarm(e);
+	e->expiring = 0;
 	e->start_us = now_us;
 	e->flags = 0;
 	rc_http_init(&e->http);
@@ -86,10 +89,11 @@ void rc_call_connected(rc_fd *e, int ok, int err)
 	const rc_breaker_cfg *b = e->bk->cfg;
 	if (ok) {
 		if (b->connect_timeout && now - e->start_us > b->connect_timeout * 1000) {
-			rc_call_verdict(e, RC_FAIL_TIMEOUT, now, ETIMEDOUT);
+			rc_call_verdict(e, RC_CONNECT_TIMEOUT, now, ETIMEDOUT);
 			rc_fd_release(e, RC_FD_IDLE);
 		} else {
 			e->flags = 0;
+			rc_fd_disarm(e); /* connected: a response deadline comes with a request */
 			rc_http_init(&e->http);
 			rc_fd_release(e, RC_FD_WAITING);
 		}
@@ -116,10 +120,10 @@ uint32_t rc_call_end(int fd, rc_fd *e, uint32_t ph, int err, int closing)
 		else if (is_connected(fd))
 			outcome = RC_OK;
 		else if (b->connect_timeout && now - e->start_us > b->connect_timeout * 1000)
-			outcome = RC_FAIL_TIMEOUT; /* given up on after waiting too long */
+			outcome = RC_CONNECT_TIMEOUT; /* given up on after waiting too long */
 		if (outcome == RC_OK && b->connect_timeout &&
 		    now - e->start_us > b->connect_timeout * 1000)
-			outcome = RC_FAIL_TIMEOUT;
+			outcome = RC_CONNECT_TIMEOUT;
 		rc_call_verdict(e, outcome, now, soerr);
 		return RC_FD_NONE;
 	}
@@ -217,7 +221,7 @@ void rc_fd_duped(int oldfd, int newfd)
 	n->ct_ms = o->ct_ms;
 	n->rt_ms = o->rt_ms;
 	n->sotype = SOCK_STREAM;
-	rc_fd_release(n, RC_FD_IDLE);
+	rc_fd_release(n, ph == RC_FD_TIMEDOUT ? RC_FD_TIMEDOUT : RC_FD_IDLE);
 }
 
 void rc_fd_fresh(int fd, int sotype)

@@ -15,6 +15,7 @@
 #include "engine/gate.h"
 #include "engine/names.h"
 #include "engine/real.h"
+#include "engine/timer.h"
 #include "engine/wait.h"
 
 /* No verdict yet (still in flight), and not the service's failure. */
@@ -37,7 +38,7 @@ static int connect_again(int fd, rc_fd *e, const struct sockaddr *sa, socklen_t 
 		if (w == 0) {
 			if (rc_fd_claim(e, RC_FD_CONNECTING)) {
 				RC_SCOPE();
-				rc_call_verdict(e, RC_FAIL_TIMEOUT, rc_now_us(), ETIMEDOUT);
+				rc_call_verdict(e, RC_CONNECT_TIMEOUT, rc_now_us(), ETIMEDOUT);
 				rc_fd_release(e, RC_FD_NONE);
 			}
 			errno = ETIMEDOUT;
@@ -56,7 +57,7 @@ static int connect_again(int fd, rc_fd *e, const struct sockaddr *sa, socklen_t 
 }
 
 /* Blocking connect bounded by TIMEOUT_MS from START_US.  Return as
- * connect does; *OUTCOME is RC_OK, RC_FAIL, RC_FAIL_TIMEOUT, PENDING or
+ * connect does; *OUTCOME is RC_OK, RC_FAIL, RC_CONNECT_TIMEOUT, PENDING or
  * NOT_OURS. */
 static int bounded_connect(int fd, int flags, const struct sockaddr *sa, socklen_t len,
 			   uint64_t start_us, uint64_t timeout_ms, int *outcome)
@@ -78,7 +79,7 @@ static int bounded_connect(int fd, int flags, const struct sockaddr *sa, socklen
 	if (w <= 0) {
 		REAL(fcntl)(fd, F_SETFL, flags);
 		/* timed out; or EINTR, as the kernel does: the connect goes on */
-		*outcome = w == 0 ? RC_FAIL_TIMEOUT : err == EINTR ? PENDING : NOT_OURS;
+		*outcome = w == 0 ? RC_CONNECT_TIMEOUT : err == EINTR ? PENDING : NOT_OURS;
 		errno = w == 0 ? ETIMEDOUT : err;
 		return -1;
 	}
@@ -148,6 +149,10 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		uint32_t ph = rc_fd_phase(e);
 		if (ph == RC_FD_CONNECTING)
 			return connect_again(fd, e, sa, len);
+		if (ph == RC_FD_TIMEDOUT && e->dl_kind == RC_DL_CONNECT) {
+			errno = ETIMEDOUT; /* how the connect went: it timed out */
+			return -1;
+		}
 		if (ph != RC_FD_NONE)
 			rc_fd_closing(fd); /* reconnected: what it was is over */
 	}
@@ -203,6 +208,8 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		rc_call_start(ne, start_us);
 		ne->t = t;
 		rc_fd_release(ne, outcome == RC_OK ? RC_FD_WAITING : RC_FD_CONNECTING);
+		if (outcome == PENDING && b->connect_timeout)
+			rc_timer_arm(ne, start_us + b->connect_timeout * 1000, RC_DL_CONNECT);
 	} else if (outcome == RC_OK || outcome == PENDING || outcome == NOT_OURS) {
 		rc_gate_cancel(bk, &t); /* untracked, or the app's own error */
 	} else {

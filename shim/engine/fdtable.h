@@ -32,7 +32,12 @@ enum rc_fd_phase {
 	RC_FD_STATUS = 3,     /* response began; HTTP status line incomplete */
 	RC_FD_IDLE = 4,       /* connected, no call open */
 	RC_FD_BUSY = 5,       /* being changed by one thread */
+	RC_FD_TIMEDOUT = 6,   /* its call timed out while the program waited
+	                         elsewhere (engine/timer.h): every read, write
+	                         and SO_ERROR on it tells ETIMEDOUT */
 };
+
+enum rc_fd_deadline { RC_DL_CONNECT = 1, RC_DL_RESPONSE = 2 };
 
 #define RC_CALL_WROTE 1    /* the open call has sent bytes */
 
@@ -49,6 +54,10 @@ typedef struct rc_fd {
 	uint8_t      rt;        /* the breaker has a response_timeout */
 	uint64_t     ct_ms;     /* its connect_timeout and response_timeout, */
 	uint64_t     rt_ms;     /* to read without the claim */
+	uint64_t     deadline;  /* us: the open call times out then (0 none);
+	                           the timer thread's, see engine/timer.h */
+	uint8_t      dl_kind;   /* enum rc_fd_deadline */
+	uint8_t      expiring;  /* the timer thread is ending the call */
 	uint64_t     start_us;  /* when the open call started */
 	uint64_t     first_us;  /* when its first response byte came */
 	rc_ticket    t;
@@ -128,6 +137,13 @@ static inline void rc_fd_flag_set(rc_fd *e, uint8_t f)
 /* Nonzero if an entry in use (not NONE) refers to a breaker handle in
  * [LO, HI): its config may not be freed. */
 int rc_fd_refers(const void *lo, const void *hi);
+
+/* No deadline for e's call any more (its verdict came, or a new call
+ * starts): see engine/timer.h. */
+static inline void rc_fd_disarm(rc_fd *e)
+{
+	__atomic_store_n(&e->deadline, 0, __ATOMIC_RELAXED);
+}
 
 /* Call FN(fd, e) for every entry whose chunk exists (at exit). */
 void rc_fd_each(void (*fn)(int fd, rc_fd *e));

@@ -97,6 +97,10 @@ void rc_gate_verdict(const rc_bk *b, const rc_ticket *t, int outcome, uint64_t s
 	RC_SCOPE();
 	const rc_breaker_cfg *c = b->cfg;
 	uint64_t lat = end_us > start_us ? end_us - start_us : 0;
+	const char *which = outcome == RC_CONNECT_TIMEOUT ? " timeout=connect" :
+			    outcome == RC_FAIL_TIMEOUT ? " timeout=response" : "";
+	if (outcome == RC_CONNECT_TIMEOUT)
+		outcome = RC_FAIL_TIMEOUT;
 	rc_transition tr;
 	rc_breaker_record(b->slot, c, t, outcome, lat, end_us / 1000, &tr);
 	if (__builtin_expect(tr.to >= 0, 0))
@@ -108,8 +112,8 @@ void rc_gate_verdict(const rc_bk *b, const rc_ticket *t, int outcome, uint64_t s
 				outcome == RC_FAIL_TIMEOUT ? "timeout" : "failure";
 		if (c->slow_call && outcome == RC_OK && lat > c->slow_call * 1000)
 			o = "slow";
-		rc_log(RC_LOG_DEBUG, "call", "breaker=%s outcome=%s latency_us=%llu dest=%s%s%s",
-		       c->name, o, (unsigned long long)lat, d, err ? " errno=" : "",
+		rc_log(RC_LOG_DEBUG, "call", "breaker=%s outcome=%s%s latency_us=%llu dest=%s%s%s",
+		       c->name, o, which, (unsigned long long)lat, d, err ? " errno=" : "",
 		       err ? errno_name(err) : "");
 	}
 }

@@ -21,8 +21,13 @@
 int rc_gate_admit(const rc_bk *b, uint64_t now_us, int family, const void *addr,
 		  uint16_t port, rc_ticket *t);
 
+/* A timeout of a connect: RC_FAIL_TIMEOUT to the breaker, and the log's
+ * call line says timeout=connect (RC_FAIL_TIMEOUT alone: response). */
+#define RC_CONNECT_TIMEOUT 3
+
 /* Judge the call admitted with T: OUTCOME (RC_OK, RC_FAIL,
- * RC_FAIL_TIMEOUT), latency END_US - START_US, ERR its errno (0 none). */
+ * RC_FAIL_TIMEOUT, RC_CONNECT_TIMEOUT), latency END_US - START_US, ERR
+ * its errno (0 none). */
 void rc_gate_verdict(const rc_bk *b, const rc_ticket *t, int outcome, uint64_t start_us,
 		     uint64_t end_us, int family, const void *addr, uint16_t port, int err);
 

@@ -10,6 +10,7 @@
 #include "engine/call.h"
 #include "engine/gate.h"
 #include "engine/real.h"
+#include "engine/timer.h"
 #include "engine/stream.h"
 #include "engine/wait.h"
 
@@ -77,9 +78,22 @@ static int new_call(int fd, rc_fd *e, uint32_t ph)
 	return 0;
 }
 
+/* The first bytes of e's request went out: from now on its answer is
+ * awaited, bounded by response_timeout wherever the program waits. */
+static void request_sent(rc_fd *e)
+{
+	rc_fd_flag_set(e, RC_CALL_WROTE);
+	if (e->rt_ms)
+		rc_timer_arm(e, e->start_us + e->rt_ms * 1000, RC_DL_RESPONSE);
+}
+
 int rc_write_begin(int fd, rc_fd *e)
 {
 	uint32_t ph = rc_fd_phase(e);
+	if (ph == RC_FD_TIMEDOUT) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
 	if (ph != RC_FD_IDLE && ph != RC_FD_STATUS)
 		return 0; /* a request under way, or a connect: nothing to start */
 	if (!rc_fd_claim(e, ph))
@@ -96,7 +110,7 @@ void rc_write_end(int fd, rc_fd *e, ssize_t r, int err)
 	uint32_t ph = rc_fd_phase(e);
 	if (ph == RC_FD_WAITING) {
 		if (r > 0 && !(e->flags & RC_CALL_WROTE))
-			rc_fd_flag_set(e, RC_CALL_WROTE);
+			request_sent(e);
 		else if (r < 0 && rc_is_net_failure(err) && rc_fd_claim(e, RC_FD_WAITING)) {
 			RC_SCOPE();
 			rc_fd_release(e, rc_call_end(fd, e, RC_FD_WAITING, err, 0));
@@ -106,7 +120,7 @@ void rc_write_end(int fd, rc_fd *e, ssize_t r, int err)
 			RC_SCOPE();
 			rc_call_connected(e, r >= 0, err);
 			if (r > 0 && rc_fd_phase(e) == RC_FD_WAITING)
-				rc_fd_flag_set(e, RC_CALL_WROTE);
+				request_sent(e);
 		}
 	}
 	errno = err;
@@ -155,21 +169,27 @@ int rc_read_begin_(int fd, rc_fd *e)
 	return -1;
 }
 
-void rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const struct iovec *iov, int cnt)
+ssize_t rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const struct iovec *iov, int cnt)
 {
+	if (r <= 0 && (rc_fd_phase(e) == RC_FD_TIMEDOUT ||
+		       __atomic_load_n(&e->expiring, __ATOMIC_ACQUIRE))) {
+		/* woken by the timer thread's shutdown: the call timed out */
+		errno = ETIMEDOUT;
+		return -1;
+	}
 	if (r < 0 && !rc_is_net_failure(err))
-		return; /* EAGAIN, EINTR...: no news */
+		return r; /* EAGAIN, EINTR...: no news */
 	if (r <= 0 && !rc_fd_same_socket(fd, e)) {
 		/* an end or an error on what is no longer the breaker's
 		 * connection: it judges nothing */
 		RC_SCOPE();
 		stale(fd, e);
 		RC_ERRNO(err);
-		return;
+		return r;
 	}
 	uint32_t ph = rc_fd_claim_open(e);
 	if (ph == RC_FD_NONE)
-		return;
+		return r;
 	RC_SCOPE();
 	if (ph == RC_FD_CONNECTING) {
 		rc_call_connected(e, r >= 0, err);
@@ -183,4 +203,5 @@ void rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const struct iovec *iov, 
 		rc_fd_release(e, rc_call_end(fd, e, ph, r == 0 ? 0 : err, 0));
 out:
 	RC_ERRNO(err);
+	return r;
 }

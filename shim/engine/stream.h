@@ -3,6 +3,7 @@
 #ifndef RC_STREAM_H
 #define RC_STREAM_H
 
+#include <errno.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -21,11 +22,17 @@ void rc_write_end(int fd, rc_fd *e, ssize_t r, int err);
 int rc_read_begin_(int fd, rc_fd *e);
 static inline int rc_read_begin(int fd, rc_fd *e, int dontwait)
 {
+	if (__builtin_expect(rc_fd_phase(e) == RC_FD_TIMEDOUT, 0)) {
+		errno = ETIMEDOUT; /* the call timed out (engine/timer.h) */
+		return -1;
+	}
 	/* only a blocking read under a response_timeout needs a look */
 	if (__builtin_expect(!e->rt || e->nonblock || dontwait, 1))
 		return 0;
 	return rc_read_begin_(fd, e);
 }
-void rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const struct iovec *iov, int cnt);
+/* Return what the read-side call returns: R, or -1 with errno ETIMEDOUT
+ * when the timer thread ended the call while it waited. */
+ssize_t rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const struct iovec *iov, int cnt);
 
 #endif

@@ -17,8 +17,11 @@ RC_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 	if (r == 0 && level == SOL_SOCKET && opt == SO_ERROR && val && len &&
 	    *len >= (socklen_t)sizeof(int) && !rc_guard) {
 		rc_fd *e = rc_fd_peek(fd);
-		if (e && rc_fd_phase(e) == RC_FD_CONNECTING)
+		uint32_t ph = e ? rc_fd_phase(e) : RC_FD_NONE;
+		if (ph == RC_FD_CONNECTING)
 			rc_settle_so_error(fd, e, *(int *)val);
+		else if (ph == RC_FD_TIMEDOUT && (*(int *)val == 0 || e->dl_kind == RC_DL_CONNECT))
+			*(int *)val = ETIMEDOUT; /* the call timed out (engine/timer.h) */
 	}
 	return r;
 }

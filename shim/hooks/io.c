@@ -45,8 +45,7 @@
 		if (rc_read_begin(fd, e, (dontwait)) < 0)                              \
 			return -1;                                                     \
 		ret r = REAL(name) args;                                               \
-		rc_read_end(fd, e, r, errno, head);                                    \
-		return r;                                                              \
+		return (ret)rc_read_end(fd, e, r, errno, head);                        \
 	}
 
 WRITE_HOOK(ssize_t, write, (int fd, const void *buf, size_t n), (fd, buf, n))
