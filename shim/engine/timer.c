@@ -116,10 +116,13 @@ static void *timer_main(void *arg)
 	rc_guard = 1; /* all of this thread is the shim's */
 	uint32_t self = rc_self_pid();
 	for (;;) {
-		uint32_t seen = __atomic_load_n(&kicks, __ATOMIC_ACQUIRE);
+		/* while it sweeps, any deadline armed must kick it: an entry it
+		 * has passed already may be armed again meanwhile */
+		__atomic_store_n(&wake_at, UINT64_MAX, __ATOMIC_SEQ_CST);
+		uint32_t seen = __atomic_load_n(&kicks, __ATOMIC_SEQ_CST);
 		uint64_t next = sweep(self);
-		__atomic_store_n(&wake_at, next, __ATOMIC_RELEASE);
-		if (__atomic_load_n(&kicks, __ATOMIC_ACQUIRE) != seen)
+		__atomic_store_n(&wake_at, next, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&kicks, __ATOMIC_SEQ_CST) != seen)
 			continue; /* armed meanwhile */
 		uint64_t now = rc_now_us();
 		futex_wait(&kicks, seen, next == UINT64_MAX ? UINT64_MAX : next > now ? next - now : 0);
@@ -159,7 +162,7 @@ void rc_timer_arm(rc_fd *e, uint64_t at_us, int kind)
 	RC_KEEP_ERRNO();
 	e->dl_kind = (uint8_t)kind;
 	e->expiring = 0;
-	__atomic_store_n(&e->deadline, at_us, __ATOMIC_RELEASE);
+	__atomic_store_n(&e->deadline, at_us, __ATOMIC_SEQ_CST);
 	uint32_t self = rc_self_pid();
 	int fresh = 0;
 	if (__builtin_expect(__atomic_load_n(&timer_pid, __ATOMIC_ACQUIRE) != self, 0)) {
@@ -169,8 +172,8 @@ void rc_timer_arm(rc_fd *e, uint64_t at_us, int kind)
 			return;
 		fresh = 1;
 	}
-	if (fresh || at_us <= __atomic_load_n(&wake_at, __ATOMIC_ACQUIRE)) {
-		__atomic_add_fetch(&kicks, 1, __ATOMIC_RELEASE);
+	if (fresh || at_us <= __atomic_load_n(&wake_at, __ATOMIC_SEQ_CST)) {
+		__atomic_add_fetch(&kicks, 1, __ATOMIC_SEQ_CST);
 		futex_wake(&kicks);
 	}
 }
