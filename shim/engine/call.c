@@ -177,20 +177,17 @@ void rc_fd_close_seen(int fd)
 	e->sotype = 0;
 }
 
+static int close_tracked(int fd, rc_fd *e, void *ctx)
+{
+	if (rc_fd_phase(e) != RC_FD_NONE)
+		rc_fd_closing(fd);
+	return 0;
+}
+
 void rc_fd_close_range_seen(unsigned first, unsigned last)
 {
-	if (rc_guard)
-		return;
-	/* only chunks that exist can hold tracked fds */
-	for (unsigned c = first >> RC_FD_CHUNK_BITS; c < RC_FD_TOP && c <= last >> RC_FD_CHUNK_BITS;
-	     c++) {
-		if (!__atomic_load_n(&rc_fd_top[c], __ATOMIC_ACQUIRE))
-			continue;
-		unsigned lo = c << RC_FD_CHUNK_BITS, hi = lo + (1u << RC_FD_CHUNK_BITS) - 1;
-		for (unsigned fd = lo > first ? lo : first; fd <= hi && fd <= last; fd++)
-			if (rc_fd_tracked((int)fd))
-				rc_fd_closing((int)fd);
-	}
+	if (!rc_guard)
+		rc_fd_each(first, last, close_tracked, NULL);
 }
 
 void rc_fd_duped(int oldfd, int newfd)
@@ -241,16 +238,17 @@ void rc_fd_nonblock(int fd, int nb)
 		e->nonblock = (uint8_t)nb;
 }
 
-static void end_at_exit(int fd, rc_fd *e)
+static int end_at_exit(int fd, rc_fd *e, void *ctx)
 {
 	if (e->pid != rc_self_pid())
-		return;
+		return 0;
 	uint32_t ph = rc_fd_claim_open(e);
 	if (ph != RC_FD_NONE)
 		rc_fd_release(e, rc_call_end(fd, e, ph, 0, 1));
+	return 0;
 }
 
 void rc_calls_at_exit(void)
 {
-	rc_fd_each(end_at_exit);
+	rc_fd_each(0, ~0u, end_at_exit, NULL);
 }

@@ -60,15 +60,22 @@ uint32_t rc_fd_claim_open(rc_fd *e)
 	}
 }
 
-void rc_fd_each(void (*fn)(int fd, rc_fd *e))
+int rc_fd_each(unsigned first, unsigned last, int (*fn)(int fd, rc_fd *e, void *ctx), void *ctx)
 {
-	for (unsigned c = 0; c < RC_FD_TOP; c++) {
+	/* only chunks that exist can hold entries */
+	for (unsigned c = first >> RC_FD_CHUNK_BITS; c < RC_FD_TOP && c <= last >> RC_FD_CHUNK_BITS;
+	     c++) {
 		rc_fd *chunk = __atomic_load_n(&rc_fd_top[c], __ATOMIC_ACQUIRE);
 		if (!chunk)
 			continue;
-		for (unsigned i = 0; i < (1u << RC_FD_CHUNK_BITS); i++)
-			fn((int)((c << RC_FD_CHUNK_BITS) | i), &chunk[i]);
+		unsigned lo = c << RC_FD_CHUNK_BITS, hi = lo + (1u << RC_FD_CHUNK_BITS) - 1;
+		for (unsigned fd = lo > first ? lo : first; fd <= hi && fd <= last; fd++) {
+			int r = fn((int)fd, &chunk[fd - lo], ctx);
+			if (r)
+				return r;
+		}
 	}
+	return 0;
 }
 
 uint64_t rc_fd_inode(int fd)
@@ -83,17 +90,19 @@ int rc_fd_same_socket(int fd, const rc_fd *e)
 	return !e->ino || rc_fd_inode(fd) == e->ino;
 }
 
+struct span {
+	const void *lo, *hi;
+};
+
+static int refers(int fd, rc_fd *e, void *ctx)
+{
+	const struct span *sp = ctx;
+	const void *b = __atomic_load_n(&e->bk, __ATOMIC_ACQUIRE);
+	return rc_fd_phase(e) != RC_FD_NONE && b >= sp->lo && b < sp->hi;
+}
+
 int rc_fd_refers(const void *lo, const void *hi)
 {
-	for (unsigned c = 0; c < RC_FD_TOP; c++) {
-		rc_fd *chunk = __atomic_load_n(&rc_fd_top[c], __ATOMIC_ACQUIRE);
-		if (!chunk)
-			continue;
-		for (unsigned i = 0; i < (1u << RC_FD_CHUNK_BITS); i++) {
-			const void *b = __atomic_load_n(&chunk[i].bk, __ATOMIC_ACQUIRE);
-			if (rc_fd_phase(&chunk[i]) != RC_FD_NONE && b >= lo && b < hi)
-				return 1;
-		}
-	}
-	return 0;
+	struct span sp = { lo, hi };
+	return rc_fd_each(0, ~0u, refers, &sp);
 }

@@ -145,7 +145,8 @@ static inline void rc_fd_disarm(rc_fd *e)
 	__atomic_store_n(&e->deadline, 0, __ATOMIC_RELAXED);
 }
 
-/* Call FN(fd, e) for every entry whose chunk exists (at exit). */
-void rc_fd_each(void (*fn)(int fd, rc_fd *e));
+/* Call FN(fd, e, CTX) for every entry of the fds FIRST..LAST whose chunk
+ * exists, in order, until FN returns nonzero.  Return that, or 0. */
+int rc_fd_each(unsigned first, unsigned last, int (*fn)(int fd, rc_fd *e, void *ctx), void *ctx);
 
 #endif

@@ -149,9 +149,7 @@ static rc_live *make_live(rc_config *cfg, int owns_cfg)
 /* The state file as mapped: which file the path named then. */
 static struct stat state_st;
 
-/* Map the state file at PATH into rc_live_shm, guarded against SIGBUS,
- * and remember which file it was.  Return 0, or -1 with ERR set. */
-static int map_state(const char *path, char *err, size_t errlen)
+int rc_live_map_state(const char *path, char *err, size_t errlen)
 {
 	rc_shm n;
 	if (rc_shm_open(path, &n, err, errlen) < 0)
@@ -160,11 +158,6 @@ static int map_state(const char *path, char *err, size_t errlen)
 	rc_sig_guard_mapping(n.hdr, n.size);
 	stat(path, &state_st);
 	return 0;
-}
-
-int rc_live_map_state(const char *path, char *err, size_t errlen)
-{
-	return map_state(path, err, errlen);
 }
 
 /* Nonzero if the state file's path no longer names the file mapped:
@@ -199,7 +192,7 @@ static void rejoin(rc_live *L)
 	const char *path = L->cfg->state_file;
 	rc_live_note_lost();
 	rc_sig_mapping_clear();
-	if (map_state(path, err, sizeof err) < 0) {
+	if (rc_live_map_state(path, err, sizeof err) < 0) {
 		char q[600];
 		if (!rejoin_failed)
 			rc_log(RC_LOG_ERROR, "state_error", "msg=%s action=pass_through",

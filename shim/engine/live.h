@@ -60,7 +60,9 @@ static inline void rc_live_unuse_at(rc_live **L)
 /* The breaker IDX of L, or NULL when it cannot act (no slot, mode off). */
 const rc_bk *rc_live_breaker(const rc_live *L, int idx);
 
-/* Map the state file at PATH (init).  Return 0, or -1 with ERR set. */
+/* Map the state file at PATH into rc_live_shm, guarded against SIGBUS,
+ * and remember which file it was (init, and a rejoin).  Return 0, or -1
+ * with ERR set. */
 int rc_live_map_state(const char *path, char *err, size_t errlen);
 
 /* Bind CFG to its slots and put it in force (init).  Return 0 or -1. */

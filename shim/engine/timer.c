@@ -68,46 +68,51 @@ static void expire(int fd, rc_fd *e, uint32_t ph)
 	REAL(close)(d);
 }
 
+struct sweep {
+	uint32_t self;
+	uint64_t now, next;  /* the next deadline, or UINT64_MAX */
+};
+
+/* One entry of a sweep: end its call if its deadline passed. */
+static int sweep_one(int fd, rc_fd *e, void *ctx)
+{
+	struct sweep *sw = ctx;
+	uint64_t dl = __atomic_load_n(&e->deadline, __ATOMIC_RELAXED);
+	if (!dl || e->pid != sw->self)
+		return 0;
+	uint32_t ph = rc_fd_phase(e);
+	if (ph == RC_FD_BUSY) {
+		/* another thread is at it: look again soon */
+		uint64_t soon = dl > sw->now + 1000 ? dl : sw->now + 1000;
+		if (soon < sw->next)
+			sw->next = soon;
+		return 0;
+	}
+	if (ph != RC_FD_CONNECTING && ph != RC_FD_WAITING && ph != RC_FD_STATUS)
+		return 0;
+	if ((e->dl_kind == RC_DL_CONNECT) != (ph == RC_FD_CONNECTING))
+		return 0; /* a deadline of another phase of the call */
+	if (dl > sw->now) {
+		if (dl < sw->next)
+			sw->next = dl;
+		return 0;
+	}
+	if (rc_fd_claim(e, ph)) {
+		if (__atomic_load_n(&e->deadline, __ATOMIC_RELAXED) == dl)
+			expire(fd, e, ph);
+		else
+			rc_fd_release(e, ph); /* re-armed meanwhile */
+	}
+	return 0;
+}
+
 /* Look at every entry of this process: end the calls whose deadline
  * passed.  Return the next deadline, or UINT64_MAX. */
 static uint64_t sweep(uint32_t self)
 {
-	uint64_t next = UINT64_MAX, now = rc_now_us();
-	for (unsigned c = 0; c < RC_FD_TOP; c++) {
-		rc_fd *chunk = __atomic_load_n(&rc_fd_top[c], __ATOMIC_ACQUIRE);
-		if (!chunk)
-			continue;
-		for (unsigned i = 0; i < (1u << RC_FD_CHUNK_BITS); i++) {
-			rc_fd *e = &chunk[i];
-			uint64_t dl = __atomic_load_n(&e->deadline, __ATOMIC_RELAXED);
-			if (!dl || e->pid != self)
-				continue;
-			uint32_t ph = rc_fd_phase(e);
-			if (ph == RC_FD_BUSY) {
-				/* another thread is at it: look again soon */
-				uint64_t soon = dl > now + 1000 ? dl : now + 1000;
-				if (soon < next)
-					next = soon;
-				continue;
-			}
-			if (ph != RC_FD_CONNECTING && ph != RC_FD_WAITING && ph != RC_FD_STATUS)
-				continue;
-			if ((e->dl_kind == RC_DL_CONNECT) != (ph == RC_FD_CONNECTING))
-				continue; /* a deadline of another phase of the call */
-			if (dl > now) {
-				if (dl < next)
-					next = dl;
-				continue;
-			}
-			if (rc_fd_claim(e, ph)) {
-				if (__atomic_load_n(&e->deadline, __ATOMIC_RELAXED) == dl)
-					expire((int)((c << RC_FD_CHUNK_BITS) | i), e, ph);
-				else
-					rc_fd_release(e, ph); /* re-armed meanwhile */
-			}
-		}
-	}
-	return next;
+	struct sweep sw = { self, rc_now_us(), UINT64_MAX };
+	rc_fd_each(0, ~0u, sweep_one, &sw);
+	return sw.next;
 }
 
 static void *timer_main(void *arg)
