@@ -184,14 +184,20 @@ is "$(tcounts ex)" "2 1 1 0" "exit 0.1 s after connecting, nothing written: a su
 under_shim "$PY" -c "$atexit_py" "$HANG" 0.7 nowrite
 is "$(tcounts ex)" "3 1 1 0" "exit 0.7 s after connecting, nothing written: unused, not waiting: a success"
 
-# curl (non-blocking, poll) with its own 1 s limit against the hang server.
+# curl (non-blocking, poll) against the hang server: with its own 3 s
+# limit the breaker's 500 ms comes first (the shim's timer ends the wait:
+# curl's "Recv failure: Connection timed out", exit 56); with its own
+# 0.3 s, curl's wins (exit 28).  Either way a timeout failure.
 write_config
-breaker ch "match=127.0.0.1:$HANG" response_timeout=500ms failure_threshold=2 open_duration=60s
-timed ms scurl "http://127.0.0.1:$HANG/" -m 1 >/dev/null; st=$?
-is "$st" 28 "curl -m 1 against the hang server: its own timeout (exit 28)"
-cmp_ok "$ms" '>=' 900 "...after its own 1 s, not cut at 500 ms ($ms ms)"
+breaker ch "match=127.0.0.1:$HANG" response_timeout=500ms failure_threshold=3 open_duration=60s
+timed ms scurl "http://127.0.0.1:$HANG/" -m 3 >/dev/null; st=$?
+is "$st" 56 "curl -m 3 against the hang server: cut by response_timeout (exit 56, recv failure)"
+cmp_ok "$ms" '<' 2500 "...at the breaker's 500 ms, before curl's own 3 s ($ms ms)"
 is "$(tcounts ch)" "1 1 1 0" "...counted as 1 timeout failure"
-scurl "http://127.0.0.1:$HANG/" -m 1 >/dev/null
+timed ms scurl "http://127.0.0.1:$HANG/" -m 0.3 >/dev/null; st=$?
+is "$st" 28 "curl -m 0.3: its own shorter timeout wins (exit 28)"
+is "$(tcounts ch)" "2 2 2 0" "...counted as a timeout failure too"
+scurl "http://127.0.0.1:$HANG/" -m 3 >/dev/null
 is "$(state_of ch)" open "2nd curl timeout: open"
 timed ms scurl "http://127.0.0.1:$HANG/" -m 1 >/dev/null; st=$?
 is "$st" 7 "open: curl is rejected (exit 7)"

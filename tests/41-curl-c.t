@@ -112,4 +112,35 @@ is "$(field "$out" 1 code)" 7 "multi: admitted, then force-open before the conne
 is "$(conns HTTP)" "$n" "...no connection reached the server"
 is "$(counts late)" "0 0 1" "...counted as 1 rejected, no call, no failure"
 
+# ---- response_timeout for transfers: easy, multi (curl_multi_perform) and
+# curl_multi_socket_action, against a server that reads the request and
+# never answers.  The program sets no timeout of its own: the shim's timer
+# ends the wait (curl: CURLE_RECV_ERROR, OS_ERRNO ETIMEDOUT), the transfer
+# is judged a timeout, 2 open the breaker, the next one is rejected ----
+start_server HANG hang
+for mode in easy multi socket; do
+	write_config log_level=debug
+	breaker "rt$mode" "match=127.0.0.1:$HANG" response_timeout=500ms failure_threshold=2 \
+		open_duration=60s
+	t0=$(now_ms)
+	out=$(RUN_TIMEOUT=20 cli $mode "http://127.0.0.1:$HANG/" 2)
+	el=$(elapsed_ms "$t0")
+	is "$(grep -c 'code=56 http=0 .*oserr=110 ' <<<"$out")" 2 \
+		"$mode, no answer: 2 transfers end CURLE_RECV_ERROR with OS_ERRNO ETIMEDOUT" || diag "$out"
+	lim=$([ $mode = easy ] && echo 6000 || echo 4000)
+	cmp_ok "$el" "<" "$lim" "...within the 500 ms response_timeout and a margin ($el ms, < $lim)"
+	is "$(json_field "rt$mode" timeouts) $(json_field "rt$mode" failures)" "2 2" \
+		"...judged 2 timeouts, 2 failures"
+	is "$(state_of "rt$mode")" open "...which open the breaker"
+	is "$(grep -c "event=call breaker=rt$mode outcome=timeout timeout=response" "$LOG")" 2 \
+		"...the log's call lines say outcome=timeout timeout=response" || show_log
+	n=$(conns HANG)
+	t0=$(now_ms)
+	out=$(cli $mode "http://127.0.0.1:$HANG/" 1)
+	el=$(elapsed_ms "$t0")
+	is "$(field "$out" 1 code)" 7 "$mode: the next transfer is rejected" || diag "$out"
+	cmp_ok "$el" "<" 1000 "...at once ($el ms)"
+	is "$(conns HANG)" "$n" "...without reaching the server"
+done
+
 done_testing

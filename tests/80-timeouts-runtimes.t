@@ -263,10 +263,9 @@ done
 # (a ConnectionExpiredException): one call, two timeouts.  (Seen without
 # the shim: 2 connects per call to a closed port, 2 connections per call
 # to a server that resets after the request.)
-# Not yet bounded (issue 10 open): HttpClient's waits still hang.
-# run java_httpclient connect T2 R R
-# run java_httpclient request T2 R R
-# run java_httpclient keepalive T2 R R
+run java_httpclient connect T2 R R
+run java_httpclient request T2 R R
+run java_httpclient keepalive T2 R R
 # HttpURLConnection: a connect that times out is not tried again; a GET
 # whose read fails with an IOException (not its own SocketTimeoutException)
 # is, once, on a new connection: one call, two timeouts.
@@ -289,8 +288,8 @@ done
 # response_timeout for libcurl transfers (curl's request).
 run redis_cli request T T R
 run curl connect T T R
-# run redis_cli connect T T R
-# run curl request T T R
+run redis_cli connect T T R
+run curl request T T R
 wait
 replay
 note "all scenarios: $(elapsed_ms "$t_all") ms"

@@ -9,11 +9,12 @@
 #include "engine/call.h"
 #include "engine/gate.h"
 #include "engine/real.h"
+#include "engine/sig.h"
 
 void rc_call_verdict(rc_fd *e, int outcome, uint64_t end_us, int err)
 {
 	rc_fd_disarm(e);
-	if (e->pid != rc_self_pid() || !e->bk)
+	if (e->quiet || e->pid != rc_self_pid() || !e->bk)
 		return;
 	if (outcome < 0)
 		rc_gate_cancel(e->bk, &e->t);
@@ -215,6 +216,7 @@ void rc_fd_duped(int oldfd, int newfd)
 	n->ino = o->ino;
 	n->nonblock = o->nonblock;
 	n->rt = o->rt;
+	n->quiet = o->quiet;
 	n->ct_ms = o->ct_ms;
 	n->rt_ms = o->rt_ms;
 	n->sotype = SOCK_STREAM;
@@ -229,6 +231,8 @@ void rc_fd_fresh(int fd, int sotype)
 	rc_fd_forget(e);
 	e->sotype = (uint8_t)sotype;
 	e->nonblock = 0;
+	if (sotype == SOCK_STREAM)
+		rc_sig_first_look(); /* before any deadline of this thread's */
 }
 
 void rc_fd_nonblock(int fd, int nb)

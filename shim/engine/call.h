@@ -14,7 +14,8 @@
 
 /* Judge e's open call (claimed) if this process opened it, else drop it:
  * OUTCOME RC_OK, RC_FAIL, RC_FAIL_TIMEOUT at END_US with errno ERR, or
- * < 0 to release it without a verdict. */
+ * < 0 to release it without a verdict.  A quiet entry's call (judged
+ * above the socket: engine/transfer.h) gets none here either. */
 void rc_call_verdict(rc_fd *e, int outcome, uint64_t end_us, int err);
 
 /* A call starts on e (claimed): its start time, no bytes yet. */

@@ -136,6 +136,24 @@ static int app_bounds_it(int fd, const rc_breaker_cfg *b)
 	return !b->connect_timeout || app_ms <= b->connect_timeout;
 }
 
+/* Make e (claimed) the entry of fd, connected or connecting to D of BK,
+ * its call started at START_US; QUIET: judged above the socket (a libcurl
+ * transfer), tracked for its deadlines only. */
+static void track(int fd, rc_fd *e, const rc_bk *bk, const rc_dest *d, uint64_t start_us,
+		  int quiet)
+{
+	const rc_breaker_cfg *b = bk->cfg;
+	e->bk = bk;
+	e->pid = rc_self_pid();
+	e->dest = *d;
+	e->ino = rc_fd_inode(fd);
+	e->quiet = (uint8_t)quiet;
+	e->rt = b->response_timeout != 0;
+	e->ct_ms = b->connect_timeout;
+	e->rt_ms = b->response_timeout;
+	rc_call_start(e, start_us);
+}
+
 int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	rc_dest d;
@@ -164,12 +182,23 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	const rc_breaker_cfg *b = bk->cfg;
 	if (rc_curl_depth > 0) {
 		/* inside a libcurl transfer: it is judged whole, at the transfer
-		 * level; here only an open breaker's refusal applies */
+		 * level; here only an open breaker's refusal applies, and the
+		 * socket is tracked quietly for response_timeout's sake */
 		if (rc_gate_refusing(bk)) {
 			errno = b->reject_errno;
 			return -1;
 		}
-		return REAL(connect)(fd, sa, len);
+		int r = REAL(connect)(fd, sa, len), err = errno;
+		if (b->response_timeout && (r == 0 || err == EINPROGRESS)) {
+			RC_SCOPE();
+			rc_fd *ne = rc_fd_get(fd);
+			if (ne && rc_fd_claim_any(ne)) {
+				track(fd, ne, bk, &d, rc_now_us(), 1);
+				rc_fd_release(ne, r == 0 ? RC_FD_IDLE : RC_FD_CONNECTING);
+			}
+		}
+		errno = err;
+		return r;
 	}
 	RC_SCOPE();
 	rc_ticket t;
@@ -197,15 +226,8 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (ne) {
 		/* connected (the call goes on until the first response byte) or
 		 * still connecting (settled by I/O, SO_ERROR or close) */
-		ne->bk = bk;
-		ne->pid = rc_self_pid();
-		ne->dest = d;
-		ne->ino = rc_fd_inode(fd);
+		track(fd, ne, bk, &d, start_us, 0);
 		ne->nonblock = !blocking && flags >= 0;
-		ne->rt = b->response_timeout != 0;
-		ne->ct_ms = b->connect_timeout;
-		ne->rt_ms = b->response_timeout;
-		rc_call_start(ne, start_us);
 		ne->t = t;
 		rc_fd_release(ne, outcome == RC_OK ? RC_FD_WAITING : RC_FD_CONNECTING);
 		if (outcome == PENDING && b->connect_timeout)

@@ -88,8 +88,14 @@ static int outcome_of(CURL *h, CURLcode r, int http, const rc_transfer *tx)
 	case CURLE_HTTP2_STREAM:
 	case CURLE_HTTP3:
 	case CURLE_QUIC_CONNECT_ERROR:
-	case CURLE_PROXY:
+	case CURLE_PROXY: {
+		/* a socket of the transfer whose answer did not come within
+		 * response_timeout was ended by the shim's timer (ETIMEDOUT) */
+		long oe = 0;
+		if (real_curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oe) == CURLE_OK && oe == ETIMEDOUT)
+			return RC_FAIL_TIMEOUT;
 		return RC_FAIL;
+	}
 	default:
 		return -1;
 	}

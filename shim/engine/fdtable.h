@@ -52,6 +52,9 @@ typedef struct rc_fd {
 	uint8_t      nonblock;  /* O_NONBLOCK, as last set through the hooks */
 	uint8_t      flags;     /* RC_CALL_*, changed only atomically */
 	uint8_t      rt;        /* the breaker has a response_timeout */
+	uint8_t      quiet;     /* its calls are judged above the socket (a
+	                           libcurl transfer): tracked for the deadlines,
+	                           no verdict here */
 	uint64_t     ct_ms;     /* its connect_timeout and response_timeout, */
 	uint64_t     rt_ms;     /* to read without the claim */
 	uint64_t     deadline;  /* us: the open call times out then (0 none);

@@ -36,17 +36,60 @@ int rc_sig_restart(void)
 	return 1;
 }
 
+/* Per thread: the caught signals it keeps blocked outside any handler
+ * (bit SIG-1), as seen at its first look, less those seen unblocked
+ * since. */
+static __thread uint64_t base_blocked __attribute__((tls_model("initial-exec")));
+static __thread uint8_t base_known __attribute__((tls_model("initial-exec")));
+
+/* Bits SIG-1 of the signals blocked in this thread's mask, and of those
+ * of them caught; 0 if it cannot tell (*OK 0). */
+static void look(uint64_t *blocked, uint64_t *caught_blocked, int *ok)
+{
+	sigset_t cur;
+	int flags;
+	*blocked = *caught_blocked = 0;
+	*ok = pthread_sigmask(SIG_BLOCK, NULL, &cur) == 0;
+	for (int sig = 1; *ok && sig < NSIG && sig <= 64; sig++) {
+		if (sigismember(&cur, sig) != 1)
+			continue;
+		*blocked |= 1ull << (sig - 1);
+		if (caught(sig, &flags))
+			*caught_blocked |= 1ull << (sig - 1);
+	}
+}
+
+void rc_sig_first_look(void)
+{
+	if (base_known)
+		return;
+	RC_KEEP_ERRNO();
+	uint64_t blocked, cb;
+	int ok;
+	look(&blocked, &cb, &ok);
+	if (ok) {
+		base_blocked = cb;
+		base_known = 1;
+	}
+}
+
 int rc_sig_maybe_in_handler(void)
 {
 	RC_KEEP_ERRNO();
-	sigset_t cur;
-	int flags;
-	if (pthread_sigmask(SIG_BLOCK, NULL, &cur) != 0)
+	uint64_t blocked, caught_blocked;
+	int ok;
+	look(&blocked, &caught_blocked, &ok);
+	if (!ok)
 		return 1;
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sigismember(&cur, sig) == 1 && caught(sig, &flags))
-			return 1;
-	return 0;
+	if (!base_known) {
+		/* no first look yet: any caught signal blocked may be a handler's
+		 * (and is this thread's habit from now on) */
+		base_known = 1;
+		base_blocked = caught_blocked;
+		return caught_blocked != 0;
+	}
+	base_blocked &= blocked; /* unblocked since: no longer the thread's habit */
+	return (caught_blocked & ~base_blocked) != 0;
 }
 
 /* ---- SIGBUS on the state file's mapping ---- */

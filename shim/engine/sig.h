@@ -14,9 +14,16 @@ int rc_sig_restart(void);
 
 /* Nonzero if this thread may be running a signal handler: a caught
  * signal (fault signals aside) is blocked in its mask, as it is while its
- * handler runs.  A handler installed with SA_NODEFER is not seen; a
- * thread that keeps a caught signal blocked answers yes. */
+ * handler runs, and the thread did not already keep it blocked at its
+ * first look (a JVM keeps SIGQUIT blocked and caught in all its threads
+ * but one).  A handler installed with SA_NODEFER is not seen. */
 int rc_sig_maybe_in_handler(void);
+
+/* The thread's first look, taken when it makes a TCP socket, as outside
+ * any handler (a thread whose first TCP socket is made inside a handler
+ * is not seen to be in that handler later): the caught signals it blocks
+ * now it keeps blocked.  Cheap after the first call. */
+void rc_sig_first_look(void);
 
 /* Keep the host alive when the state file shrinks under it (truncate,
  * `: >`, cp over it): a SIGBUS on the mapping at BASE (LEN bytes) puts

@@ -54,6 +54,12 @@ static int new_call(int fd, rc_fd *e, uint32_t ph)
 	 * is this process's from now on */
 	e->pid = rc_self_pid();
 	uint64_t now = rc_now_us();
+	if (e->quiet) {
+		/* judged above (a libcurl transfer): only its deadline here */
+		rc_call_start(e, now);
+		rc_fd_release(e, RC_FD_WAITING);
+		return 0;
+	}
 	if (!rc_gate_closed(bk)) {
 		if (!bk->cfg->cut_idle) {
 			/* never cut: while not closed, requests go through uncounted */
