@@ -161,6 +161,10 @@ printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:
 	"$T/hc-state" "$T/log" "$PP_PORT" > "$T/hc.ini"
 printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:%s\n' \
 	"$T/mx-state" "$T/log" "$PP_PORT" > "$T/mx.ini"
+# the same breaker with a response_timeout: every call arms a deadline at
+# its request and clears it at its answer (the timer thread, engine/timer.h)
+printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:%s\nresponse_timeout = 5s\n' \
+	"$T/hd-state" "$T/log" "$PP_PORT" > "$T/hd.ini"
 
 pp_run() { # pp_run VARIANT: one client run, appended to $T/pp.VARIANT
 	local env=()
@@ -240,19 +244,24 @@ hc_run() { # hc_run VARIANT
 	case $1 in
 	unmatched) pre="$SHIM $T/libfakeio.so" ;;
 	breaker) pre="$SHIM $T/libfakeio.so" cfg=$T/hc.ini ;;
+	deadline) pre="$SHIM $T/libfakeio.so" cfg=$T/hd.ini ;;
 	esac
 	# shellcheck disable=SC2046
 	$(pin "$PP_CPU") env LD_PRELOAD="$pre" RECLOSER_CONFIG="$cfg" \
 		"$BH" "$PP_PORT" "$HC_N" >> "$T/hc.$1"
 }
-: > "$T/hc.none"; : > "$T/hc.unmatched"; : > "$T/hc.breaker"
+: > "$T/hc.none"; : > "$T/hc.unmatched"; : > "$T/hc.breaker"; : > "$T/hc.deadline"
 for i in $(seq "$HC_REPS"); do
-	for v in $(rotate "$i" none unmatched breaker); do hc_run "$v"; done
+	for v in $(rotate "$i" none unmatched breaker deadline); do hc_run "$v"; done
 done
 best() { sort -g | head -1; }
 hn=$(col 1 < "$T/hc.none" | median); hn_b=$(col 2 < "$T/hc.none" | best)
 hu=$(col 1 < "$T/hc.unmatched" | median); hu_b=$(col 2 < "$T/hc.unmatched" | best)
 hb=$(col 1 < "$T/hc.breaker" | median); hb_b=$(col 2 < "$T/hc.breaker" | best)
+hd=$(col 1 < "$T/hc.deadline" | median); hd_b=$(col 2 < "$T/hc.deadline" | best)
+# what arming and clearing a deadline adds per call: deadline - breaker
+hdd=$(pairdiff "$T/hc.breaker" "$T/hc.deadline" 1 | median)
+hdd_b=$(awk -v a="$hd_b" -v b="$hb_b" 'BEGIN { print a - b }')
 hdu=$(pairdiff "$T/hc.none" "$T/hc.unmatched" 1 | median)
 hdb=$(pairdiff "$T/hc.none" "$T/hc.breaker" 1 | median)
 hdu_b=$(awk -v a="$hu_b" -v b="$hn_b" 'BEGIN { print a - b }')
@@ -268,6 +277,10 @@ printf '%-20s %12s %12s %12s %12s\n' "" "median" "best" "median" "best"
 printf '%-20s %12s %12s %12s %12s\n' "no shim" "$hn" "$hn_b" "" ""
 printf '%-20s %12s %12s %12s %12s\n' "shim, unmatched fd" "$hu" "$hu_b" "$(half "$hdu")" "$(half "$hdu_b")"
 printf '%-20s %12s %12s %12s %12s\n' "shim, breaker fd" "$hb" "$hb_b" "$(half "$hdb")" "$(half "$hdb_b")"
+printf '%-20s %12s %12s %12s %12s\n' "+ response_timeout" "$hd" "$hd_b" "" ""
+echo "arming and clearing a deadline, per call (pair), vs the same breaker without one:" \
+	"median $(awk -v a="$hdd" 'BEGIN { printf "%+.0f", a }') ns, best $(awk -v a="$hdd_b" 'BEGIN { printf "%+.0f", a }') ns;" \
+	"ratio $(ratio "$hb" "$hd")x"
 echo "added per hooked call goal <= 30 ns (median / best): unmatched $(goal_max "$(half "$hdu")" 30) /" \
 	"$(goal_max "$(half "$hdu_b")" 30), breaker $(goal_max "$(half "$hdb")" 30) / $(goal_max "$(half "$hdb_b")" 30)"
 if [ "$hc_calls" = "$hc_made" ]; then verdict=ok; else verdict=WRONG; fi

@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/shm.h"
 #include "core/breaker.h"
+#include "core/log.h"
 
 /* ---- usage ---- */
 
@@ -385,4 +386,16 @@ void cli_table_row(FILE *f, const char *name, const rc_view *v, int colour)
 		colour ? "\033[0m" : "", (unsigned long long)v->calls,
 		(unsigned long long)v->failures, cli_pct(v->failures, v->calls),
 		(unsigned long long)v->rejected, p50, p99, age);
+}
+
+void cli_settle(const rc_config *c, rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms)
+{
+	static int log_ready;
+	if (!rc_breaker_pend_any(s))
+		return;
+	if (!log_ready) {
+		rc_log_setup(c->log_file, c->log_level, "recloser");
+		log_ready = 1;
+	}
+	rc_breaker_settle_dead(s, b, now_ms);
 }

@@ -37,6 +37,11 @@ rc_config *cli_load(const char *path);
  * rest of the command (cli_as_config_owner): C's paths may change. */
 int cli_open_state(rc_config *c, rc_shm *shm);
 
+/* Judge the calls of breaker B (slot S, config C) whose process died
+ * with a deadline passed and no verdict (core/slot.h, RC_PEND), logging
+ * them to C's log, before a verb shows the slot. */
+void cli_settle(const rc_config *c, rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms);
+
 /* Run as root (euid 0) on a config C owned by another user: become that
  * user (uid, groups; root stays the saved set-user-ID, for
  * cli_write_atomic) and read C's file again as them, so "<uid>" in its

@@ -205,6 +205,7 @@ int cmd_metrics(const char *cfgpath, int argc, char **argv)
 			continue;
 		}
 		rows[n].name = b->name;
+		cli_settle(c, s, b, now);
 		rc_breaker_view(s, b, now, &rows[n].v);
 		n++;
 	}

@@ -125,6 +125,7 @@ int cmd_status(const char *cfgpath, int argc, char **argv)
 			continue;
 		}
 		rc_view v;
+		cli_settle(c, s, b, now);
 		rc_breaker_view(s, b, now, &v);
 		if (json) {
 			printf("%s\n  {\"name\": \"%s\", \"state\": \"%s\", \"mode\": \"%s\", "

@@ -78,6 +78,7 @@ static void frame(FILE *f, const char *cfgpath, const rc_config *c, const char *
 				fprintf(f, "%-20s (no room in %s)\n", b->name, c->state_file);
 				continue;
 			}
+			cli_settle(c, s, b, now);
 			rc_breaker_view(s, b, now, &v);
 			cli_table_row(f, b->name, &v, colour);
 			shown++;

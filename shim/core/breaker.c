@@ -27,10 +27,12 @@
  *  - rc_breaker_set(RC_CLOSED) clears every count except transitions and
  *    opened, which record history (the close itself is a transition). */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alive.h"
 #include "core/breaker.h"
+#include "core/log.h"
 
 _Static_assert(RC_LAT_BUCKETS == 18, "rc_lat_bounds_us has 18 entries");
 
@@ -533,6 +535,8 @@ void rc_breaker_reboot(rc_slot *s, uint64_t now_ms)
 		rc_st(&s->window[j], 0);
 	for (j = 0; j < RC_MAX_PROBES; j++)
 		rc_st(&s->probes[j], 0);
+	for (j = 0; j < RC_PENDING; j++)
+		rc_st(&s->pending[j], 0); /* pids of before the reboot */
 }
 
 int rc_breaker_valid(const rc_slot *s)
@@ -555,4 +559,90 @@ uint64_t rc_breaker_unlogged_take(rc_slot *s)
 	if (!rc_ld(&s->unlogged))
 		return 0; /* the common case: no shared line made dirty */
 	return __atomic_exchange_n(&s->unlogged, 0, __ATOMIC_ACQ_REL);
+}
+
+/* ---- deadlines of open calls, for calls whose process dies ---- */
+
+int rc_breaker_pend_add(rc_slot *s, uint32_t pid, uint64_t dl_ms, int conn,
+			const rc_ticket *t, uint64_t *valp)
+{
+	uint64_t val = RC_PEND(rc_alive_ns(), pid, dl_ms, conn);
+	for (int i = 0; i < RC_PENDING; i++) {
+		uint64_t v = 0;
+		if (rc_ld(&s->pending[i]) == 0 && rc_cas(&s->pending[i], &v, val)) {
+			rc_st(&s->pend_word[i], t->word);
+			*valp = val;
+			return i;
+		}
+	}
+	return -1;
+}
+
+void rc_breaker_pend_drop(rc_slot *s, int i, uint64_t val)
+{
+	if (i >= 0 && i < RC_PENDING)
+		rc_cas(&s->pending[i], &val, 0); /* settled meanwhile: not ours */
+}
+
+int rc_breaker_pend_settle(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
+			   rc_pend_settled *out, rc_transition *tr)
+{
+	tr->to = -1;
+	for (int i = 0; i < RC_PENDING; i++) {
+		uint64_t v = rc_ld(&s->pending[i]);
+		if (!v)
+			continue;
+		int32_t late = (int32_t)((uint32_t)now_ms - (uint32_t)v);
+		if (late <= 0)
+			continue; /* its deadline is still to come */
+		uint32_t pid = RC_PEND_PID(v), ns = RC_PEND_NS(v);
+		if (!rc_holder_dead(pid, ns, RC_PEND_NS_BITS)) {
+			if ((uint32_t)late > RC_PEND_MAX_MS)
+				rc_cas(&s->pending[i], &v, 0); /* stopped for good, or reused */
+			continue; /* alive: its own timer judges it */
+		}
+		rc_ticket t = { rc_ld(&s->pend_word[i]), 0, -1 };
+		if (!rc_cas(&s->pending[i], &v, 0))
+			continue; /* another process settled it */
+		uint64_t lat_ms = RC_PEND_CONN(v) ? b->connect_timeout : b->response_timeout;
+		rc_breaker_record(s, b, &t, RC_FAIL_TIMEOUT, lat_ms * 1000, now_ms, tr);
+		out->pid = pid;
+		out->conn = (int)RC_PEND_CONN(v);
+		out->late_ms = (uint32_t)late;
+		return 1;
+	}
+	return 0;
+}
+
+void rc_breaker_log_transition(const rc_breaker_cfg *b, const rc_transition *tr)
+{
+	char extra[96] = "";
+	if (tr->to == RC_OPEN || tr->to == RC_FORCED_OPEN)
+		snprintf(extra, sizeof extra, " open_ms=%llu", (unsigned long long)tr->open_ms);
+	if (strcmp(tr->reason, "failure_rate") == 0)
+		rc_log(RC_LOG_INFO, "transition",
+		       "breaker=%s from=%s to=%s reason=%s failures=%llu calls=%llu%s", b->name,
+		       rc_state_name(tr->from), rc_state_name(tr->to), tr->reason,
+		       (unsigned long long)tr->failures, (unsigned long long)tr->calls, extra);
+	else
+		rc_log(RC_LOG_INFO, "transition", "breaker=%s from=%s to=%s reason=%s failures=%llu%s",
+		       b->name, rc_state_name(tr->from), rc_state_name(tr->to), tr->reason,
+		       (unsigned long long)tr->failures, extra);
+}
+
+unsigned rc_breaker_settle_dead(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms)
+{
+	rc_pend_settled ps;
+	rc_transition tr;
+	unsigned n = 0;
+	while (rc_breaker_pend_settle(s, b, now_ms, &ps, &tr)) {
+		n++;
+		if (tr.to >= 0)
+			rc_breaker_log_transition(b, &tr);
+		rc_log(RC_LOG_INFO, "call",
+		       "breaker=%s outcome=timeout timeout=%s settled_for=%u late_ms=%u "
+		       "reason=process_died",
+		       b->name, ps.conn ? "connect" : "response", ps.pid, ps.late_ms);
+	}
+	return n;
 }

@@ -63,6 +63,51 @@ void rc_breaker_record(rc_slot *s, const rc_breaker_cfg *b, const rc_ticket *t,
 	       int outcome, uint64_t latency_us, uint64_t now_ms,
 	       rc_transition *tr);
 
+/* Keep the deadline DL_MS of an open call of PID (admitted with T), of a
+ * connect if CONN, in S: should PID die without a verdict, the call is
+ * judged at the deadline (rc_breaker_pend_settle).  Return the record's
+ * index (*VALP its value, for rc_breaker_pend_drop) or -1: all RC_PENDING
+ * in use (that call is then not judged if its process dies). */
+int rc_breaker_pend_add(rc_slot *s, uint32_t pid, uint64_t dl_ms, int conn,
+			const rc_ticket *t, uint64_t *valp);
+
+/* The call of record I (value VAL) ended (or its deadline moved): drop
+ * it.  Settled meanwhile by another process: nothing. */
+void rc_breaker_pend_drop(rc_slot *s, int i, uint64_t val);
+
+/* A record settled by rc_breaker_pend_settle, for the log. */
+typedef struct rc_pend_settled {
+	uint32_t pid;      /* the process that died */
+	int      conn;     /* its connect's deadline (else its response's) */
+	uint32_t late_ms;  /* how long ago the deadline passed */
+} rc_pend_settled;
+
+/* Judge one call of S whose deadline passed while its process is known
+ * dead (our pid namespace, ESRCH): a timeout failure, counted exactly once
+ * whoever settles it (CAS).  A record whose holder still looks alive
+ * RC_PEND_MAX_MS after its deadline is dropped without a verdict.  Return
+ * 1 if one was settled (*OUT, *TR as rc_breaker_record), else 0.  Three
+ * loads when nothing is pending; kill(pid, 0) only on a passed deadline. */
+int rc_breaker_pend_settle(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
+			   rc_pend_settled *out, rc_transition *tr);
+
+/* Settle every call of S rc_breaker_pend_settle can, logging each (an
+ * info call line, outcome=timeout settled_for=PID reason=process_died)
+ * and the transitions they make.  Return how many. */
+unsigned rc_breaker_settle_dead(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms);
+
+/* The log's transition line for TR of B. */
+void rc_breaker_log_transition(const rc_breaker_cfg *b, const rc_transition *tr);
+
+/* Nonzero if S keeps any open call's deadline. */
+static inline int rc_breaker_pend_any(const rc_slot *s)
+{
+	for (int i = 0; i < RC_PENDING; i++)
+		if (__atomic_load_n(&s->pending[i], __ATOMIC_RELAXED))
+			return 1;
+	return 0;
+}
+
 /* Release T without a verdict (the call never really started). */
 void rc_breaker_cancel(rc_slot *s, const rc_ticket *t);
 

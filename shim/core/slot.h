@@ -68,6 +68,25 @@ enum rc_state {
 #define RC_SEEN_FP(v)    ((uint32_t)((v) >> 32))
 #define RC_SEEN_SEC(v)   ((uint32_t)(v))
 
+/* An open call's deadline kept in the slot (pending[i], 0: free), so that
+ * a call whose process dies without a verdict (a signal it does not
+ * catch, SIGKILL) is still judged: at its deadline, as a timeout, by the
+ * first process that looks (breaker.h, rc_breaker_pend_settle):
+ *   bits  0-31  CLOCK_MONOTONIC ms of the deadline (low 32 bits)
+ *   bits 32-53  the caller's pid, in its own pid namespace
+ *   bits 54-62  the low 9 bits of its pid-namespace tag
+ *   bit  63     a connect's deadline (else a response's) */
+#define RC_PENDING 3
+#define RC_PEND(ns, pid, ms, conn) ((uint32_t)(ms) | ((uint64_t)((pid) & 0x3fffffu) << 32) | \
+				    ((uint64_t)((ns) & 0x1ffu) << 54) | ((uint64_t)!!(conn) << 63))
+#define RC_PEND_PID(v)  ((uint32_t)((v) >> 32) & 0x3fffffu)
+#define RC_PEND_NS(v)   ((uint32_t)((v) >> 54) & 0x1ffu)
+#define RC_PEND_CONN(v) ((unsigned)((v) >> 63))
+#define RC_PEND_NS_BITS 9u
+/* A deadline passed this long ago whose holder still looks alive (a
+ * stopped process, or its pid reused) is dropped without a verdict. */
+#define RC_PEND_MAX_MS 600000u
+
 /* One breaker's shared state.  All fields are only touched atomically. */
 typedef struct rc_slot {
 	uint64_t name_word;            /* RC_NW_*, or a claim (RC_CLAIM) */
@@ -90,7 +109,8 @@ typedef struct rc_slot {
 	uint64_t unlogged;             /* rejections not yet in a reject line,
 	                                  of any process (breaker.h) */
 	uint64_t seen;                 /* RC_SEEN: last known in use (shm.c) */
-	uint64_t reserved[6];
+	uint64_t pending[RC_PENDING];  /* 0, or RC_PEND: a call's deadline */
+	uint64_t pend_word[RC_PENDING];/* the state word at that call's admission */
 } rc_slot;
 
 /* Atomic access to the mapping's plain uint64_t fields. */

@@ -229,6 +229,8 @@ void rc_fd_fresh(int fd, int sotype)
 	if (!e)
 		return;
 	rc_fd_forget(e);
+	if (e->pend)
+		rc_fd_pend_drop(e); /* a number closed unseen: its record goes */
 	e->sotype = (uint8_t)sotype;
 	e->nonblock = 0;
 	if (sotype == SOCK_STREAM)

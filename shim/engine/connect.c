@@ -217,8 +217,13 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		outcome = r == 0 ? RC_OK
 			: (err == EINPROGRESS || err == EINTR) ? PENDING : outcome_of_err(err);
 	} else {
+		/* the wait is kept in the slot: judged even if the process dies in it */
+		uint64_t pv = 0;
+		int pi = rc_breaker_pend_add(bk->slot, rc_self_pid(),
+					     start_us / 1000 + b->connect_timeout + 1, 1, &t, &pv);
 		r = bounded_connect(fd, flags, sa, len, start_us, b->connect_timeout, &outcome);
 		err = errno;
+		rc_breaker_pend_drop(bk->slot, pi, pv);
 	}
 	rc_fd *ne = (outcome == RC_OK || outcome == PENDING) ? rc_fd_get(fd) : NULL;
 	if (ne && !rc_fd_claim_any(ne))

@@ -106,3 +106,11 @@ int rc_fd_refers(const void *lo, const void *hi)
 	struct span sp = { lo, hi };
 	return rc_fd_each(0, ~0u, refers, &sp);
 }
+
+void rc_fd_pend_drop(rc_fd *e)
+{
+	int i = e->pend - 1;
+	e->pend = 0;
+	if (e->pend_pid == rc_self_pid())
+		rc_breaker_pend_drop(e->pend_slot, i, e->pend_val);
+}

@@ -61,6 +61,12 @@ typedef struct rc_fd {
 	                           the timer thread's, see engine/timer.h */
 	uint8_t      dl_kind;   /* enum rc_fd_deadline */
 	uint8_t      expiring;  /* the timer thread is ending the call */
+	int8_t       pend;      /* the deadline's record in the slot + 1, or 0
+	                           (core/slot.h, RC_PEND: judged even if the
+	                           process dies) */
+	uint32_t     pend_pid;  /* the process that made the record */
+	uint64_t     pend_val;  /* its value */
+	rc_slot     *pend_slot; /* where it is */
 	uint64_t     start_us;  /* when the open call started */
 	uint64_t     first_us;  /* when its first response byte came */
 	rc_ticket    t;
@@ -142,10 +148,14 @@ static inline void rc_fd_flag_set(rc_fd *e, uint8_t f)
 int rc_fd_refers(const void *lo, const void *hi);
 
 /* No deadline for e's call any more (its verdict came, or a new call
- * starts): see engine/timer.h. */
+ * starts): see engine/timer.h.  Its record in the slot goes too (by the
+ * process that made it: a forked child only forgets its copy). */
+void rc_fd_pend_drop(rc_fd *e);
 static inline void rc_fd_disarm(rc_fd *e)
 {
 	__atomic_store_n(&e->deadline, 0, __ATOMIC_RELAXED);
+	if (__builtin_expect(e->pend != 0, 0))
+		rc_fd_pend_drop(e);
 }
 
 /* Call FN(fd, e, CTX) for every entry of the fds FIRST..LAST whose chunk

@@ -30,22 +30,6 @@ static const char *errno_name(int e)
 	return n ? n : "?";
 }
 
-static void log_transition(const rc_breaker_cfg *b, const rc_transition *tr)
-{
-	char extra[96] = "";
-	if (tr->to == RC_OPEN || tr->to == RC_FORCED_OPEN)
-		snprintf(extra, sizeof extra, " open_ms=%llu", (unsigned long long)tr->open_ms);
-	if (strcmp(tr->reason, "failure_rate") == 0)
-		rc_log(RC_LOG_INFO, "transition",
-		       "breaker=%s from=%s to=%s reason=%s failures=%llu calls=%llu%s", b->name,
-		       rc_state_name(tr->from), rc_state_name(tr->to), tr->reason,
-		       (unsigned long long)tr->failures, (unsigned long long)tr->calls, extra);
-	else
-		rc_log(RC_LOG_INFO, "transition", "breaker=%s from=%s to=%s reason=%s failures=%llu%s",
-		       b->name, rc_state_name(tr->from), rc_state_name(tr->to), tr->reason,
-		       (unsigned long long)tr->failures, extra);
-}
-
 /* One reject line for B carrying every rejection not yet logged (DEST
  * NULL: WHY names the occasion, at_exit or carried).  A line that cannot
  * be written gives its count back to the slot. */
@@ -76,16 +60,24 @@ static void note_reject(const rc_bk *b, int family, const void *addr, uint16_t p
 	reject_line(b, d, NULL);
 }
 
+void rc_gate_settle(const rc_bk *b, uint64_t now_ms)
+{
+	RC_SCOPE();
+	rc_breaker_settle_dead(b->slot, b->cfg, now_ms);
+}
+
 int rc_gate_admit(const rc_bk *b, uint64_t now_us, int family, const void *addr,
 		  uint16_t port, rc_ticket *t)
 {
 	RC_SCOPE();
 	if (__builtin_expect(rc_sig_mapping_lost(), 0))
 		rc_live_note_lost();
+	if (__builtin_expect(rc_breaker_pend_any(b->slot), 0))
+		rc_gate_settle(b, now_us / 1000);
 	rc_transition tr;
 	int v = rc_breaker_admit(b->slot, b->cfg, now_us / 1000, rc_self_pid(), t, &tr);
 	if (__builtin_expect(tr.to >= 0, 0))
-		log_transition(b->cfg, &tr);
+		rc_breaker_log_transition(b->cfg, &tr);
 	if (v == RC_REJECT)
 		note_reject(b, family, addr, port);
 	return v;
@@ -104,7 +96,7 @@ void rc_gate_verdict(const rc_bk *b, const rc_ticket *t, int outcome, uint64_t s
 	rc_transition tr;
 	rc_breaker_record(b->slot, c, t, outcome, lat, end_us / 1000, &tr);
 	if (__builtin_expect(tr.to >= 0, 0))
-		log_transition(c, &tr);
+		rc_breaker_log_transition(c, &tr);
 	if (rc_log_enabled(RC_LOG_DEBUG)) {
 		char d[RC_HOST_MAX + 16];
 		rc_dest_format(family, addr, port, d, sizeof d);

@@ -15,6 +15,12 @@
 #include "core/breaker.h"
 #include "engine/live.h"
 
+/* Judge the calls of B whose process died with no verdict, once their
+ * deadline has passed (core/slot.h, RC_PEND): each a timeout, with
+ * an info-level call line naming the process (settled_for=PID).  Done at
+ * every admission while B's slot keeps any deadline. */
+void rc_gate_settle(const rc_bk *b, uint64_t now_ms);
+
 /* May a new call to B start at NOW_US?  Return RC_ADMIT (T holds the
  * ticket until rc_gate_verdict or rc_gate_cancel) or RC_REJECT (counted,
  * logged at most once a second per breaker with the count since). */

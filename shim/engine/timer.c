@@ -162,13 +162,32 @@ static int start(uint32_t self)
 	return 0;
 }
 
+/* Keep e's deadline in its breaker's slot too: should the process die
+ * without a verdict, another process judges the call (core/slot.h). */
+static void keep_record(rc_fd *e, uint64_t at_us, int kind, uint32_t self)
+{
+	if (e->pend)
+		rc_fd_pend_drop(e); /* the deadline moved */
+	rc_slot *s = e->bk ? e->bk->slot : NULL;
+	if (e->quiet || !s || e->pid != self)
+		return; /* judged above, or not ours to judge */
+	int i = rc_breaker_pend_add(s, self, (at_us + 999) / 1000, kind == RC_DL_CONNECT, &e->t,
+				    &e->pend_val);
+	if (i < 0)
+		return;
+	e->pend_slot = s;
+	e->pend_pid = self;
+	e->pend = (int8_t)(i + 1);
+}
+
 void rc_timer_arm(rc_fd *e, uint64_t at_us, int kind)
 {
 	RC_KEEP_ERRNO();
+	uint32_t self = rc_self_pid();
+	keep_record(e, at_us, kind, self);
 	e->dl_kind = (uint8_t)kind;
 	e->expiring = 0;
 	__atomic_store_n(&e->deadline, at_us, __ATOMIC_SEQ_CST);
-	uint32_t self = rc_self_pid();
 	int fresh = 0;
 	if (__builtin_expect(__atomic_load_n(&timer_pid, __ATOMIC_ACQUIRE) != self, 0)) {
 		/* no thread in this process yet (or only the parent's, before a

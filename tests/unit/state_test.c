@@ -121,7 +121,8 @@ static void test_layout(void)
 	   offsetof(rc_slot, transitions) == 344 && offsetof(rc_slot, opened) == 352 &&
 	   offsetof(rc_slot, lat_count) == 360 && offsetof(rc_slot, lat_sum_us) == 504 &&
 	   offsetof(rc_slot, unlogged) == 512 && offsetof(rc_slot, seen) == 520 &&
-	   offsetof(rc_slot, reserved) == 528, "rc_slot field offsets");
+	   offsetof(rc_slot, pending) == 528 && offsetof(rc_slot, pend_word) == 552,
+	   "rc_slot field offsets");
 	ok(offsetof(rc_shm_header, magic) == 0 && offsetof(rc_shm_header, version) == 8 &&
 	   offsetof(rc_shm_header, header_size) == 12 &&
 	   offsetof(rc_shm_header, slot_size) == 16 && offsetof(rc_shm_header, nslots) == 20 &&
@@ -844,6 +845,54 @@ static void test_probe_reclaim(rc_shm *m)
 	rc_breaker_set(s, RC_CLOSED, T, &x);
 }
 
+/* Deadlines of open calls kept for calls whose process dies. */
+static void test_pending(rc_shm *m)
+{
+	rc_breaker_cfg b = cfg();
+	b.failure_threshold = 2;
+	b.response_timeout = 700;
+	uint64_t T = T0;
+	rc_slot *s = fresh(m, "pending", T);
+	rc_ticket t;
+	rc_transition x;
+	uint64_t v[4];
+	rc_pend_settled ps;
+
+	ok(!rc_breaker_pend_any(s), "a fresh slot keeps no deadline");
+	pid_t c = fork();
+	if (c == 0)
+		_exit(0);
+	waitpid(c, NULL, 0);
+	is_int(rc_breaker_admit(s, &b, T, (uint32_t)c, &t, &x), RC_ADMIT, "a call of the child's");
+	is_int(rc_breaker_pend_add(s, (uint32_t)c, T + 700, 0, &t, &v[0]), 0,
+	       "its deadline kept in record 0");
+	is_int(rc_breaker_pend_add(s, (uint32_t)getpid(), T + 700, 1, &t, &v[1]), 1,
+	       "one of ours in record 1");
+	ok(RC_PEND_PID(v[0]) == (uint32_t)c && !RC_PEND_CONN(v[0]) && RC_PEND_CONN(v[1]) &&
+	   RC_PEND_NS(v[0]) == (rc_alive_ns() & 0x1ff), "records: pid, kind, namespace tag");
+	is_int(rc_breaker_pend_settle(s, &b, T + 700, &ps, &x), 0, "at the deadline: not yet");
+	is_int(rc_breaker_pend_settle(s, &b, T + 701, &ps, &x), 1,
+	       "past it, the dead child's call is settled");
+	ok(ps.pid == (uint32_t)c && ps.conn == 0 && ps.late_ms == 1, "...as its response, 1 ms late");
+	rc_view w = view(s, &b, T + 701);
+	ok(w.calls == 1 && w.failures == 1 && w.timeouts == 1, "...one call, one timeout failure");
+	is_int(rc_breaker_pend_settle(s, &b, T + 800, &ps, &x), 0,
+	       "ours (alive) is not settled, the child's not twice");
+	rc_breaker_pend_drop(s, 1, v[1]);
+	ok(!rc_breaker_pend_any(s), "dropped at its verdict: none left");
+	is_int(rc_breaker_pend_add(s, (uint32_t)getpid(), T, 0, &t, &v[0]), 0, "record 0 free again");
+	is_int(rc_breaker_pend_add(s, (uint32_t)getpid(), T + 1, 0, &t, &v[1]), 1, "record 1");
+	is_int(rc_breaker_pend_add(s, (uint32_t)getpid(), T, 0, &t, &v[2]), 2, "record 2");
+	is_int(rc_breaker_pend_add(s, (uint32_t)getpid(), T, 0, &t, &v[3]), -1, "no 4th: -1");
+	rc_breaker_pend_drop(s, 1, v[0]);
+	ok(rc_breaker_pend_any(s) && s->pending[1] == v[1], "a drop with another's value leaves it");
+	is_int(rc_breaker_pend_settle(s, &b, T + RC_PEND_MAX_MS + 2, &ps, &x), 0,
+	       "alive holders RC_PEND_MAX_MS past their deadline: dropped, not judged");
+	ok(!rc_breaker_pend_any(s), "...all three");
+	w = view(s, &b, T + RC_PEND_MAX_MS + 1);
+	is_int((long long)w.calls, 1, "...no call counted");
+}
+
 static void test_forced(rc_shm *m)
 {
 	rc_breaker_cfg b = cfg();
@@ -1397,6 +1446,7 @@ int main(void)
 	test_backoff(&m);
 	test_stale(&m);
 	test_probe_reclaim(&m);
+	test_pending(&m);
 	test_forced(&m);
 	test_observe(&m);
 	test_latency(&m);
