@@ -40,7 +40,8 @@ $(B)/obj/%.o: shim/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(BASE) -Ishim -c -o $@ $<
 
-$(B)/exports.map: shim/hooks/exports.map.in shim/hooks/hooks.def shim/hooks/curl.def | $(B)
+$(B)/exports.map: shim/hooks/exports.map.in shim/hooks/hooks.def shim/hooks/curl.def \
+		 shim/hooks/tls.def | $(B)
 	$(CC) -E -P -x c -Ishim $< -o $@
 
 # The shim binds core's I/O interface to the real functions itself

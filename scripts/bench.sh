@@ -288,6 +288,49 @@ echo "breaker fd counted: calls = $hc_calls, pairs made = $hc_made: $verdict"
 
 # ---- 5. wrk against a local nginx ----
 
+# HTTPS keep-alive: tests/clients/tls_nb.c (OpenSSL, a non-blocking
+# session, one connection) makes TLS_N requests to nginx's TLS port, with
+# and without the shim (a breaker on that port: each request judged in
+# the TLS layer), interleaved; wall time per request, medians and ratio.
+bench_https() {
+	TLS_N=${BENCH_TLS_N:-5000}
+	TLS_REPS=${BENCH_TLS_REPS:-7}
+	if ! ${CC:-cc} -O2 -o "$T/tls_nb" tests/clients/tls_nb.c -lssl -lcrypto 2>/dev/null; then
+		echo; echo "HTTPS keep-alive: skipped (cannot build tests/clients/tls_nb.c: libssl-dev)"
+		return 0
+	fi
+	printf '[global]\nstate_file = %s\nlog_file = %s\n[https]\nmatch = 127.0.0.1:%s\n' \
+		"$T/tls-state" "$T/log" "$NGX_TLS" > "$T/tls.ini"
+	tls_run() { # tls_run VARIANT: ns per request, appended to $T/tls.VARIANT
+		local env=() t0 t1 n
+		[ "$1" = shim ] && env=(LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$T/tls.ini")
+		t0=$(date +%s%N)
+		# shellcheck disable=SC2046
+		n=$($(pin "$WRK_CPU") env "${env[@]}" "$T/tls_nb" "$NGX_TLS" "$TLS_N" | grep -c ' 200 ')
+		t1=$(date +%s%N)
+		[ "$n" = "$TLS_N" ] || echo "tls_nb ($1): $n of $TLS_N answered 200"
+		echo $(((t1 - t0) / TLS_N)) >> "$T/tls.$1"
+	}
+	: > "$T/tls.none"; : > "$T/tls.shim"
+	for i in $(seq "$TLS_REPS"); do
+		for v in $(rotate "$i" none shim); do tls_run "$v"; done
+	done
+	local tn ts tpair tcalls
+	tn=$(median < "$T/tls.none")
+	ts=$(median < "$T/tls.shim")
+	tpair=$(paste -d' ' "$T/tls.none" "$T/tls.shim" | awk '{printf "%.3f\n", $1 / $2}' | median)
+	tcalls=$(json_field "$T/tls.ini" https calls)
+	echo
+	echo "HTTPS keep-alive, an OpenSSL client (non-blocking session, one connection) x $TLS_N requests to"
+	echo "nginx's TLS port; median of $TLS_REPS interleaved runs; the shim judging each request in OpenSSL"
+	printf '%-20s %12s %12s %12s\n' "variant" "ns/request" "vs no shim" "paired"
+	printf '%-20s %12s %12s %12s\n' "no shim" "$tn" "1.000x" ""
+	printf '%-20s %12s %12s %12s\n' "shim, breaker" "$ts" "$(ratio "$tn" "$ts")x" "${tpair}x"
+	echo "throughput goal >= 0.99x: $(goal_min "$(ratio "$tn" "$ts")" 0.99)"
+	if [ "$tcalls" = $((TLS_N * TLS_REPS)) ]; then verdict=ok; else verdict=WRONG; fi
+	echo "judged in the TLS layer: calls = $tcalls, requests made = $((TLS_N * TLS_REPS)): $verdict"
+}
+
 bench_wrk() { # a function, so that a skip still lets the sections below run
 	NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 	echo
@@ -296,10 +339,15 @@ bench_wrk() { # a function, so that a skip still lets the sections below run
 		return 0
 	fi
 	NGX_PORT=$(/usr/bin/python3 scripts/faultserver.py closedport)
+	NGX_TLS=$(/usr/bin/python3 scripts/faultserver.py closedport)
 	mkdir -p "$T/nginx/tmp"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$T/nginx/key.pem" -out "$T/nginx/cert.pem" -days 2 -subj /CN=127.0.0.1 \
+		>/dev/null 2>&1
 	user_line=""
 	[ "$(id -u)" -eq 0 ] && user_line="user $(id -un) $(id -gn);"
-	sed -e "s|@PREFIX@|$T/nginx|g" -e "s|@PORT@|$NGX_PORT|g" -e "s|@USER@|$user_line|" \
+	sed -e "s|@PREFIX@|$T/nginx|g" -e "s|@PORT@|$NGX_PORT|g" -e "s|@TLSPORT@|$NGX_TLS|g" \
+		-e "s|@USER@|$user_line|" \
 		scripts/bench-nginx.conf.in > "$T/nginx/nginx.conf"
 	# shellcheck disable=SC2046
 	$(pin "$NGX_CPU") "$NGINX" -p "$T/nginx/" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" \
@@ -347,6 +395,7 @@ bench_wrk() { # a function, so that a skip still lets the sections below run
 	wreq=$(col 2 < "$T/wrk.shim" | awk '{s += $1} END {print s}')
 	wcalls=$(json_field "$T/ngx.ini" nginx calls)
 	wfail=$(json_field "$T/ngx.ini" nginx failures)
+	bench_https
 	kill "$ngx" 2> /dev/null || true
 	echo "wrk -t1 -c16 -d${WRK_SECS}s against nginx on 127.0.0.1 (wrk on CPU ${WRK_CPU:-any}, nginx on CPU ${NGX_CPU:-any});"
 	echo "median of $WRK_REPS interleaved runs each; the shim preloaded on wrk, a breaker matching nginx's port"

@@ -7,7 +7,10 @@
 # man pages; the runtimes whose default timeouts tests/80-timeouts-runtimes.t
 # bounds: openjdk-17-jre-headless (its module image has jdk.compiler, so
 # `java File.java` runs without a JDK), ruby, php-cli, redis-tools for
-# redis-cli, postgresql-client for psql, wget), to demo (openssl) and to
+# redis-cli, postgresql-client for psql, wget; for the HTTPS clients of
+# tests/81-tls.t python3-requests, libssl-dev to build its OpenSSL client
+# and postgresql for a PostgreSQL server with SSL of its own; the package's
+# own cluster stays stopped, see below), to demo (openssl) and to
 # bench (wrk hyperfine, and nginx: the bench runs its own nginx on loopback,
 # from its own prefix).  Quiet when everything is present.  As root it
 # installs what is missing; otherwise it prints the exact command and exits 1.
@@ -23,7 +26,8 @@ set -eu
 PKGS="gcc make libc6-dev libinih-dev curl python3 perl procps iproute2 openssl wrk hyperfine
       prometheus tmux man-db groff-base nginx libcurl4-openssl-dev python3-pycurl nodejs
       clang libclang-rt-14-dev llvm-14
-      openjdk-17-jre-headless ruby php-cli redis-tools postgresql-client wget"
+      openjdk-17-jre-headless ruby php-cli redis-tools postgresql-client wget
+      python3-requests libssl-dev postgresql"
 
 missing=""
 for p in $PKGS; do

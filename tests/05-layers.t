@@ -98,9 +98,12 @@ def_names() { # MACRO FILE
 }
 mapfile -t HOOKED < <(def_names RC_HOOK shim/hooks/hooks.def)
 mapfile -t CURLED < <(def_names RC_CURL shim/hooks/curl.def)
+# RC_TLS(lib, ret, name, params): the name is the third field
+mapfile -t TLSED < <(sed -nE 's/^[[:space:]]*RC_TLS\([^,]+,[^,]+,[[:space:]]*([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*,.*/\1/p' \
+	shim/hooks/tls.def 2>/dev/null)
 declare -A IS_HOOKED=() IS_EXPORT=()
 for n in "${HOOKED[@]}"; do IS_HOOKED[$n]=1; IS_EXPORT[$n]=1; done
-for n in "${CURLED[@]}"; do IS_EXPORT[$n]=1; done
+for n in "${CURLED[@]}" "${TLSED[@]}"; do IS_EXPORT[$n]=1; done
 ((${#HOOKED[@]} > 0 && ${#CURLED[@]} > 0))
 ok $? "hooks.def and curl.def name the hooks (${#HOOKED[@]} RC_HOOK, ${#CURLED[@]} RC_CURL)" ||
 	diag "no RC_HOOK(ret, name, params) lines in shim/hooks/hooks.def or no RC_CURL(...) in shim/hooks/curl.def"
@@ -385,7 +388,7 @@ if [ -f "$SO" ]; then
 	extra=$(LC_ALL=C comm -23 <(printf '%s\n' "${got[@]}") <(printf '%s\n' "${want[@]}"))
 	missing=$(LC_ALL=C comm -13 <(printf '%s\n' "${got[@]}") <(printf '%s\n' "${want[@]}"))
 	[ -z "$extra" ] && [ -z "$missing" ] && ((${#got[@]} > 0))
-	ok $? "rule 6: $SO exports exactly the hooks.def and RC_CURL names (${#got[@]})" || {
+	ok $? "rule 6: $SO exports exactly the hooks.def, RC_CURL and RC_TLS names (${#got[@]})" || {
 		((${#got[@]} > 0)) || diag "nm -D --defined-only shows no symbol"
 		[ -z "$extra" ] || diag "exported, not hooked: ${extra//$'\n'/ }"
 		[ -z "$missing" ] || diag "hooked, not exported: ${missing//$'\n'/ }"

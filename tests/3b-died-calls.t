@@ -110,7 +110,7 @@ like "$(grep 'settled_for=' "$LOG")" "breaker=hang outcome=timeout timeout=respo
 write_config log_level=debug
 : >"$LOG"
 breaker ok "match=127.0.0.1:$HTTP" response_timeout=500ms failure_threshold=5 open_duration=60s
-(py_call answered "$HTTP" self) >/dev/null 2>&1
+{ (py_call answered "$HTTP" self) >/dev/null 2>&1; } 2>/dev/null
 sleep 0.8
 is "$(tcounts ok)" "1 0 0" "an answered call, then SIGKILL: one success, no timeout after its deadline"
 is "$(grep -c 'settled_for=' "$LOG")" 0 "...and nothing settled"
@@ -142,7 +142,7 @@ write_config
 : >"$LOG"
 breaker many "match=127.0.0.1:$BH" connect_timeout=1s failure_threshold=0 failure_rate=0 open_duration=60s
 for i in 1 2 3 4 5; do
-	(py_call nbconnect "$BH" self) >/dev/null 2>&1
+	{ (py_call nbconnect "$BH" self) >/dev/null 2>&1; } 2>/dev/null
 done
 sleep 1.3
 is "$(tcounts many)" "3 3 3" "5 processes die with a connect pending: 3 (the slot's records) judged"

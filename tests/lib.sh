@@ -41,10 +41,14 @@ _tap_n=0
 _tap_fail=0
 _tap_planned=
 _srv_pids=()
+_cleanup_hooks=()  # commands a test adds, run first at exit (eval'd)
 TODO=
 
 _cleanup() {
 	local rc=$? p
+	for p in "${_cleanup_hooks[@]}"; do
+		eval "$p" >/dev/null 2>&1
+	done
 	for p in "${_srv_pids[@]}"; do
 		kill -TERM "$p" 2>/dev/null
 	done

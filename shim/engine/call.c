@@ -233,6 +233,7 @@ void rc_fd_fresh(int fd, int sotype)
 		rc_fd_pend_drop(e); /* a number closed unseen: its record goes */
 	e->sotype = (uint8_t)sotype;
 	e->nonblock = 0;
+	__atomic_store_n(&e->tls, NULL, __ATOMIC_RELAXED);
 	if (sotype == SOCK_STREAM)
 		rc_sig_first_look(); /* before any deadline of this thread's */
 }

@@ -148,6 +148,7 @@ static void track(int fd, rc_fd *e, const rc_bk *bk, const rc_dest *d, uint64_t 
 	e->dest = *d;
 	e->ino = rc_fd_inode(fd);
 	e->quiet = (uint8_t)quiet;
+	__atomic_store_n(&e->tls, NULL, __ATOMIC_RELAXED);
 	e->rt = b->response_timeout != 0;
 	e->ct_ms = b->connect_timeout;
 	e->rt_ms = b->response_timeout;

@@ -15,6 +15,7 @@
 #include "core/match.h"
 #include "engine/curl_handle.h"
 #include "engine/init.h"
+#include "engine/lib.h"
 #include "engine/real.h"
 
 #define RC_CURL(ret, name, params) ret (*real_##name) params;
@@ -25,29 +26,6 @@
 
 static int curl_resolved;  /* 1 once the real functions are set */
 
-/* dl_iterate_phdr callback: the first loaded object, other than the
- * program and the shim, that itself defines curl_easy_perform: a libcurl
- * loaded RTLD_LOCAL (pycurl), or a library with libcurl built in.  DATA is
- * a PATH_MAX buffer; on entry it holds the shim's own file name. */
-static int find_curl(struct dl_phdr_info *info, size_t size, void *data)
-{
-	const char *p = info->dlpi_name;
-	char *out = data;
-	if (!p || !*p || strcmp(p, out) == 0 || strlen(p) >= PATH_MAX)
-		return 0;
-	void *h = dlopen(p, RTLD_NOLOAD | RTLD_LAZY);
-	if (!h)
-		return 0;
-	void *f = dlsym(h, "curl_easy_perform");
-	Dl_info di;
-	int own = f && dladdr(f, &di) && di.dli_fname && strcmp(di.dli_fname, p) == 0;
-	dlclose(h);
-	if (!own)
-		return 0;
-	memcpy(out, p, strlen(p) + 1);
-	return 1;
-}
-
 /* Resolve the real functions if not done yet.  Return nonzero when they
  * are there (at least curl_easy_setopt and curl_easy_perform). */
 int rc_curl_ready(void)
@@ -55,19 +33,7 @@ int rc_curl_ready(void)
 	if (__builtin_expect(__atomic_load_n(&curl_resolved, __ATOMIC_ACQUIRE), 1))
 		return 1;
 	RC_SCOPE();
-	void *h = RTLD_NEXT;
-	if (!dlsym(RTLD_NEXT, "curl_easy_perform")) {
-		/* loaded RTLD_LOCAL: look in the object itself */
-		static char path[PATH_MAX];
-		Dl_info self;
-		path[0] = 0;
-		if (dladdr((void *)rc_curl_ready, &self) && self.dli_fname &&
-		    strlen(self.dli_fname) < sizeof path)
-			strcpy(path, self.dli_fname);
-		if (dl_iterate_phdr(find_curl, path) != 1)
-			path[0] = 0;
-		h = path[0] ? dlopen(path, RTLD_NOLOAD | RTLD_LAZY) : NULL;
-	}
+	void *h = rc_lib_find("curl_easy_perform");
 	if (h) {
 #define RC_CURL(ret, name, params) \
 		__atomic_store_n(&real_##name, (ret(*) params)dlsym(h, #name), __ATOMIC_RELAXED);
@@ -75,12 +41,6 @@ int rc_curl_ready(void)
 #include "hooks/curl.def"
 		if (real_curl_easy_setopt && real_curl_easy_perform)
 			__atomic_store_n(&curl_resolved, 1, __ATOMIC_RELEASE);
-		/* hold a reference: a dlclose by the app must not unmap what
-		 * the pointers point into (never released) */
-		Dl_info di;
-		if (h == RTLD_NEXT && real_curl_easy_perform &&
-		    dladdr((void *)real_curl_easy_perform, &di) && di.dli_fname)
-			dlopen(di.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
 	}
 	return curl_resolved;
 }

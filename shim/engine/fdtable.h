@@ -55,6 +55,8 @@ typedef struct rc_fd {
 	uint8_t      quiet;     /* its calls are judged above the socket (a
 	                           libcurl transfer): tracked for the deadlines,
 	                           no verdict here */
+	void        *tls;       /* the TLS session whose plaintext calls are
+	                           judged on it (engine/tls.h), or NULL; atomic */
 	uint64_t     ct_ms;     /* its connect_timeout and response_timeout, */
 	uint64_t     rt_ms;     /* to read without the claim */
 	uint64_t     deadline;  /* us: the open call times out then (0 none);

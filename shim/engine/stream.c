@@ -143,6 +143,8 @@ int rc_read_begin_(int fd, rc_fd *e)
 		stale(fd, e);
 		return 0; /* not the breaker's connection: never bound it */
 	}
+	if (rc_timer_running())
+		return 0; /* the timer thread ends the wait (engine/timer.h) */
 	int fl = REAL(fcntl)(fd, F_GETFL);
 	if (fl < 0 || (fl & O_NONBLOCK)) {
 		/* made non-blocking where the shim did not see it (a dup, another

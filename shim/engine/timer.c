@@ -201,3 +201,8 @@ void rc_timer_arm(rc_fd *e, uint64_t at_us, int kind)
 		futex_wake(&kicks);
 	}
 }
+
+int rc_timer_running(void)
+{
+	return __atomic_load_n(&timer_pid, __ATOMIC_ACQUIRE) == rc_self_pid();
+}

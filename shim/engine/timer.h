@@ -27,4 +27,8 @@ void rc_timer_arm(rc_fd *e, uint64_t at_us, int kind);
 
 /* rc_fd_disarm (engine/fdtable.h): no deadline for e's call any more. */
 
+/* Nonzero if this process's timer thread runs: a blocking read needs no
+ * bounded wait of its own (engine/stream.c). */
+int rc_timer_running(void);
+
 #endif

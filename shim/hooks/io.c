@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "engine/tls.h"
 #include "hooks/hook.h"
 
 /* The buffers a read filled, as rc_read_end takes them. */
@@ -17,6 +18,19 @@
 #define MSG_VEC(m, fl) ((m) && !((fl) & MSG_TRUNC) ? (m)->msg_iov : NULL), \
 	((m) && !((fl) & MSG_TRUNC) ? (int)(m)->msg_iovlen : 0)
 
+/* A breaker's socket inside a TLS call notes itself for the session's
+ * mapping; one with a TLS session is judged on the plaintext
+ * (engine/tls.h): the socket layer stands back, save for ETIMEDOUT on a
+ * call the timer ended (a write on a TIMEDOUT fd is refused by
+ * rc_write_begin). */
+static inline int TLS_SOCKET(int fd, const rc_fd *e)
+{
+	if (__builtin_expect(rc_tls_depth != 0, 0))
+		rc_tls_seen = fd + 1;
+	return __builtin_expect(__atomic_load_n(&e->tls, __ATOMIC_RELAXED) != NULL, 0) &&
+	       rc_fd_phase(e) != RC_FD_TIMEDOUT;
+}
+
 /* A write-side hook: a request may start here (and be cut by an open
  * breaker before any byte is sent). */
 #define WRITE_HOOK(ret, name, params, args)                                            \
@@ -24,6 +38,8 @@
 	{                                                                              \
 		rc_fd *e = rc_fd_peek(fd);                                             \
 		if (__builtin_expect(!e || rc_fd_phase(e) == RC_FD_NONE, 1) || rc_guard) \
+			return REAL(name) args;                                        \
+		if (TLS_SOCKET(fd, e))                                                 \
 			return REAL(name) args;                                        \
 		if (rc_write_begin(fd, e) < 0)                                         \
 			return -1;                                                     \
@@ -41,6 +57,8 @@
 		uint32_t ph;                                                           \
 		if (__builtin_expect(!e || (ph = rc_fd_phase(e)) == RC_FD_NONE ||       \
 					     ph == RC_FD_IDLE, 1) || rc_guard || (peek))    \
+			return REAL(name) args;                                        \
+		if (TLS_SOCKET(fd, e))                                                 \
 			return REAL(name) args;                                        \
 		if (rc_read_begin(fd, e, (dontwait)) < 0)                              \
 			return -1;                                                     \
