@@ -10,7 +10,9 @@
 # redis-cli, postgresql-client for psql, wget; for the HTTPS clients of
 # tests/81-tls.t python3-requests, libssl-dev to build its OpenSSL client
 # and postgresql for a PostgreSQL server with SSL of its own; the package's
-# own cluster stays stopped, see below), to demo (openssl) and to
+# own cluster stays stopped, see below; php-curl and php-pgsql, PHP
+# extensions loaded with RTLD_DEEPBIND, for tests/82-deepbind.t), to demo
+# (openssl) and to
 # bench (wrk hyperfine, and nginx: the bench runs its own nginx on loopback,
 # from its own prefix).  Quiet when everything is present.  As root it
 # installs what is missing; otherwise it prints the exact command and exits 1.
@@ -27,7 +29,7 @@ PKGS="gcc make libc6-dev libinih-dev curl python3 perl procps iproute2 openssl w
       prometheus tmux man-db groff-base nginx libcurl4-openssl-dev python3-pycurl nodejs
       clang libclang-rt-14-dev llvm-14
       openjdk-17-jre-headless ruby php-cli redis-tools postgresql-client wget
-      python3-requests libssl-dev postgresql"
+      python3-requests libssl-dev postgresql php-curl php-pgsql"
 
 missing=""
 for p in $PKGS; do

@@ -112,7 +112,7 @@ want = {"recloser_breaker_state": "gauge", "recloser_calls_total": "counter",
         "recloser_slow_calls_total": "counter", "recloser_timeouts_total": "counter",
         "recloser_rejected_total": "counter", "recloser_transitions_total": "counter",
         "recloser_opened_total": "counter", "recloser_state_seconds": "gauge",
-        "recloser_call_duration_seconds": "histogram"}
+        "recloser_call_duration_seconds": "histogram", "recloser_log_dropped_total": "counter"}
 helps, types, seen, probs = {}, {}, set(), []
 for line in open(sys.argv[1]):
     line = line.rstrip("\n")

@@ -37,6 +37,7 @@ example() {
 example http-api.ini payments 5 ECONNREFUSED
 example redis.ini redis-primary 3 ECONNREFUSED
 example postgresql.ini pg-primary 3 ETIMEDOUT
+example nginx-upstream.ini app 5 ECONNREFUSED
 grep -q '^mode = observe' "$ROOT/conf/examples/http-api.ini" "$ROOT/conf/examples/redis.ini"
 ok $? "the examples show observe mode too"
 like "$(grep -h '^match' "$ROOT"/conf/examples/*.ini)" ':6379' "the Redis example matches Redis' port"

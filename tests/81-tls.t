@@ -203,23 +203,8 @@ fi
 
 # ---- psql (libpq) with sslmode=require, against a PostgreSQL server of
 # its own (initdb in $T, ssl = on, the certificate made here) ----
-PGB=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-if [ "$(id -u)" = 0 ] && [ -x "$PGB/initdb" ] && id postgres >/dev/null 2>&1 &&
-	command -v psql >/dev/null; then
-	chmod o+x "$T"
-	PGD=$T/pg
-	mkdir -p "$PGD" && chown postgres "$PGD"
-	runuser -u postgres -- "$PGB/initdb" -D "$PGD/data" -A trust -U postgres >"$T/initdb.log" 2>&1 ||
-		bail_out "initdb failed: $(tail -n 3 "$T/initdb.log")"
-	cp "$T/cert.pem" "$T/key.pem" "$PGD/data/" && chown postgres "$PGD/data/"*.pem &&
-		chmod 600 "$PGD/data/key.pem"
-	PGPORT_=$(closed_port)
-	printf '%s\n' "listen_addresses = '127.0.0.1'" "port = $PGPORT_" \
-		"unix_socket_directories = '$PGD'" "ssl = on" "ssl_cert_file = 'cert.pem'" \
-		"ssl_key_file = 'key.pem'" "fsync = off" >>"$PGD/data/postgresql.conf"
-	_cleanup_hooks+=("runuser -u postgres -- '$PGB/pg_ctl' -D '$PGD/data' -m immediate stop")
-	runuser -u postgres -- "$PGB/pg_ctl" -D "$PGD/data" -l "$PGD/log" -w -t 30 start >/dev/null ||
-		bail_out "the PostgreSQL server did not start: $(tail -n 3 "$PGD/log")"
+if [ -f "$T/cert.pem" ] && start_postgres; then
+	PGPORT_=$PG_PORT
 	pq() { # pq SSLMODE [CONNINFO...] SQL
 		local mode=$1 sql=${!#}
 		under_shim env -u PGSERVICE -u PGPASSWORD -u PGCONNECT_TIMEOUT psql -X -w -At \

@@ -284,6 +284,35 @@ reqs() { local a b; read -r a b <"$T/$1.count" 2>/dev/null || b=0; echo "${b:-0}
 # closed_port: a port on 127.0.0.1 nothing listens on.
 closed_port() { "$PY" "$FAULT" closedport; }
 
+# start_postgres: a PostgreSQL server of the test's own (never under the
+# shim): initdb in $T/pg as user postgres, trust authentication, listening
+# on 127.0.0.1 only, ssl = on with $T/cert.pem and $T/key.pem when they
+# exist (make_cert); stopped at exit.  Sets PG_PORT.  Returns 1 (nothing
+# started) without root, the postgresql package or a postgres user.
+start_postgres() {
+	local pgb
+	pgb=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	[ "$(id -u)" = 0 ] && [ -n "$pgb" ] && [ -x "$pgb/initdb" ] && id postgres >/dev/null 2>&1 &&
+		command -v psql >/dev/null || return 1
+	chmod o+x "$T"
+	local d=$T/pg
+	mkdir -p "$d" && chown postgres "$d"
+	runuser -u postgres -- "$pgb/initdb" -D "$d/data" -A trust -U postgres >"$T/initdb.log" 2>&1 ||
+		bail_out "initdb failed: $(tail -n 3 "$T/initdb.log")"
+	PG_PORT=$(closed_port)
+	printf '%s\n' "listen_addresses = '127.0.0.1'" "port = $PG_PORT" \
+		"unix_socket_directories = '$d'" "fsync = off" >>"$d/data/postgresql.conf"
+	if [ -f "$T/cert.pem" ]; then
+		cp "$T/cert.pem" "$T/key.pem" "$d/data/" && chown postgres "$d/data/"*.pem &&
+			chmod 600 "$d/data/key.pem"
+		printf '%s\n' "ssl = on" "ssl_cert_file = 'cert.pem'" "ssl_key_file = 'key.pem'" \
+			>>"$d/data/postgresql.conf"
+	fi
+	_cleanup_hooks+=("runuser -u postgres -- '$pgb/pg_ctl' -D '$d/data' -m immediate stop")
+	runuser -u postgres -- "$pgb/pg_ctl" -D "$d/data" -l "$d/log" -w -t 30 start >/dev/null ||
+		bail_out "the PostgreSQL server did not start: $(tail -n 3 "$d/log")"
+}
+
 # ---- config ----
 
 # write_config [KEY=VALUE...]: a fresh $CFG whose [global] points the state

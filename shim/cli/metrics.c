@@ -214,6 +214,10 @@ int cmd_metrics(const char *cfgpath, int argc, char **argv)
 		goto out;
 	}
 	expose(f, rows, n);
+	family(f, "recloser_log_dropped_total", "counter",
+	       "Log lines a process under the shim could not write (state-file wide).");
+	fprintf(f, "recloser_log_dropped_total %llu\n",
+		(unsigned long long)rc_ld(&shm.hdr->log_dropped));
 	if (fclose(f) != 0) {
 		perror("recloser");
 		goto out;

@@ -134,7 +134,7 @@ int cmd_status(const char *cfgpath, int argc, char **argv)
 			       "\"rejected\": %llu, \"transitions\": %llu, \"opened\": %llu, "
 			       "\"window_calls\": %llu, \"window_failures\": %llu, "
 			       "\"probes_held\": %u, \"p50_us\": %llu, \"p99_us\": %llu, "
-			       "\"in_state_ms\": %llu}",
+			       "\"in_state_ms\": %llu, \"log_dropped\": %llu}",
 			       first ? "" : ",", b->name, rc_state_name(v.state),
 			       cli_mode_name(b->mode),
 			       (unsigned long long)v.calls, (unsigned long long)v.successes,
@@ -144,7 +144,8 @@ int cmd_status(const char *cfgpath, int argc, char **argv)
 			       (unsigned long long)v.opened, (unsigned long long)v.win_calls,
 			       (unsigned long long)v.win_failures, v.probes_held,
 			       (unsigned long long)v.p50_us, (unsigned long long)v.p99_us,
-			       (unsigned long long)v.in_state_ms);
+			       (unsigned long long)v.in_state_ms,
+			       (unsigned long long)rc_ld(&shm.hdr->log_dropped));
 		} else {
 			cli_table_row(stdout, b->name, &v, 0);
 		}
@@ -152,6 +153,9 @@ int cmd_status(const char *cfgpath, int argc, char **argv)
 	}
 	if (json)
 		printf("%s]\n", first ? "" : "\n");
+	else if (rc_ld(&shm.hdr->log_dropped))
+		printf("log_dropped: %llu log lines could not be written (see the README)\n",
+		       (unsigned long long)rc_ld(&shm.hdr->log_dropped));
 	rc_shm_close(&shm);
 	rc_config_free(c);
 	return unprotected ? 1 : 0;

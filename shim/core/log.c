@@ -35,11 +35,22 @@ const char *rc_log_refusal(void)
 	return __atomic_load_n(&log_refusal, __ATOMIC_ACQUIRE);
 }
 
+/* The state file's count of dropped lines, once the shim has mapped it. */
+static uint64_t *shared_dropped;
+
+void rc_log_count_to(uint64_t *counter)
+{
+	__atomic_store_n(&shared_dropped, counter, __ATOMIC_RELEASE);
+}
+
 static void refused(const char *why)
 {
 	const char *none = NULL;
 
 	__atomic_fetch_add(&log_dropped, 1, __ATOMIC_RELAXED);
+	uint64_t *c = __atomic_load_n(&shared_dropped, __ATOMIC_ACQUIRE);
+	if (c)
+		__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
 	__atomic_compare_exchange_n(&log_refusal, &none, why, 0, __ATOMIC_RELEASE,
 				    __ATOMIC_RELAXED);
 }
@@ -64,19 +75,44 @@ static const char *log_file_bad(const struct stat *st)
  * go); the open itself is O_NONBLOCK, so one swapped in meanwhile cannot
  * block us either (a FIFO with no reader fails ENXIO), and the opened file
  * is checked again before a byte goes to it. */
+/* The log kept open across a change of user (rc_log_keep): -1, or the fd
+ * and what it is. */
+static int kept_fd = -1;
+static dev_t kept_dev;
+static ino_t kept_ino;
+
+/* LINE to the kept log, if the fd still is that file: NULL, else why not. */
+static const char *write_kept(const char *line, size_t n, const char *why)
+{
+	struct stat st;
+	int fd = __atomic_load_n(&kept_fd, __ATOMIC_ACQUIRE);
+	if (fd < 0 || fstat(fd, &st) != 0 || st.st_dev != kept_dev || st.st_ino != kept_ino ||
+	    !S_ISREG(st.st_mode))
+		return why;
+	return rc_sys_write(fd, line, n) == (ssize_t)n ? NULL : "a write fell short";
+}
+
 static const char *write_line(const char *line, size_t n)
 {
 	struct stat st;
 	const char *why;
 	int fd;
 
-	if (lstat(log_path, &st) == 0 && (why = log_file_bad(&st)))
+	if (lstat(log_path, &st) == 0 && (why = log_file_bad(&st))) {
+		/* not ours (any more): a process that changed its user writes
+		 * on through the log it had open before */
+		if (st.st_uid != geteuid() && S_ISREG(st.st_mode) && st.st_nlink == 1)
+			return write_kept(line, n, why);
 		return why;
+	}
 	fd = rc_sys_open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
 			 O_NOFOLLOW | O_NONBLOCK, 0600);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EACCES)
+			return write_kept(line, n, "cannot be opened");
 		return errno == ELOOP ? "a symbolic link" : errno == ENXIO ?
 			"not a regular file" : "cannot be opened";
+	}
 	if (fstat(fd, &st) < 0)
 		why = "cannot be opened";
 	else if (!(why = log_file_bad(&st)) && rc_sys_write(fd, line, n) != (ssize_t)n)
@@ -192,4 +228,41 @@ int rc_log(int level, const char *event, const char *fmt, ...)
 		ok = 0;
 	errno = saved;
 	return ok;
+}
+
+int rc_log_keep(void)
+{
+	int saved = errno;
+	if (!log_path[0] || __atomic_load_n(&kept_fd, __ATOMIC_ACQUIRE) >= 0) {
+		errno = saved;
+		return 0;
+	}
+	struct stat st;
+	int fd = -1, r = -1;
+	if (lstat(log_path, &st) == 0 && !log_file_bad(&st))
+		fd = rc_sys_open(log_path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
+				 O_NONBLOCK, 0);
+	if (fd >= 0 && fstat(fd, &st) == 0 && !log_file_bad(&st)) {
+		kept_dev = st.st_dev;
+		kept_ino = st.st_ino;
+		__atomic_store_n(&kept_fd, fd, __ATOMIC_RELEASE);
+		fd = -1;
+		r = 0;
+	}
+	if (fd >= 0)
+		rc_sys_close(fd);
+	errno = saved;
+	return r;
+}
+
+int rc_log_kept_fd(void)
+{
+	return __atomic_load_n(&kept_fd, __ATOMIC_ACQUIRE);
+}
+
+void rc_log_fd_gone(int fd)
+{
+	int k = fd;
+	if (fd >= 0)
+		__atomic_compare_exchange_n(&kept_fd, &k, -1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }

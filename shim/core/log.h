@@ -13,6 +13,7 @@
 #define RC_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdarg.h>
 
 /* Set where lines go (PATH copied; NULL or "" = nowhere), the most verbose
@@ -34,6 +35,23 @@ int rc_log(int level, const char *event, const char *fmt, ...)
  * refused, could not be opened, or the write fell short), since the start
  * of the process.  They cannot be reported in the log itself. */
 unsigned long rc_log_dropped(void);
+
+/* Also count every dropped line in *COUNTER (the state file's, shared by
+ * every process: `recloser status`, `metrics`), atomically. */
+void rc_log_count_to(uint64_t *counter);
+
+/* The process is about to change its user (setuid and friends: a server
+ * dropping root for its workers).  Open the log now, as the user it still
+ * is, with the usual checks, and keep that fd (close-on-exec): once the
+ * log is no longer its own, or no
+ * longer opens for it, lines go there, as long as the fd still is that
+ * file.  Return 0 if kept (or already), -1 if not. */
+int rc_log_keep(void);
+
+/* The kept fd (-1: none), and: the program closed (or dup'ed over) FD; if
+ * it was the kept one, it is given up. */
+int rc_log_kept_fd(void);
+void rc_log_fd_gone(int fd);
 
 /* Why the first dropped line was not written ("not a regular file", "more
  * than one link (a hard link)", "owned by another user", "a symbolic

@@ -28,7 +28,8 @@ typedef struct rc_shm_header {
 	uint64_t boot_hash;            /* FNV-1a of boot_id (0: unknown); CAS'd
 	                                  by the one process that resets the
 	                                  slots of a file from another boot */
-	uint64_t reserved[7];
+	uint64_t log_dropped;          /* log lines any process could not write */
+	uint64_t reserved[6];
 } rc_shm_header;
 
 typedef struct rc_shm {

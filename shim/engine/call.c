@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "engine/call.h"
 #include "engine/gate.h"
 #include "engine/real.h"
@@ -168,25 +169,40 @@ void rc_fd_closing(int fd)
 	rc_fd_forget(e);
 }
 
+/* The program closes (or dups over) FD: if it is the log the shim kept
+ * (core/log.h), the shim gives it up. */
+static inline void kept_log_gone(int fd)
+{
+	if (__builtin_expect(fd == rc_log_kept_fd(), 0))
+		rc_log_fd_gone(fd);
+}
+
 void rc_fd_close_seen(int fd)
 {
+	kept_log_gone(fd);
 	rc_fd *e = rc_fd_peek(fd);
 	if (!e)
 		return;
 	if (rc_fd_phase(e) != RC_FD_NONE && !rc_guard)
 		rc_fd_closing(fd);
 	e->sotype = 0;
+	e->checked = 0; /* whatever gets the number next may come unseen */
 }
+
 
 static int close_tracked(int fd, rc_fd *e, void *ctx)
 {
 	if (rc_fd_phase(e) != RC_FD_NONE)
 		rc_fd_closing(fd);
+	e->checked = 0;
 	return 0;
 }
 
 void rc_fd_close_range_seen(unsigned first, unsigned last)
 {
+	int k = rc_log_kept_fd();
+	if (k >= 0 && (unsigned)k >= first && (unsigned)k <= last)
+		rc_log_fd_gone(k);
 	if (!rc_guard)
 		rc_fd_each(first, last, close_tracked, NULL);
 }
@@ -195,6 +211,7 @@ void rc_fd_duped(int oldfd, int newfd)
 {
 	if (oldfd == newfd)
 		return;
+	kept_log_gone(newfd);
 	rc_fd *o = rc_fd_peek(oldfd);
 	uint32_t ph = o ? rc_fd_phase(o) : RC_FD_NONE;
 	if (ph == RC_FD_NONE || ph == RC_FD_CONNECTING || ph == RC_FD_BUSY) {
@@ -217,6 +234,7 @@ void rc_fd_duped(int oldfd, int newfd)
 	n->nonblock = o->nonblock;
 	n->rt = o->rt;
 	n->quiet = o->quiet;
+	n->checked = 1;
 	n->ct_ms = o->ct_ms;
 	n->rt_ms = o->rt_ms;
 	n->sotype = SOCK_STREAM;
@@ -233,6 +251,7 @@ void rc_fd_fresh(int fd, int sotype)
 		rc_fd_pend_drop(e); /* a number closed unseen: its record goes */
 	e->sotype = (uint8_t)sotype;
 	e->nonblock = 0;
+	e->checked = 1;
 	__atomic_store_n(&e->tls, NULL, __ATOMIC_RELAXED);
 	if (sotype == SOCK_STREAM)
 		rc_sig_first_look(); /* before any deadline of this thread's */
@@ -258,4 +277,26 @@ static int end_at_exit(int fd, rc_fd *e, void *ctx)
 void rc_calls_at_exit(void)
 {
 	rc_fd_each(0, ~0u, end_at_exit, NULL);
+}
+
+void rc_fd_received(const struct msghdr *m)
+{
+	if (in_vfork_child())
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		const int *fds = (const int *)(const void *)CMSG_DATA(c);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, fds + i, sizeof fd);
+			rc_fd *e = rc_fd_peek(fd);
+			if (!e)
+				continue;
+			if (rc_fd_phase(e) != RC_FD_NONE)
+				rc_fd_closing(fd); /* the number was closed unseen */
+			e->checked = 0; /* looked at on its first use */
+		}
+	}
 }

@@ -61,6 +61,11 @@ void rc_fd_duped(int oldfd, int newfd);
  * which spares connect a system call. */
 void rc_fd_fresh(int fd, int sotype);
 
+/* recvmsg(2) received M: the fds it carries (SCM_RIGHTS) are looked at on
+ * their first use (rc_fd_adopt), what their numbers meant is over. */
+struct msghdr;
+void rc_fd_received(const struct msghdr *m);
+
 /* O_NONBLOCK of fd was set (NB=1) or cleared through fcntl or ioctl. */
 void rc_fd_nonblock(int fd, int nb);
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include "core/clock.h"
@@ -262,4 +263,38 @@ void rc_settle_so_error(int fd, rc_fd *e, int val)
 		    rc_fd_claim(e, RC_FD_CONNECTING))
 			rc_call_connected(e, 1, 0);
 	}
+}
+
+rc_fd *rc_fd_adopt(int fd)
+{
+	rc_fd *e = rc_fd_get(fd);
+	if (!e || rc_guard || rc_curl_depth > 0)
+		return e;
+	RC_SCOPE();
+	uint32_t ph = rc_fd_phase(e);
+	if (ph != RC_FD_NONE || e->checked)
+		return e;
+	e->checked = 1;
+	struct stat st;
+	int type = 0;
+	socklen_t tl = sizeof type;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	rc_dest d;
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM ||
+	    getpeername(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+	    rc_dest_from_sockaddr(&d, (struct sockaddr *)&ss, sl) < 0)
+		return e; /* not a connected TCP socket */
+	rc_live_maybe_reload(rc_now_ms());
+	RC_LIVE_USE(L);
+	const rc_bk *bk = L ? breaker_for(L, &d) : NULL;
+	if (!bk || !rc_fd_claim(e, RC_FD_NONE))
+		return e;
+	track(fd, e, bk, &d, rc_now_us(), 0);
+	e->sotype = SOCK_STREAM;
+	int fl = REAL(fcntl)(fd, F_GETFL);
+	e->nonblock = fl >= 0 && (fl & O_NONBLOCK);
+	rc_fd_release(e, RC_FD_IDLE);
+	return e;
 }

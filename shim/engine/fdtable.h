@@ -52,6 +52,11 @@ typedef struct rc_fd {
 	uint8_t      nonblock;  /* O_NONBLOCK, as last set through the hooks */
 	uint8_t      flags;     /* RC_CALL_*, changed only atomically */
 	uint8_t      rt;        /* the breaker has a response_timeout */
+	uint8_t      checked;   /* the number's object is known: made by a
+	                           function the shim watches, or looked at
+	                           once (engine/connect.h, rc_fd_adopt); 0 for a
+	                           number first seen in I/O (inherited across
+	                           exec, received over SCM_RIGHTS) */
 	uint8_t      quiet;     /* its calls are judged above the socket (a
 	                           libcurl transfer): tracked for the deadlines,
 	                           no verdict here */

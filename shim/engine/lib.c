@@ -21,7 +21,7 @@ static int defines(struct dl_phdr_info *info, size_t size, void *data)
 	const char *p = info->dlpi_name;
 	if (!p || !*p || strcmp(p, f->self) == 0 || strlen(p) >= PATH_MAX)
 		return 0;
-	void *h = dlopen(p, RTLD_NOLOAD | RTLD_LAZY);
+	void *h = REAL(dlopen)(p, RTLD_NOLOAD | RTLD_LAZY);
 	if (!h)
 		return 0;
 	void *fn = dlsym(h, f->sym);
@@ -41,7 +41,7 @@ void *rc_lib_find(const char *sym)
 	Dl_info di;
 	if (fn) {
 		if (dladdr(fn, &di) && di.dli_fname)
-			dlopen(di.dli_fname, RTLD_NOLOAD | RTLD_LAZY); /* held */
+			REAL(dlopen)(di.dli_fname, RTLD_NOLOAD | RTLD_LAZY); /* held */
 		return RTLD_NEXT;
 	}
 	static struct find f; /* PATH_MAX twice: not on a small stack */
@@ -54,7 +54,7 @@ void *rc_lib_find(const char *sym)
 		strcpy(f.self, di.dli_fname);
 	void *h = NULL;
 	if (dl_iterate_phdr(defines, &f) == 1)
-		h = dlopen(f.path, RTLD_NOLOAD | RTLD_LAZY); /* held */
+		h = REAL(dlopen)(f.path, RTLD_NOLOAD | RTLD_LAZY); /* held */
 	__atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
 	return h;
 }

@@ -156,6 +156,7 @@ int rc_live_map_state(const char *path, char *err, size_t errlen)
 		return -1;
 	rc_live_shm = n;
 	rc_sig_guard_mapping(n.hdr, n.size);
+	rc_log_count_to(&n.hdr->log_dropped); /* dropped lines: everyone's count */
 	stat(path, &state_st);
 	return 0;
 }

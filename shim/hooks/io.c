@@ -31,15 +31,27 @@ static inline int TLS_SOCKET(int fd, const rc_fd *e)
 	       rc_fd_phase(e) != RC_FD_TIMEDOUT;
 }
 
+/* An fd whose object the shim never saw made (inherited across exec,
+ * received over SCM_RIGHTS; its entry unchecked, or no entry yet): looked
+ * at once, on its first use, while the shim is active.  Return its entry
+ * (tracked if it is a breaker's connection), or E. */
+static inline rc_fd *UNSEEN(int fd, rc_fd *e)
+{
+	if (__builtin_expect(!rc_active || rc_guard, 0) || (e && e->checked))
+		return e;
+	return rc_fd_adopt(fd);
+}
+
 /* A write-side hook: a request may start here (and be cut by an open
  * breaker before any byte is sent). */
 #define WRITE_HOOK(ret, name, params, args)                                            \
 	RC_EXPORT ret name params                                                      \
 	{                                                                              \
 		rc_fd *e = rc_fd_peek(fd);                                             \
-		if (__builtin_expect(!e || rc_fd_phase(e) == RC_FD_NONE, 1) || rc_guard) \
+		if (__builtin_expect(!e || rc_fd_phase(e) == RC_FD_NONE, 1) &&          \
+		    !((e = UNSEEN(fd, e)) && rc_fd_phase(e) != RC_FD_NONE))             \
 			return REAL(name) args;                                        \
-		if (TLS_SOCKET(fd, e))                                                 \
+		if (rc_guard || TLS_SOCKET(fd, e))                                     \
 			return REAL(name) args;                                        \
 		if (rc_write_begin(fd, e) < 0)                                         \
 			return -1;                                                     \
@@ -49,12 +61,13 @@ static inline int TLS_SOCKET(int fd, const rc_fd *e)
 	}
 
 /* A read-side hook: the first bytes of a response end the call.  MSG_PEEK
- * reads are not looked at: the real read that follows is. */
-#define READ_HOOK(ret, name, params, args, peek, dontwait, head)                        \
-	RC_EXPORT ret name params                                                      \
-	{                                                                              \
+ * reads are not looked at: the real read that follows is.  (READ_BODY is
+ * the body, also of recvmsg's, which looks at what it received.) */
+#define READ_BODY(ret, name, args, peek, dontwait, ...)                                 \
 		rc_fd *e = rc_fd_peek(fd);                                             \
 		uint32_t ph;                                                           \
+		if (__builtin_expect(!e || !e->checked, 0))                            \
+			e = UNSEEN(fd, e);                                             \
 		if (__builtin_expect(!e || (ph = rc_fd_phase(e)) == RC_FD_NONE ||       \
 					     ph == RC_FD_IDLE, 1) || rc_guard || (peek))    \
 			return REAL(name) args;                                        \
@@ -63,7 +76,11 @@ static inline int TLS_SOCKET(int fd, const rc_fd *e)
 		if (rc_read_begin(fd, e, (dontwait)) < 0)                              \
 			return -1;                                                     \
 		ret r = REAL(name) args;                                               \
-		return (ret)rc_read_end(fd, e, r, errno, head);                        \
+		return (ret)rc_read_end(fd, e, r, errno, __VA_ARGS__);
+#define READ_HOOK(ret, name, params, args, peek, dontwait, head)                        \
+	RC_EXPORT ret name params                                                      \
+	{                                                                              \
+		READ_BODY(ret, name, args, peek, dontwait, head)                       \
 	}
 
 WRITE_HOOK(ssize_t, write, (int fd, const void *buf, size_t n), (fd, buf, n))
@@ -89,5 +106,20 @@ READ_HOOK(ssize_t, recvfrom,
 READ_HOOK(ssize_t, __recvfrom_chk,
 	  (int fd, void *buf, size_t n, size_t bl, int fl, struct sockaddr *sa, socklen_t *sl),
 	  (fd, buf, n, bl, fl, sa, sl), fl & MSG_PEEK, fl & MSG_DONTWAIT, PLAIN_FL(buf, n, fl))
-READ_HOOK(ssize_t, recvmsg, (int fd, struct msghdr *m, int fl), (fd, m, fl),
-	  fl & MSG_PEEK, fl & MSG_DONTWAIT, MSG_VEC(m, fl))
+/* recvmsg: as the others, and the fds it receives (SCM_RIGHTS) are looked
+ * at on their first use. */
+static inline ssize_t recvmsg_(int fd, struct msghdr *m, int fl)
+{
+	READ_BODY(ssize_t, recvmsg, (fd, m, fl), fl & MSG_PEEK, fl & MSG_DONTWAIT, MSG_VEC(m, fl))
+}
+
+RC_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int fl)
+{
+	ssize_t r = recvmsg_(fd, m, fl);
+	if (r >= 0 && m && m->msg_controllen >= sizeof(struct cmsghdr) && !rc_guard) {
+		int err = errno;
+		rc_fd_received(m);
+		errno = err;
+	}
+	return r;
+}

@@ -24,6 +24,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strerrorname_np, the *64 functions (the Makefile passes it too) */
 #endif
+#include <dlfcn.h>
 #include <sys/timerfd.h>
 #include <sys/signalfd.h>
 #include <sys/inotify.h>
@@ -878,6 +879,48 @@ static void c_signal(void) /* a handler for SIGBUS and back, then a bad signal *
 	    r2 == SIG_ERR ? "SIG_ERR" : "?", e2 ? strerrorname_np(e2) : "0");
 }
 
+/* ---- changes of user: to the user it is (nothing changes) ---- */
+
+static void c_setuid(void)
+{
+	int r, err;
+	CALL(r, setuid(geteuid()));
+	OUT(r, NULL);
+}
+
+static void c_seteuid(void)
+{
+	int r, err;
+	CALL(r, seteuid(geteuid()));
+	OUT(r, NULL);
+}
+
+static void c_setreuid(void)
+{
+	int r, err;
+	CALL(r, setreuid((uid_t)-1, (uid_t)-1));
+	OUT(r, NULL);
+}
+
+static void c_setresuid(void)
+{
+	int r, err;
+	CALL(r, setresuid((uid_t)-1, (uid_t)-1, (uid_t)-1));
+	OUT(r, NULL);
+}
+
+/* ---- loading libraries ---- */
+
+static void c_dlopen(void) /* with RTLD_DEEPBIND: loads all the same */
+{
+	void *h;
+	int err;
+	CALL(h, dlopen("libm.so.6", RTLD_LAZY | RTLD_DEEPBIND));
+	line(NAME, PTR(h), err, "cos=%s", h && dlsym(h, "cos") ? "found" : "missing");
+	if (h)
+		dlclose(h);
+}
+
 /* ---- the cases by name ---- */
 
 static const struct hcase {
@@ -896,7 +939,7 @@ static const struct hcase {
 	C(read), C(write), C(readv), C(writev), C(send), C(recv), C(sendto), C(recvfrom),
 	C(sendmsg), C(recvmsg), C(__read_chk), C(__recv_chk), C(__recvfrom_chk),
 	C(getaddrinfo), C(gethostbyname), C(gethostbyname2), C(gethostbyname_r),
-	C(gethostbyname2_r),
+	C(gethostbyname2_r), C(setuid), C(seteuid), C(setreuid), C(setresuid), C(dlopen),
 #undef C
 };
 #define NCASES (sizeof cases / sizeof cases[0])

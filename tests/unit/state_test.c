@@ -129,7 +129,8 @@ static void test_layout(void)
 	   offsetof(rc_shm_header, init_word) == 24 && offsetof(rc_shm_header, boot_id) == 32 &&
 	   offsetof(rc_shm_header, created_ms) == 72 &&
 	   offsetof(rc_shm_header, boot_hash) == 80 &&
-	   offsetof(rc_shm_header, reserved) == 88, "rc_shm_header field offsets");
+	   offsetof(rc_shm_header, log_dropped) == 88 && offsetof(rc_shm_header, reserved) == 96,
+	   "rc_shm_header field offsets");
 	is_int(rc_shm_file_size(), 144 + 128 * 576, "file size = header + 128 slots");
 	uint64_t m = RC_SHM_MAGIC;
 	ok(memcmp(&m, "RRECLOS1", 8) == 0, "magic reads RRECLOS1 in memory");
