@@ -15,7 +15,7 @@
  *       every other fd goes to the kernel
  *   the Makefile's build: the client
  *
- *   LD_PRELOAD=[librecloser.so ]libfakeio.so bench_hookcost PORT N
+ *   [BENCH_NONBLOCK=1] LD_PRELOAD=[librecloser.so ]libfakeio.so bench_hookcost PORT N
  *       connect to 127.0.0.1:PORT (a real server that accepts), then 1000
  *       warm-up and N (write 64, read 64) pairs in 9 rounds of N/9 on the
  *       fake fd.  Prints "MEDIAN BEST TOTAL": the median and the lowest
@@ -59,6 +59,7 @@ __attribute__((visibility("default"))) ssize_t __read_chk(int fd, void *buf, siz
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -101,6 +102,11 @@ int main(int argc, char **argv)
 		perror("connect");
 		return 1;
 	}
+	/* BENCH_NONBLOCK=1: the socket is made non-blocking (as an event
+	 * loop's are), through fcntl, which the shim sees */
+	const char *nb = getenv("BENCH_NONBLOCK");
+	if (nb && *nb == '1')
+		fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
 	*fake = s;
 	/* what the "response" reads find: not an HTTP status line */
 	static char out[MSG], in[MSG];
