@@ -108,6 +108,53 @@ declare -A NEED=([java_httpclient]=java [java_urlconn]=java [node_fetch]=node
 	[c_poll]="$BIN/to_poll" [c_select]="$BIN/to_select" [c_epoll]="$BIN/to_epoll"
 	[psql]=psql [redis_cli]=redis-cli [wget]=wget [curl]="$CURL")
 
+# ---- what each program is told (the README's "Works with" table) ----
+
+# TOLD_T[PROG-MODE]: an ERE the first timed-out call's line matches;
+# TOLD_R[PROG]: one the first rejected call's matches.
+declare -A TOLD_T=(
+	[node_fetch-connect]='TypeError/ETIMEDOUT connect ETIMEDOUT'
+	[node_http-connect]=' ETIMEDOUT connect ETIMEDOUT'
+	[java_httpclient-connect]='java\.net\.ConnectException'
+	[java_httpclient-request]='java\.io\.IOException.* Connection timed out'
+	[java_urlconn-connect]='java\.net\.ConnectException Connection timed out'
+	[java_urlconn-request]='java\.net\.SocketException Connection timed out'
+	[ruby_net_http-connect]='Net::OpenTimeout .*Connection timed out'
+	[ruby_net_http-request]='Errno::ETIMEDOUT Connection timed out'
+	[php_fgc-connect]='Failed to open stream: Connection timed out'
+	[php_fgc-request]='Failed to open stream: HTTP request failed!'
+	[psql-connect]='failed: Connection timed out'
+	[psql-request]='could not receive data from server: Connection timed out'
+	[wget-connect]='failed: Connection timed out'
+	[wget-request]='Read error \(Connection timed out\)'
+	[redis_cli-connect]='Could not connect to Redis at .*: Connection timed out'
+	[redis_cli-request]='Error: recv timeout'
+	[curl-connect]='rc=28 curl: \(28\) Failed to connect .*Timeout was reached'
+	[curl-request]='rc=56 curl: \(56\) Recv failure: Connection timed out'
+)
+for m in request keepalive; do
+	TOLD_T[node_fetch-$m]='TypeError/ETIMEDOUT read ETIMEDOUT'
+	TOLD_T[node_http-$m]=' ETIMEDOUT read ETIMEDOUT'
+done
+TOLD_T[java_httpclient-keepalive]=${TOLD_T[java_httpclient-request]}
+TOLD_T[java_urlconn-keepalive]=${TOLD_T[java_urlconn-request]}
+TOLD_T[ruby_net_http-keepalive]=${TOLD_T[ruby_net_http-request]}
+for m in connect request keepalive; do
+	TOLD_T[py_asyncio-$m]='TimeoutError ETIMEDOUT'
+	for c in c_poll c_select c_epoll; do TOLD_T[$c-$m]=' ETIMEDOUT$'; done
+done
+declare -A TOLD_R=(
+	[node_fetch]='TypeError/ECONNREFUSED connect ECONNREFUSED' [node_http]=' ECONNREFUSED connect ECONNREFUSED'
+	[py_asyncio]='ConnectionRefusedError ECONNREFUSED' [c_poll]=' ECONNREFUSED$'
+	[c_select]=' ECONNREFUSED$' [c_epoll]=' ECONNREFUSED$'
+	[java_httpclient]='java\.net\.ConnectException.* Connection refused'
+	[java_urlconn]='java\.net\.ConnectException Connection refused'
+	[ruby_net_http]='Errno::ECONNREFUSED .*Connection refused' [php_fgc]='Failed to open stream: Connection refused'
+	[psql]='failed: Connection refused' [wget]='failed: Connection refused\.'
+	[redis_cli]='Could not connect to Redis at .*: Connection refused'
+	[curl]="rc=7 curl: \\(7\\) recloser: breaker '[^']+' is open"
+)
+
 # ---- one scenario ----
 
 # window WORD: "LO HI" ms for an expected call: T a timeout (one attempt),
@@ -152,11 +199,16 @@ scenario() {
 		like "$(sed -n 's/^0 //p' <<<"$out")" '^[0-9]+ s200' \
 			"$what: call 0 answered 200 (the connection kept for call 1)"
 	fi
-	local i line lo hi rejects=0 word
+	local i line lo hi rejects=0 word first_t="" first_r=""
 	for ((i = 1; i <= n; i++)); do
 		word=${exp[i - 1]}
 		read -r lo hi <<<"$(window "$word")"
 		line=$(sed -n "s/^$i //p" <<<"$out")
+		if [ "$word" = R ]; then
+			[ -n "$first_r" ] || first_r=$line
+		else
+			[ -n "$first_t" ] || first_t=$line
+		fi
 		ms=${line%% *}
 		[[ $ms =~ ^[0-9]+$ ]] || ms=-1
 		case $word in
@@ -172,6 +224,12 @@ scenario() {
 			;;
 		esac
 	done
+	if [ -n "${TOLD_T[$prog-$mode]:-}" ]; then
+		like "$first_t" "${TOLD_T[$prog-$mode]}" "$what: on a timeout the program is told: ${TOLD_T[$prog-$mode]}"
+	fi
+	if [ -n "${TOLD_R[$prog]:-}" ] && [ -n "$first_r" ]; then
+		like "$first_r" "${TOLD_R[$prog]}" "$what: rejected, it is told: ${TOLD_R[$prog]}"
+	fi
 	is "$(json_field "$name" timeouts)" 2 "$what: the shim counts 2 timeouts"
 	local calls=2
 	[ "$mode" = keepalive ] && calls=3     # call 0, a success

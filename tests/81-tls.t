@@ -255,6 +255,29 @@ is "$(pyt put "https://127.0.0.1:$SINK/" --in "$T/up.bin")" "200 $want 16777216"
 	"...and the same under the shim"
 is "$(tc big) $(tc sink)" "1 0 0 0 1 0 0 0" "...one call each"
 
+# ---- Node: linked to the system libssl, but through memory BIOs: its TLS
+# calls never touch the socket, so the shim sees only the ciphertext (the
+# README's "Works with" table says so; this keeps it true) ----
+if command -v node >/dev/null; then
+	write_config
+	breaker nd "match=127.0.0.1:$H" failure_threshold=30
+	control H 503
+	out=$(under_shim env NODE_TLS_REJECT_UNAUTHORIZED=0 node -e '
+const https = require("https"), agent = new https.Agent({ keepAlive: true });
+let n = 0;
+(function go() {
+	https.get({ host: "127.0.0.1", port: process.argv[1], path: "/", agent }, (r) => {
+		r.resume();
+		r.on("end", () => { console.log(r.statusCode); if (++n < 3) go(); else agent.destroy(); });
+	});
+})();' "$H" 2>/dev/null)
+	is "$(tr '\n' ' ' <<<"$out")" "503 503 503 " "node https: 3 x 503 on a kept connection"
+	is "$(json_field nd failures)" 0 "...not judged as failures: Node's TLS runs in memory BIOs, the shim sees ciphertext only"
+	control H 200
+else
+	skip "node not installed" 2
+fi
+
 # ---- libssl loaded after start (dlopen), or never ----
 fresh late "$H"
 out=$(pyt late "$URL" 2 --ca "$T/cert.pem")

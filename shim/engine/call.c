@@ -241,9 +241,12 @@ void rc_fd_duped(int oldfd, int newfd)
 	rc_fd_release(n, ph == RC_FD_TIMEDOUT ? RC_FD_TIMEDOUT : RC_FD_IDLE);
 }
 
-void rc_fd_fresh(int fd, int sotype)
+void rc_fd_fresh(int fd, int sotype, int active)
 {
-	rc_fd *e = sotype ? rc_fd_get(fd) : rc_fd_peek(fd);
+	/* ACTIVE (the shim is), every fd made where the shim sees it is
+	 * marked checked (an accepted connection is never taken for an
+	 * outgoing one) */
+	rc_fd *e = sotype || active ? rc_fd_get(fd) : rc_fd_peek(fd);
 	if (!e)
 		return;
 	rc_fd_forget(e);

@@ -58,8 +58,9 @@ void rc_fd_duped(int oldfd, int newfd);
 
 /* fd is new (socket, accept, open...): forget anything stale about its
  * number and remember its socket type (SOCK_STREAM, ...; 0 = unknown),
- * which spares connect a system call. */
-void rc_fd_fresh(int fd, int sotype);
+ * which spares connect a system call.  ACTIVE (rc_active): the number is
+ * marked known even where its chunk of the table is not mapped yet. */
+void rc_fd_fresh(int fd, int sotype, int active);
 
 /* recvmsg(2) received M: the fds it carries (SCM_RIGHTS) are looked at on
  * their first use (rc_fd_adopt), what their numbers meant is over. */

@@ -13,7 +13,7 @@ RC_EXPORT int socket(int domain, int type, int proto)
 	int fd = REAL(socket)(domain, type, proto);
 	if (fd >= 0)
 		rc_fd_fresh(fd, rc_active && (domain == AF_INET || domain == AF_INET6) ? type & 0xf
-									      : 0);
+									      : 0, rc_active);
 	return fd;
 }
 
@@ -21,7 +21,7 @@ RC_EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
 	int r = REAL(accept)(fd, sa, len);
 	if (r >= 0)
-		rc_fd_fresh(r, 0);
+		rc_fd_fresh(r, 0, rc_active);
 	return r;
 }
 
@@ -29,7 +29,7 @@ RC_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
 	int r = REAL(accept4)(fd, sa, len, flags);
 	if (r >= 0)
-		rc_fd_fresh(r, 0);
+		rc_fd_fresh(r, 0, rc_active);
 	return r;
 }
 
@@ -147,7 +147,7 @@ RC_EXPORT int ioctl(int fd, unsigned long req, ...)
 static int fresh(int fd)
 {
 	if (fd >= 0)
-		rc_fd_fresh(fd, 0);
+		rc_fd_fresh(fd, 0, rc_active);
 	return fd;
 }
 
