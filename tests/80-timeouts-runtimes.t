@@ -18,16 +18,17 @@
 # breaker; a later call is rejected at once (< 1 s) without reaching the
 # server (its connection count does not move).
 #
-# Programs that block in connect() or read() (Java's HttpURLConnection,
-# redis-cli's reads, wget's connect) are bounded by the blocking-call
-# timeouts, and curl's connect by the connect timeout the shim gives its
-# libcurl transfers; every other wait here is in poll/select/epoll: Java's
-# HttpClient (NIO, a selector), Node's fetch (undici) and http with a
-# keep-alive Agent, Ruby's net/http (Ruby 3 sockets are non-blocking),
-# PHP's file_get_contents, psql (libpq), redis-cli's connect (hiredis),
-# wget's reads (select before read), curl's reads, Python asyncio, and the
-# C clients tests/clients/to_{poll,select,epoll}.c, whose waiter runs on
-# another thread than the one that connects and writes.
+# Programs that block in connect() (Java's HttpURLConnection, wget,
+# requests) are bounded in the calling thread, curl's connect by the
+# connect timeout the shim gives its libcurl transfers; blocking reads
+# (HttpURLConnection, redis-cli, requests) and every other wait, in
+# poll/select/epoll, by the shim's timer thread: Java's HttpClient (NIO, a
+# selector), Node's fetch (undici) and http with a keep-alive Agent, Ruby's
+# net/http (Ruby 3 sockets are non-blocking), PHP's file_get_contents, psql
+# (libpq), redis-cli's connect (hiredis), wget's reads (select before
+# read), curl's reads, Python asyncio, and the C clients
+# tests/clients/to_{poll,select,epoll}.c, whose waiter runs on another
+# thread than the one that connects and writes.
 #
 # A program's call is one line of its client, "I MS OUTCOME DETAIL" (see
 # tests/clients/to_*), or one run of a command-line tool.  A call the
@@ -71,6 +72,7 @@ r_node_http() { under_shim node "$CL/to_http.mjs" "$@"; }
 r_ruby_net_http() { under_shim ruby "$CL/to_net_http.rb" "$@"; }
 r_php_fgc() { under_shim php "$CL/to_fgc.php" "$@"; }
 r_py_asyncio() { under_shim "$PY" "$CL/to_asyncio.py" "$@"; }
+r_py_requests() { under_shim "$PY" "$CL/to_requests.py" "$@"; }
 r_c_poll() { under_shim "$BIN/to_poll" "$@"; }
 r_c_select() { under_shim "$BIN/to_select" "$@"; }
 r_c_epoll() { under_shim "$BIN/to_epoll" "$@"; }
@@ -104,7 +106,7 @@ r_curl() { cli_calls "$3" "$CURL" -sS -o /dev/null "http://127.0.0.1:$2/"; }
 
 # the command each runner needs (a missing one skips its scenarios)
 declare -A NEED=([java_httpclient]=java [java_urlconn]=java [node_fetch]=node
-	[node_http]=node [ruby_net_http]=ruby [php_fgc]=php [py_asyncio]="$PY"
+	[node_http]=node [ruby_net_http]=ruby [php_fgc]=php [py_asyncio]="$PY" [py_requests]="$PY"
 	[c_poll]="$BIN/to_poll" [c_select]="$BIN/to_select" [c_epoll]="$BIN/to_epoll"
 	[psql]=psql [redis_cli]=redis-cli [wget]=wget [curl]="$CURL")
 
@@ -139,6 +141,9 @@ done
 TOLD_T[java_httpclient-keepalive]=${TOLD_T[java_httpclient-request]}
 TOLD_T[java_urlconn-keepalive]=${TOLD_T[java_urlconn-request]}
 TOLD_T[ruby_net_http-keepalive]=${TOLD_T[ruby_net_http-request]}
+TOLD_T[py_requests-connect]='requests\.exceptions\.ConnectTimeout ETIMEDOUT'
+TOLD_T[py_requests-request]='requests\.exceptions\.ReadTimeout ETIMEDOUT'
+TOLD_T[py_requests-keepalive]=${TOLD_T[py_requests-request]}
 for m in connect request keepalive; do
 	TOLD_T[py_asyncio-$m]='TimeoutError ETIMEDOUT'
 	for c in c_poll c_select c_epoll; do TOLD_T[$c-$m]=' ETIMEDOUT$'; done
@@ -146,6 +151,7 @@ done
 declare -A TOLD_R=(
 	[node_fetch]='TypeError/ECONNREFUSED connect ECONNREFUSED' [node_http]=' ECONNREFUSED connect ECONNREFUSED'
 	[py_asyncio]='ConnectionRefusedError ECONNREFUSED' [c_poll]=' ECONNREFUSED$'
+	[py_requests]='requests\.exceptions\.ConnectionError ECONNREFUSED'
 	[c_select]=' ECONNREFUSED$' [c_epoll]=' ECONNREFUSED$'
 	[java_httpclient]='java\.net\.ConnectException.* Connection refused'
 	[java_urlconn]='java\.net\.ConnectException Connection refused'
@@ -310,6 +316,7 @@ for m in connect request keepalive; do
 	run node_fetch "$m" T T R
 	run node_http "$m" T T R
 	run py_asyncio "$m" T T R
+	run py_requests "$m" T T R
 	run c_poll "$m" T T R
 	run c_select "$m" T T R
 	run c_epoll "$m" T T R

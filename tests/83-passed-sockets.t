@@ -11,39 +11,36 @@ need_build
 P="$PY $ROOT/tests/clients/passed.py"
 start_server H http
 
+# passed HOW N: the client's N requests on a connection handed to it the
+# HOW way (scm: by a broker over a Unix socket; exec: inherited), its
+# lines on stdout.  Neither broker runs under the shim.
+passed() {
+	if [ "$1" = scm ]; then
+		local sock=$T/broker.sock bpid
+		rm -f "$sock"
+		$P broker scm "$H" "$sock" >"$T/broker.out" 2>&1 &
+		bpid=$!
+		wait_until 5000 grep -q READY "$T/broker.out" || bail_out "the broker did not start"
+		under_shim $P client scm "$sock" "$2" 2>&1
+		wait $bpid
+	else
+		$P broker exec "$H" -- env LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$CFG" \
+			$P client exec 3 "$2" 2>&1
+	fi
+}
+
 for how in scm exec; do
 	write_config
 	breaker "p$how" "match=127.0.0.1:$H" failure_threshold=2 open_duration=60s
 	control H 200
 	n=$(reqs H)
-	if [ $how = scm ]; then
-		sock=$T/broker.sock
-		rm -f "$sock"
-		$P broker scm "$H" "$sock" >"$T/broker.out" 2>&1 &
-		bpid=$!
-		wait_until 5000 grep -q READY "$T/broker.out" || bail_out "the broker did not start"
-		out=$(under_shim $P client scm "$sock" 2 2>&1)
-		wait $bpid
-		what="a socket received over SCM_RIGHTS"
-	else
-		out=$($P broker exec "$H" -- env LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$CFG" \
-			$P client exec 3 2 2>&1)
-		what="a socket inherited across exec"
-	fi
+	out=$(passed $how 2)
+	what="a socket inherited across exec"
+	[ $how = scm ] && what="a socket received over SCM_RIGHTS"
 	is "$(tr '\n' ' ' <<<"$out")" "0 200 1 200 " "$what: 2 requests answered" || diag "$out"
 	is "$(counts "p$how")" "2 0 0" "...seen by the shim: 2 calls"
 	control H 503
-	if [ $how = scm ]; then
-		rm -f "$sock"
-		$P broker scm "$H" "$sock" >"$T/broker.out" 2>&1 &
-		bpid=$!
-		wait_until 5000 grep -q READY "$T/broker.out" || bail_out "the broker did not start"
-		out=$(under_shim $P client scm "$sock" 4 2>&1)
-		wait $bpid
-	else
-		out=$($P broker exec "$H" -- env LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$CFG" \
-			$P client exec 3 4 2>&1)
-	fi
+	out=$(passed $how 4)
 	is "$(tr '\n' ' ' <<<"$out")" "0 503 1 503 2 ERR ECONNRESET 3 ERR ECONNRESET " \
 		"$what: 503, 503 open the breaker; the next requests on it are cut (ECONNRESET)" || diag "$out"
 	is "$(counts "p$how")" "4 2 2" "...4 calls, 2 failures, 2 rejected"

@@ -15,18 +15,31 @@
 #define GNUTLS_E_PUSH_ERROR (-53)
 #define GNUTLS_E_PULL_ERROR (-54)
 
+/* A hook whose call is made whole between rc_tls_begin and rc_tls_end:
+ * REFUSED is returned when rc_tls_begin says no; OK (an expression of r)
+ * tells success, N (of r) the plaintext bytes it moved, BUF those read. */
+#define TLS_CALL(ret, name, params, args, lib, kind, refused, ok, n, buf)                  \
+	RC_EXPORT ret name params                                                        \
+	{                                                                                \
+		rc_tls_op op;                                                            \
+		if (rc_tls_begin(&op, s, lib, kind) < 0)                                 \
+			return refused;                                                  \
+		ret r = real_##name args;                                                \
+		rc_tls_end(&op, r, (ok), (ok) ? (size_t)(n) : 0, buf);                   \
+		return r;                                                                \
+	}
+
 /* ---- OpenSSL ---- */
 
-RC_EXPORT int SSL_write(rc_ossl *s, const void *buf, int n)
-{
-	rc_tls_op op;
-	if (rc_tls_begin(&op, s, RC_TLS_OSSL, RC_TLS_WRITE) < 0)
-		return -1;
-	int r = real_SSL_write(s, buf, n);
-	rc_tls_end(&op, r, r > 0, r > 0 ? (size_t)r : 0, NULL);
-	return r;
-}
+TLS_CALL(int, SSL_write, (rc_ossl *s, const void *buf, int n), (s, buf, n), RC_TLS_OSSL,
+	 RC_TLS_WRITE, -1, r > 0, r, NULL)
+TLS_CALL(int, SSL_read, (rc_ossl *s, void *buf, int n), (s, buf, n), RC_TLS_OSSL, RC_TLS_READ,
+	 -1, r > 0, r, buf)
+TLS_CALL(int, SSL_connect, (rc_ossl *s), (s), RC_TLS_OSSL, RC_TLS_HANDSHAKE, -1, r == 1, 0, NULL)
+TLS_CALL(int, SSL_do_handshake, (rc_ossl *s), (s), RC_TLS_OSSL, RC_TLS_HANDSHAKE, -1, r == 1, 0,
+	 NULL)
 
+/* The _ex forms: the count comes back through a pointer. */
 RC_EXPORT int SSL_write_ex(rc_ossl *s, const void *buf, size_t n, size_t *written)
 {
 	rc_tls_op op;
@@ -37,16 +50,6 @@ RC_EXPORT int SSL_write_ex(rc_ossl *s, const void *buf, size_t n, size_t *writte
 	if (written)
 		*written = w;
 	rc_tls_end(&op, r, r == 1, r == 1 ? w : 0, NULL);
-	return r;
-}
-
-RC_EXPORT int SSL_read(rc_ossl *s, void *buf, int n)
-{
-	rc_tls_op op;
-	if (rc_tls_begin(&op, s, RC_TLS_OSSL, RC_TLS_READ) < 0)
-		return -1;
-	int r = real_SSL_read(s, buf, n);
-	rc_tls_end(&op, r, r > 0, r > 0 ? (size_t)r : 0, buf);
 	return r;
 }
 
@@ -63,26 +66,6 @@ RC_EXPORT int SSL_read_ex(rc_ossl *s, void *buf, size_t n, size_t *got)
 	return r;
 }
 
-RC_EXPORT int SSL_connect(rc_ossl *s)
-{
-	rc_tls_op op;
-	if (rc_tls_begin(&op, s, RC_TLS_OSSL, RC_TLS_HANDSHAKE) < 0)
-		return -1;
-	int r = real_SSL_connect(s);
-	rc_tls_end(&op, r, r == 1, 0, NULL);
-	return r;
-}
-
-RC_EXPORT int SSL_do_handshake(rc_ossl *s)
-{
-	rc_tls_op op;
-	if (rc_tls_begin(&op, s, RC_TLS_OSSL, RC_TLS_HANDSHAKE) < 0)
-		return -1;
-	int r = real_SSL_do_handshake(s);
-	rc_tls_end(&op, r, r == 1, 0, NULL);
-	return r;
-}
-
 RC_EXPORT void SSL_free(rc_ossl *s)
 {
 	rc_tls_forget(s, RC_TLS_OSSL);
@@ -92,35 +75,12 @@ RC_EXPORT void SSL_free(rc_ossl *s)
 
 /* ---- GnuTLS ---- */
 
-RC_EXPORT ssize_t gnutls_record_send(rc_gnutls *s, const void *buf, size_t n)
-{
-	rc_tls_op op;
-	if (rc_tls_begin(&op, s, RC_TLS_GNUTLS, RC_TLS_WRITE) < 0)
-		return GNUTLS_E_PUSH_ERROR;
-	ssize_t r = real_gnutls_record_send(s, buf, n);
-	rc_tls_end(&op, r, r >= 0, r > 0 ? (size_t)r : 0, NULL);
-	return r;
-}
-
-RC_EXPORT ssize_t gnutls_record_recv(rc_gnutls *s, void *buf, size_t n)
-{
-	rc_tls_op op;
-	if (rc_tls_begin(&op, s, RC_TLS_GNUTLS, RC_TLS_READ) < 0)
-		return GNUTLS_E_PULL_ERROR;
-	ssize_t r = real_gnutls_record_recv(s, buf, n);
-	rc_tls_end(&op, r, r > 0, r > 0 ? (size_t)r : 0, buf);
-	return r;
-}
-
-RC_EXPORT int gnutls_handshake(rc_gnutls *s)
-{
-	rc_tls_op op;
-	if (rc_tls_begin(&op, s, RC_TLS_GNUTLS, RC_TLS_HANDSHAKE) < 0)
-		return GNUTLS_E_PUSH_ERROR;
-	int r = real_gnutls_handshake(s);
-	rc_tls_end(&op, r, r == 0, 0, NULL);
-	return r;
-}
+TLS_CALL(ssize_t, gnutls_record_send, (rc_gnutls *s, const void *buf, size_t n), (s, buf, n),
+	 RC_TLS_GNUTLS, RC_TLS_WRITE, GNUTLS_E_PUSH_ERROR, r >= 0, r, NULL)
+TLS_CALL(ssize_t, gnutls_record_recv, (rc_gnutls *s, void *buf, size_t n), (s, buf, n),
+	 RC_TLS_GNUTLS, RC_TLS_READ, GNUTLS_E_PULL_ERROR, r > 0, r, buf)
+TLS_CALL(int, gnutls_handshake, (rc_gnutls *s), (s), RC_TLS_GNUTLS, RC_TLS_HANDSHAKE,
+	 GNUTLS_E_PUSH_ERROR, r == 0, 0, NULL)
 
 RC_EXPORT void gnutls_deinit(rc_gnutls *s)
 {
