@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 
 #include "core/clock.h"
@@ -275,14 +274,14 @@ rc_fd *rc_fd_adopt(int fd)
 	if (ph != RC_FD_NONE || e->checked)
 		return e;
 	e->checked = 1;
-	struct stat st;
 	int type = 0;
 	socklen_t tl = sizeof type;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	rc_dest d;
-	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
-	    REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM ||
+	/* SO_TYPE fails (ENOTSOCK) on what is no socket; the one fstat is
+	 * track's, for the inode */
+	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM ||
 	    getpeername(fd, (struct sockaddr *)&ss, &sl) != 0 ||
 	    rc_dest_from_sockaddr(&d, (struct sockaddr *)&ss, sl) < 0)
 		return e; /* not a connected TCP socket */

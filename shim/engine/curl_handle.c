@@ -51,18 +51,10 @@ struct ch rc_ch_tab[CH_SLOTS];
 int rc_ch_nrejected;  /* handles with .rejected set: 0 spares getinfo a lookup */
 static int ch_full_logged;
 
-static unsigned ch_hash(const void *h)
-{
-	uint64_t x = (uint64_t)(uintptr_t)h;
-	x ^= x >> 29;
-	x *= 0x9e3779b97f4a7c15ull;
-	return (unsigned)(x >> 40);
-}
-
 /* The entry of H, or NULL. */
 struct ch *rc_ch_find(const void *h)
 {
-	unsigned i0 = ch_hash(h);
+	unsigned i0 = rc_hash_ptr(h);
 	for (unsigned i = 0; i < CH_PROBE; i++) {
 		struct ch *c = &rc_ch_tab[(i0 + i) & (CH_SLOTS - 1)];
 		if (__atomic_load_n(&c->key, __ATOMIC_ACQUIRE) == h)
@@ -90,7 +82,7 @@ struct ch *rc_ch_new(void *h)
 		memset((char *)c + sizeof c->key, 0, sizeof *c - sizeof c->key);
 		return c;
 	}
-	unsigned i0 = ch_hash(h);
+	unsigned i0 = rc_hash_ptr(h);
 	for (unsigned i = 0; i < CH_PROBE; i++) {
 		c = &rc_ch_tab[(i0 + i) & (CH_SLOTS - 1)];
 		void *free_ = NULL;

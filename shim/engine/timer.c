@@ -41,7 +41,7 @@ static void expire(int fd, rc_fd *e, uint32_t ph)
 	uint64_t now = rc_now_us();
 	int kind = e->dl_kind;
 	int d = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 0);
-	int same = d >= 0 && (!e->ino || e->ino == rc_fd_inode(d));
+	int same = d >= 0 && rc_fd_same_socket(d, e);
 	rc_fd_disarm(e);
 	if (!same) {
 		/* the socket was closed where the shim could not see it: the

@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 
 #include "core/clock.h"
+#include "core/hash.h"
 #include "engine/call.h"
 #include "engine/gate.h"
 #include "engine/init.h"
@@ -58,17 +59,9 @@ static int ready(int lib)
 
 static struct { void *sess; int fd; } ts[TS_SLOTS];
 
-static unsigned ts_hash(const void *s)
-{
-	uint64_t x = (uint64_t)(uintptr_t)s;
-	x ^= x >> 29;
-	x *= 0x9e3779b97f4a7c15ull;
-	return (unsigned)(x >> 40);
-}
-
 static int ts_get(const void *s)
 {
-	unsigned h = ts_hash(s);
+	unsigned h = rc_hash_ptr(s);
 	for (unsigned i = 0; i < TS_PROBE; i++) {
 		unsigned k = (h + i) % TS_SLOTS;
 		void *v = __atomic_load_n(&ts[k].sess, __ATOMIC_ACQUIRE);
@@ -82,7 +75,7 @@ static int ts_get(const void *s)
 
 static void ts_put(void *s, int fd)
 {
-	unsigned h = ts_hash(s);
+	unsigned h = rc_hash_ptr(s);
 	for (unsigned i = 0; i < TS_PROBE; i++) {
 		unsigned k = (h + i) % TS_SLOTS;
 		void *v = __atomic_load_n(&ts[k].sess, __ATOMIC_ACQUIRE);
@@ -103,7 +96,7 @@ static void ts_put(void *s, int fd)
 
 static void ts_del(const void *s)
 {
-	unsigned h = ts_hash(s);
+	unsigned h = rc_hash_ptr(s);
 	for (unsigned i = 0; i < TS_PROBE; i++) {
 		unsigned k = (h + i) % TS_SLOTS;
 		void *v = __atomic_load_n(&ts[k].sess, __ATOMIC_ACQUIRE);
