@@ -189,6 +189,15 @@ if "${CC:-cc}" -O2 -Wall -Werror -o "$T/tls_nb" "$ROOT/tests/clients/tls_nb.c" -
 	is "$(answers "$out" 200) $(tc nb)" "3 3 0 0 0" "non-blocking OpenSSL client: 3 x 200, 3 calls" || diag "$out"
 	wants=$(awk 'END { print $4 }' <<<"$out")
 	cmp_ok "${wants:-0}" '>' 0 "...through $wants WANT_READ/WANT_WRITE returns, none judged"
+	# its connect never asked about (no SO_ERROR), the handshake made in
+	# one call that reads the server's answer too: still one call per
+	# request, the handshake the connect's
+	fresh nbh "$H"
+	out=$(TLS_NB_BLOCKING_HANDSHAKE=1 under_shim "$T/tls_nb" "$H" 2)
+	is "$(answers "$out" 200) $(tc nbh)" "2 2 0 0 0" \
+		"...its handshake in one blocking call: 2 x 200, 2 calls (the handshake is the connect's)" ||
+		diag "$out"
+	fresh nb "$H" response_timeout=1s
 	control H hang
 	t0=$(now_ms)
 	out=$(under_shim "$T/tls_nb" "$H" 1)
@@ -198,7 +207,7 @@ if "${CC:-cc}" -O2 -Wall -Werror -o "$T/tls_nb" "$ROOT/tests/clients/tls_nb.c" -
 	is "$(tc nb)" "4 1 1 0" "...judged a timeout"
 	control H 200
 else
-	skip "cannot build tests/clients/tls_nb.c (libssl-dev): $(head -c 200 "$T/cc.err")" 5
+	skip "cannot build tests/clients/tls_nb.c (libssl-dev): $(head -c 200 "$T/cc.err")" 6
 fi
 
 # ---- psql (libpq) with sslmode=require, against a PostgreSQL server of

@@ -7,6 +7,7 @@
 #include "core/clock.h"
 #include "core/hash.h"
 #include "engine/call.h"
+#include "engine/connect.h"
 #include "engine/gate.h"
 #include "engine/init.h"
 #include "engine/lib.h"
@@ -174,6 +175,14 @@ int rc_tls_begin(rc_tls_op *op, void *sess, int lib, int kind)
 	int fd = session_fd(sess, lib);
 	rc_fd *e = fd >= 0 ? rc_fd_peek(fd) : NULL;
 	uint32_t ph = e ? rc_fd_phase(e) : RC_FD_NONE;
+	if (ph == RC_FD_CONNECTING) {
+		/* a non-blocking connect the program waited for but did not ask
+		 * about (no SO_ERROR): if it is connected, settle that now, so the
+		 * handshake is the connect's call whatever the server's speed
+		 * (getpeername consumes no pending error) */
+		rc_settle_so_error(fd, e, 0);
+		ph = rc_fd_phase(e);
+	}
 	if (ph == RC_FD_NONE || ph == RC_FD_BUSY || ph == RC_FD_CONNECTING)
 		return 0; /* not a breaker's; or its connect is the socket layer's yet */
 	op->fd = fd;

@@ -3,7 +3,9 @@
  * SSL_read each retried on WANT_READ/WANT_WRITE after a poll(2), as event
  * loops do.  N GET requests on one kept-alive connection; per request one
  * line "I STATUS MS WANTS" (WANTS: the WANT_* returns it went through) or
- * "I ERR WHAT MS".
+ * "I ERR WHAT MS".  With TLS_NB_BLOCKING_HANDSHAKE=1 the socket is made
+ * blocking for the handshake (one SSL_connect call, the server's answer
+ * read inside it), non-blocking again after.  Neither way asks SO_ERROR.
  *
  *   tls_nb PORT N */
 #define _GNU_SOURCE
@@ -55,6 +57,10 @@ int main(int argc, char **argv)
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	SSL *s = SSL_new(ctx);
 	SSL_set_fd(s, fd);
+	const char *bh = getenv("TLS_NB_BLOCKING_HANDSHAKE");
+	int blocking_hs = bh && *bh == '1';
+	if (blocking_hs)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	int r, wants = 0;
 	while ((r = SSL_connect(s)) != 1) {
 		int e = SSL_get_error(s, r);
@@ -64,6 +70,8 @@ int main(int argc, char **argv)
 		}
 		wants++;
 	}
+	if (blocking_hs)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	const char req[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 	for (int i = 0; i < n; i++) {
 		long t = now_ms();
