@@ -8,8 +8,8 @@
 # bounds: openjdk-17-jre-headless (its module image has jdk.compiler, so
 # `java File.java` runs without a JDK), ruby, php-cli, redis-tools for
 # redis-cli, postgresql-client for psql, wget; for the HTTPS clients of
-# tests/81-tls.t python3-requests, libssl-dev to build its OpenSSL client
-# and postgresql for a PostgreSQL server with SSL of its own; the package's
+# tests/81-tls.t python3-requests, libssl-dev and libgnutls28-dev to build
+# its OpenSSL and GnuTLS clients, and postgresql for a PostgreSQL server with SSL of its own; the package's
 # own cluster stays stopped, see below; php-curl and php-pgsql, PHP
 # extensions loaded with RTLD_DEEPBIND, for tests/82-deepbind.t), to demo
 # (openssl) and to
@@ -29,7 +29,7 @@ PKGS="gcc make libc6-dev libinih-dev curl python3 perl procps iproute2 openssl w
       prometheus tmux man-db groff-base nginx libcurl4-openssl-dev python3-pycurl nodejs
       clang libclang-rt-14-dev llvm-14
       openjdk-17-jre-headless ruby php-cli redis-tools postgresql-client wget
-      python3-requests libssl-dev postgresql php-curl php-pgsql"
+      python3-requests libssl-dev libgnutls28-dev postgresql php-curl php-pgsql"
 
 missing=""
 for p in $PKGS; do

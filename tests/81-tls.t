@@ -210,6 +210,26 @@ else
 	skip "cannot build tests/clients/tls_nb.c (libssl-dev): $(head -c 200 "$T/cc.err")" 6
 fi
 
+# ---- a C program on GnuTLS, blocking: the whole handshake (several round
+# trips) in one gnutls_handshake call, its session given only the fd: the
+# shim learns the socket at the first socket call inside it, so none of
+# the round trips is a call of the socket layer ----
+if "${CC:-cc}" -O2 -Wall -Werror -o "$T/tls_gnutls" "$ROOT/tests/clients/tls_gnutls.c" -lgnutls \
+	2>"$T/cc.err"; then
+	fresh gb "$H"
+	out=$(under_shim "$T/tls_gnutls" "$H" "$T/cert.pem" 2)
+	is "$(answers "$out" 200) $(tc gb)" "2 2 0 0 0" \
+		"blocking GnuTLS client: 2 x 200, 2 calls (the handshake's round trips are none)" ||
+		diag "$out"
+	fresh gb5 "$H"
+	control H 503
+	out=$(under_shim "$T/tls_gnutls" "$H" "$T/cert.pem" 2)
+	is "$(answers "$out" 503) $(tc gb5)" "2 2 2 0 0" "...2 x 503: 2 calls, 2 failures" || diag "$out"
+	control H 200
+else
+	skip "cannot build tests/clients/tls_gnutls.c (libgnutls28-dev): $(head -c 200 "$T/cc.err")" 2
+fi
+
 # ---- psql (libpq) with sslmode=require, against a PostgreSQL server of
 # its own (initdb in $T, ssl = on, the certificate made here) ----
 if [ -f "$T/cert.pem" ] && start_postgres; then

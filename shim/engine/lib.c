@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <link.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "engine/lib.h"
 #include "engine/real.h"
@@ -44,17 +45,20 @@ void *rc_lib_find(const char *sym)
 			REAL(dlopen)(di.dli_fname, RTLD_NOLOAD | RTLD_LAZY); /* held */
 		return RTLD_NEXT;
 	}
-	static struct find f; /* PATH_MAX twice: not on a small stack */
-	static int busy;
-	if (__atomic_exchange_n(&busy, 1, __ATOMIC_ACQUIRE))
-		return NULL; /* another thread is looking: it will find it */
-	f.sym = sym;
-	f.self[0] = f.path[0] = 0;
+	/* each caller its own (PATH_MAX twice: not on a small stack, and
+	 * not a static a second thread would have to wait for: a thread
+	 * told "not found" would fail its call with ENOSYS) */
+	struct find *f = mmap(NULL, sizeof *f, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (f == MAP_FAILED)
+		return NULL;
+	f->sym = sym;
+	f->self[0] = f->path[0] = 0;
 	if (dladdr((void *)rc_lib_find, &di) && di.dli_fname && strlen(di.dli_fname) < PATH_MAX)
-		strcpy(f.self, di.dli_fname);
+		strcpy(f->self, di.dli_fname);
 	void *h = NULL;
-	if (dl_iterate_phdr(defines, &f) == 1)
-		h = REAL(dlopen)(f.path, RTLD_NOLOAD | RTLD_LAZY); /* held */
-	__atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
+	if (dl_iterate_phdr(defines, f) == 1)
+		h = REAL(dlopen)(f->path, RTLD_NOLOAD | RTLD_LAZY); /* held */
+	munmap(f, sizeof *f);
 	return h;
 }

@@ -21,7 +21,7 @@
 #include "hooks/tls.def"
 
 __thread int rc_tls_depth __attribute__((tls_model("initial-exec")));
-__thread int rc_tls_seen __attribute__((tls_model("initial-exec")));
+__thread rc_tls_op *rc_tls_cur __attribute__((tls_model("initial-exec")));
 
 /* ---- finding the libraries ---- */
 
@@ -156,25 +156,12 @@ static int take_over(rc_fd *e, void *sess)
 	return 1;
 }
 
-int rc_tls_begin(rc_tls_op *op, void *sess, int lib, int kind)
+/* The session of OP is on fd (entry e): drive e from this call on, as
+ * its phase allows.  Return 0, or -1 with errno ECONNRESET: a request
+ * this call starts was cut by an open breaker (op->e stays NULL). */
+static int drive(rc_tls_op *op, int fd, rc_fd *e)
 {
-	op->sess = sess;
-	op->lib = lib;
-	op->kind = kind;
-	op->fd = -1;
-	op->e = NULL;
-	op->outer = 0;
-	if (__builtin_expect(!ready(lib), 0)) {
-		errno = ENOSYS;
-		return -1;
-	}
-	op->outer = rc_tls_depth++ == 0;
-	if (!op->outer || rc_guard || rc_bypass())
-		return 0;
-	rc_tls_seen = 0;
-	int fd = session_fd(sess, lib);
-	rc_fd *e = fd >= 0 ? rc_fd_peek(fd) : NULL;
-	uint32_t ph = e ? rc_fd_phase(e) : RC_FD_NONE;
+	uint32_t ph = rc_fd_phase(e);
 	if (ph == RC_FD_CONNECTING) {
 		/* a non-blocking connect the program waited for but did not ask
 		 * about (no SO_ERROR): if it is connected, settle that now, so the
@@ -193,22 +180,62 @@ int rc_tls_begin(rc_tls_op *op, void *sess, int lib, int kind)
 		op->e = e;
 		return 0;
 	}
-	if (!take_over(e, sess))
+	if (!take_over(e, op->sess))
 		return 0;
-	op->e = e;
 	/* a request starts a call, and so does a handshake on a connection
 	 * whose connect's call is over (after a STARTTLS-like exchange, as
 	 * libpq's SSLRequest): it goes on to the first request's answer */
-	if ((kind == RC_TLS_WRITE || (kind == RC_TLS_HANDSHAKE && rc_fd_phase(e) == RC_FD_IDLE)) &&
-	    rc_write_begin(fd, e) < 0) {
-		rc_tls_depth--;
-		op->outer = 0;
+	if ((op->kind == RC_TLS_WRITE ||
+	     (op->kind == RC_TLS_HANDSHAKE && rc_fd_phase(e) == RC_FD_IDLE)) &&
+	    rc_write_begin(fd, e) < 0)
 		return -1; /* errno: ECONNRESET (cut by an open breaker) */
-	}
+	op->e = e;
 	/* a handshake is bounded by response_timeout */
-	if (kind == RC_TLS_HANDSHAKE && e->rt_ms && rc_fd_phase(e) == RC_FD_WAITING &&
+	if (op->kind == RC_TLS_HANDSHAKE && e->rt_ms && rc_fd_phase(e) == RC_FD_WAITING &&
 	    !(e->flags & RC_CALL_WROTE) && !__atomic_load_n(&e->deadline, __ATOMIC_RELAXED))
 		rc_timer_arm(e, rc_now_us() + e->rt_ms * 1000, RC_DL_RESPONSE);
+	return 0;
+}
+
+int rc_tls_begin(rc_tls_op *op, void *sess, int lib, int kind)
+{
+	op->sess = sess;
+	op->lib = lib;
+	op->kind = kind;
+	op->fd = -1;
+	op->e = NULL;
+	op->outer = 0;
+	if (__builtin_expect(!ready(lib), 0)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	op->outer = rc_tls_depth++ == 0;
+	if (!op->outer || rc_guard || rc_bypass())
+		return 0;
+	int fd = session_fd(sess, lib);
+	if (fd < 0) {
+		/* not mapped yet: its first tracked socket call maps it */
+		rc_tls_cur = op;
+		return 0;
+	}
+	rc_fd *e = rc_fd_peek(fd);
+	if (e && drive(op, fd, e) < 0) {
+		rc_tls_depth--;
+		op->outer = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int rc_tls_met(int fd, rc_fd *e)
+{
+	rc_tls_op *op = rc_tls_cur;
+	rc_tls_cur = NULL; /* the first one only: the session's own socket */
+	int saved = errno;
+	ts_put(op->sess, fd);
+	if (drive(op, fd, e) < 0)
+		return -1;
+	errno = saved;
 	return 0;
 }
 
@@ -254,12 +281,10 @@ void rc_tls_end(rc_tls_op *op, long ret, int ok, size_t n, const void *buf)
 	rc_tls_depth--;
 	if (!op->outer)
 		return;
+	rc_tls_cur = NULL;
 	int saved = errno;
 	rc_fd *e = op->e;
 	if (!e) {
-		/* not driven: learn where it goes, for its next calls */
-		if (op->fd < 0 && rc_tls_seen > 0)
-			ts_put(op->sess, rc_tls_seen - 1);
 		errno = saved;
 		return;
 	}

@@ -14,8 +14,9 @@
  * GnuTLS's non-fatal codes are no outcome.
  *
  * A session is mapped to its socket by SSL_get_fd, else (libcurl's own
- * BIO, GnuTLS) by the tracked socket the same thread reads or writes
- * inside the session's calls, remembered per session in a bounded table.
+ * BIO, GnuTLS) by the first tracked socket the same thread reads or writes
+ * inside the session's calls, at that socket call (before its bytes
+ * move), remembered per session in a bounded table.
  * Only the outermost TLS call of a thread acts (libssl calling its own
  * exported functions reaches the hooks again).  Inside libcurl the fd is
  * quiet (engine/transfer.h): the TLS layer only keeps its deadlines.
@@ -65,9 +66,17 @@ void rc_tls_end(rc_tls_op *op, long ret, int ok, size_t n, const void *buf);
 /* SESS of LIB is freed: forget it. */
 void rc_tls_forget(void *sess, int lib);
 
-/* Inside a TLS call, the data-path hooks note the tracked socket they
- * see (fd + 1), for sessions SSL_get_fd cannot map. */
+/* The thread's TLS call depth; and its outermost call while its session
+ * is not mapped to a socket yet (else NULL). */
 extern __thread int rc_tls_depth __attribute__((tls_model("initial-exec")));
-extern __thread int rc_tls_seen __attribute__((tls_model("initial-exec")));
+extern __thread rc_tls_op *rc_tls_cur __attribute__((tls_model("initial-exec")));
+
+/* A data-path hook's tracked socket fd (entry e), met while rc_tls_cur is
+ * set: the session is on it (the first such socket of the call, before
+ * any of its bytes moved: the socket layer never sees the handshake's
+ * round trips as calls).  Map it and drive e as rc_tls_begin would.
+ * Return 0, or -1 with errno ECONNRESET: the socket call must fail (a
+ * request cut by an open breaker). */
+int rc_tls_met(int fd, rc_fd *e);
 
 #endif

@@ -18,15 +18,16 @@
 #define MSG_VEC(m, fl) ((m) && !((fl) & MSG_TRUNC) ? (m)->msg_iov : NULL), \
 	((m) && !((fl) & MSG_TRUNC) ? (int)(m)->msg_iovlen : 0)
 
-/* A breaker's socket inside a TLS call notes itself for the session's
- * mapping; one with a TLS session is judged on the plaintext
- * (engine/tls.h): the socket layer stands back, save for ETIMEDOUT on a
- * call the timer ended (a write on a TIMEDOUT fd is refused by
- * rc_write_begin). */
-static inline int TLS_SOCKET(int fd, const rc_fd *e)
+/* A breaker's socket met inside a TLS call whose session is not mapped
+ * yet maps it (engine/tls.h); one with a TLS session is judged on the
+ * plaintext: the socket layer stands back, save for ETIMEDOUT on a call
+ * the timer ended (a write on a TIMEDOUT fd is refused by rc_write_begin).
+ * Return 1 to stand back, 0 to act, -1 to fail the call (errno set: a
+ * request the session's call starts, cut by an open breaker). */
+static inline int TLS_SOCKET(int fd, rc_fd *e)
 {
-	if (__builtin_expect(rc_tls_depth != 0, 0))
-		rc_tls_seen = fd + 1;
+	if (__builtin_expect(rc_tls_cur != NULL, 0) && rc_tls_met(fd, e) < 0)
+		return -1;
 	return __builtin_expect(__atomic_load_n(&e->tls, __ATOMIC_RELAXED) != NULL, 0) &&
 	       rc_fd_phase(e) != RC_FD_TIMEDOUT;
 }
@@ -51,8 +52,9 @@ static inline rc_fd *UNSEEN(int fd, rc_fd *e)
 		if (__builtin_expect(!e || rc_fd_phase(e) == RC_FD_NONE, 1) &&          \
 		    !((e = UNSEEN(fd, e)) && rc_fd_phase(e) != RC_FD_NONE))             \
 			return REAL(name) args;                                        \
-		if (rc_guard || TLS_SOCKET(fd, e))                                     \
-			return REAL(name) args;                                        \
+		int t_ = rc_guard ? 1 : TLS_SOCKET(fd, e);                             \
+		if (t_)                                                                \
+			return t_ < 0 ? -1 : REAL(name) args;                          \
 		if (rc_write_begin(fd, e) < 0)                                         \
 			return -1;                                                     \
 		ret r = REAL(name) args;                                               \
@@ -71,8 +73,9 @@ static inline rc_fd *UNSEEN(int fd, rc_fd *e)
 		if (__builtin_expect(!e || (ph = rc_fd_phase(e)) == RC_FD_NONE ||       \
 					     ph == RC_FD_IDLE, 1) || rc_guard || (peek))    \
 			return REAL(name) args;                                        \
-		if (TLS_SOCKET(fd, e))                                                 \
-			return REAL(name) args;                                        \
+		int t_ = TLS_SOCKET(fd, e);                                            \
+		if (t_)                                                                \
+			return t_ < 0 ? -1 : REAL(name) args;                          \
 		if (rc_read_begin(fd, e, (dontwait)) < 0)                              \
 			return -1;                                                     \
 		ret r = REAL(name) args;                                               \
