@@ -67,6 +67,10 @@ $(B)/t/real_test: tests/engine/real_test.c $(B)/obj/engine/real.o $(SHIM_CORE_O)
 $(B)/t/%: tests/progs/%.c tests/progs/bench.h shim/hooks/hooks.def | $(B)/t
 	$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Werror -pthread -o $@ $<
 
+# make bench's lookup timings: the shim's core, no hooks.
+$(B)/t/bench_match: tests/bench/bench_match.c $(CORE_O) | $(B)/t
+	$(CC) $(CFLAGS) $(BASE) -Wno-missing-prototypes -Ishim -o $@ $< $(CORE_O) $(INIH_A)
+
 $(B) $(B)/t:
 	mkdir -p $@
 
@@ -79,7 +83,7 @@ test: deps all $(UNIT) $(HELPERS)
 demo: deps all
 	bash scripts/demo.sh
 
-bench: deps all $(HELPERS)
+bench: deps all $(HELPERS) $(B)/t/bench_match
 	bash scripts/bench.sh
 
 clean:

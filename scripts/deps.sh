@@ -14,14 +14,16 @@
 # extensions loaded with RTLD_DEEPBIND, for tests/82-deepbind.t), to demo
 # (openssl) and to
 # bench (wrk hyperfine, and nginx: the bench runs its own nginx on loopback,
-# from its own prefix).  Quiet when everything is present.  As root it
+# from its own prefix; haproxy: its own HAProxy hop in front of that nginx,
+# from a config of its own).  Quiet when everything is present.  As root it
 # installs what is missing; otherwise it prints the exact command and exits 1.
 #
-# Debian's prometheus package (we only want its /usr/bin/promtool) and its
-# nginx packages (we only want /usr/sbin/nginx) would start a server from
-# their postinst: while they are installed, a policy-rc.d that answers 101
-# ("action forbidden") keeps every service stopped.  An existing policy-rc.d
-# is left as it is; if it let a system nginx start anyway, that nginx is
+# Debian's prometheus package (we only want its /usr/bin/promtool), its
+# nginx packages (we only want /usr/sbin/nginx) and its haproxy package (we
+# only want /usr/sbin/haproxy) would start a server from their postinst:
+# while they are installed, a policy-rc.d that answers 101 ("action
+# forbidden") keeps every service stopped.  An existing policy-rc.d is left
+# as it is; if it let a system nginx or haproxy start anyway, that server is
 # stopped again.
 set -eu
 
@@ -29,7 +31,7 @@ PKGS="gcc make libc6-dev libinih-dev curl python3 perl procps iproute2 openssl w
       prometheus tmux man-db groff-base nginx libcurl4-openssl-dev python3-pycurl nodejs
       clang libclang-rt-14-dev llvm-14
       openjdk-17-jre-headless ruby php-cli redis-tools postgresql-client wget
-      python3-requests libssl-dev libgnutls28-dev postgresql php-curl php-pgsql"
+      python3-requests libssl-dev libgnutls28-dev postgresql php-curl php-pgsql haproxy"
 
 missing=""
 for p in $PKGS; do
@@ -65,6 +67,20 @@ case " $missing " in
 	# the system nginx, if the install started one: the bench needs none
 	if [ -s /run/nginx.pid ] && /usr/sbin/nginx -s quit 2>/dev/null; then
 		echo "recloser: stopped the system nginx the install started" >&2
+	fi
+	;;
+esac
+case " $missing " in
+*" haproxy "*)
+	# the system haproxy, if the install started one: the bench runs its
+	# own.  Not through invoke-rc.d: the policy-rc.d above forbids a stop
+	# as well as a start.  Under systemd the unit (Restart=always) would
+	# bring a killed haproxy back, so systemd stops it; otherwise (the init
+	# script's) the pid file names the process to end.
+	if [ -d /run/systemd/system ] && systemctl is-active -q haproxy 2>/dev/null; then
+		systemctl stop haproxy && echo "recloser: stopped the system haproxy the install started" >&2
+	elif [ -s /run/haproxy.pid ] && kill "$(cat /run/haproxy.pid)" 2>/dev/null; then
+		echo "recloser: stopped the system haproxy the install started" >&2
 	fi
 	;;
 esac

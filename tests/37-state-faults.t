@@ -21,7 +21,7 @@
 source "$(dirname "$0")/lib.sh"
 need_build
 
-SIZE=$((144 + 128 * 576))   # rc_shm_file_size()
+SIZE=$((144 + 4096 * 576))  # rc_shm_file_size()
 start_server HTTP http
 URL=http://127.0.0.1:$HTTP/
 
@@ -82,7 +82,7 @@ else
 	is "$(signame $st) $out" "0 200" "...failures trip nothing: pass-through"
 
 	# room again: the same sparse file is backed and used
-	mount -o remount,size=1m "$SMALL"
+	mount -o remount,size=4m "$SMALL"
 	out=$(scurl "$URL"); st=$?
 	is "$(signame $st) $out" "0 200" "room on the tmpfs again: a process works"
 	cmp_ok "$(($(stat -c '%b * %B' "$STATE")))" '>=' "$SIZE" "...and the sparse file is now fully allocated"
@@ -150,12 +150,12 @@ OLD=$T/old.ini
 	echo "[global]"
 	echo "state_file = $STATE"
 	echo "log_file = $LOG"
-	for i in $(seq 0 127); do
-		printf '\n[old%d]\nmatch = 192.0.2.%d:80\n' "$i" "$((i + 1))"
+	for i in $(seq 0 4095); do
+		printf '\n[old%d]\nmatch = 10.%d.%d.1:80\n' "$i" "$((i / 256))" "$((i % 256))"
 	done
 } >"$OLD"
 "$RECLOSER" -c "$OLD" status >/dev/null; st=$?
-is "$st" 0 "a config of 128 breakers takes all 128 slots (status exit 0)"
+is "$st" 0 "a config of 4096 breakers takes all 4096 slots (status exit 0)"
 
 P=$(closed_port)
 write_config
@@ -165,7 +165,7 @@ rc status >"$T/full.out" 2>"$T/full.err"; st=$?
 is "$st" 1 "a breaker without a slot: status exits 1"
 like "$(grep '^fresh ' "$T/full.out")" '^fresh +unprotected ' "...its row says unprotected: $(grep '^fresh' "$T/full.out")"
 like "$(grep '^old7 ' "$T/full.out")" '^old7 +closed ' "...a breaker of the config that has its slot is shown as usual"
-like "$(cat "$T/full.err")" "no slot for 'fresh' .*all 128 are taken" "...and stderr says why: $(cat "$T/full.err")"
+like "$(cat "$T/full.err")" "no slot for 'fresh' .*all 4096 are taken" "...and stderr says why: $(cat "$T/full.err")"
 is "$(json_field fresh state)" unprotected "status --json: state unprotected"
 rc status --json >/dev/null 2>&1; is "$?" 1 "status --json exits 1 too"
 rc status old7 >/dev/null 2>&1; is "$?" 0 "status of a protected breaker only: exit 0"

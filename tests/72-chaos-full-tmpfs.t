@@ -6,7 +6,7 @@
 #      through.  Later processes, `recloser status` and `recloser open` must
 #      not die (a store to a page of a sparse file that the tmpfs cannot
 #      back is a SIGBUS), whatever the first one left behind.
-#   2. The state file on a 128 KiB tmpfs filled to the brim: the same; once
+#   2. The state file on a 4 MiB tmpfs filled to the brim: the same; once
 #      space is freed, the breaker works again.
 #   3. A sparse state file of the right size already there (what a process
 #      that could size the file but not allocate it leaves), on a full
@@ -67,7 +67,7 @@ SMALL=$T/small
 FULL=$T/full
 FULL2=$T/fulllog
 tiny_tmpfs "$SMALL" 64k
-tiny_tmpfs "$FULL" 128k
+tiny_tmpfs "$FULL" 4m
 tiny_tmpfs "$FULL2" 16k
 
 # procs WHAT N: N processes one after the other under the shim, 3 calls
@@ -110,8 +110,8 @@ STATE=$FULL/state
 LOG=$T/log.2
 write_config
 breaker svc "match=127.0.0.1:$OK" failure_threshold=3
-procs "state file on a full 128 KiB tmpfs" 2
-cli "state file on a full 128 KiB tmpfs"
+procs "state file on a full 4 MiB tmpfs" 2
+cli "state file on a full 4 MiB tmpfs"
 rm -f "$FULL"/filler.*
 out=$(RUN_TIMEOUT=20 under_shim "$PY" "$LOAD" "$OK" -n 3)
 st=$?

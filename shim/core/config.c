@@ -45,11 +45,14 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/hash.h"
 #include "core/sys.h"
+#include "core/index.h"
 #include "core/pattern.h"
 #include "core/value.h"
 
-#define FILE_MAX        (1u << 20)             /* bytes in a config file */
+#define FILE_MAX        (16u << 20)            /* bytes in a config file */
+#define NAMES_TAB       (2u * RC_MAX_BREAKERS) /* the parser's section names, hashed */
 #define DERIVED         UINT64_MAX             /* "computed in finish()" */
 #define PATS_MAX        4096                   /* patterns per breaker */
 #define ERRS_MAX        1000                   /* problems kept */
@@ -190,6 +193,7 @@ struct parser {
 	/* the result */
 	rc_config      *cfg;
 	struct bmeta   *meta;       /* per breaker */
+	unsigned       *names;      /* NAMES_TAB: breaker index + 1 by name hash, 0 empty */
 	rc_breaker_cfg  dflt;       /* built-in defaults */
 	rc_breaker_cfg  gtmpl;      /* breaker keys set in [global] */
 	struct bmeta    gmeta;
@@ -317,6 +321,13 @@ static void use_scratch(struct parser *P, enum sect_kind kind)
 	P->cur.m = &P->scratch_m;
 }
 
+/* Where section name S (N bytes) starts its probe of P->names. */
+static unsigned name_home(const char *s, size_t n)
+{
+	uint64_t h = rc_fnv1a(RC_FNV_INIT, s, n);
+	return (unsigned)((h ^ (h >> 32)) % NAMES_TAB);
+}
+
 static bool valid_name(const char *s, size_t n)
 {
 	if (n < 1 || n >= RC_NAME_MAX)
@@ -360,13 +371,15 @@ static void begin_section(struct parser *P, const char *s, size_t n)
 		     "A-Z a-z 0-9 _ . -", shown, RC_NAME_MAX - 1);
 		return;
 	}
-	for (unsigned i = 0; i < c->nbreakers; i++)
-		if (strlen(c->breakers[i].name) == n &&
-		    memcmp(c->breakers[i].name, s, n) == 0) {
+	unsigned at = name_home(s, n);
+	for (unsigned t; (t = P->names[at]); at = (at + 1) % NAMES_TAB) {
+		const rc_breaker_cfg *o = &c->breakers[t - 1];
+		if (strlen(o->name) == n && memcmp(o->name, s, n) == 0) {
 			perr(P, line, "duplicate section [%s] (first at line %d)",
-			     shown, c->breakers[i].line);
+			     shown, o->line);
 			return;
 		}
+	}
 	if (c->nbreakers == RC_MAX_BREAKERS) {
 		if (!P->too_many)
 			perr(P, line, "too many breakers: at most %d",
@@ -377,6 +390,7 @@ static void begin_section(struct parser *P, const char *s, size_t n)
 	{
 		rc_breaker_cfg *b = &c->breakers[c->nbreakers];
 
+		P->names[at] = c->nbreakers + 1;
 		memcpy(b->name, s, n);
 		b->name[n] = '\0';
 		b->line = line;
@@ -804,6 +818,24 @@ static void tune_inih(const char *text, size_t len)
 	__atomic_store_n(&ini_allow_no_value, false, __ATOMIC_RELAXED);
 }
 
+/* Compile C's patterns (core/index.h).  Out of memory, C has none and is
+ * matched by scanning. */
+static void build_index(rc_config *c)
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < c->nbreakers; i++)
+		n += c->breakers[i].npats;
+	rc_index *ix = rc_index_new(n);
+	for (unsigned i = 0; ix && i < c->nbreakers; i++)
+		for (unsigned j = 0; j < c->breakers[i].npats; j++)
+			if (rc_index_add(ix, &c->breakers[i].pats[j], i) < 0) {
+				rc_index_free(ix);
+				ix = NULL;
+				break;
+			}
+	c->index = ix && rc_index_seal(ix) == 0 ? ix : NULL;
+}
+
 static rc_config *load_text(const char *text, size_t len, const char *file,
 			    char *err, size_t errlen)
 {
@@ -817,7 +849,8 @@ static rc_config *load_text(const char *text, size_t len, const char *file,
 	P.len = len;
 	P.cfg = calloc(1, sizeof *P.cfg);
 	P.meta = calloc(RC_MAX_BREAKERS, sizeof *P.meta);
-	if (!P.cfg || !P.meta ||
+	P.names = calloc(NAMES_TAB, sizeof *P.names);
+	if (!P.cfg || !P.meta || !P.names ||
 	    !(P.cfg->path = strdup(file)) ||
 	    !(P.cfg->breakers = calloc(RC_MAX_BREAKERS, sizeof *P.cfg->breakers))) {
 		P.oom = true;
@@ -826,7 +859,7 @@ static rc_config *load_text(const char *text, size_t len, const char *file,
 	load_defaults(&P);
 
 	if (len > FILE_MAX) {
-		perr(&P, 0, "file too large (over 1 MiB)");
+		perr(&P, 0, "file too large (over 16 MiB)");
 		goto out;
 	}
 	nul = memchr(text, '\0', len);
@@ -855,6 +888,7 @@ out:
 	free_fields(NULL, &P.gtmpl);
 	free(P.gtmpl.pats);
 	free(P.meta);
+	free(P.names);
 	if (P.nerrs || P.dropped || P.oom) {
 		format_problems(&P, err, errlen);
 		for (size_t i = 0; i < P.nerrs; i++)
@@ -866,6 +900,7 @@ out:
 	free(P.errs);
 	if (err && errlen)
 		err[0] = '\0';
+	build_index(P.cfg);
 	if (P.cfg->nbreakers < RC_MAX_BREAKERS) {
 		rc_breaker_cfg *b = realloc(P.cfg->breakers,
 					    (P.cfg->nbreakers ? P.cfg->nbreakers : 1) *
@@ -948,7 +983,7 @@ rc_config *rc_config_load(const char *path, char *err, size_t errlen)
 		path = "(null)";
 	if (rc_read_file(path, &text, &len) < 0) {
 		char eb[128];
-		const char *why = errno == EFBIG ? "file too large (over 1 MiB)"
+		const char *why = errno == EFBIG ? "file too large (over 16 MiB)"
 			: strerror_r(errno, eb, sizeof eb);
 
 		if (err && errlen)
@@ -984,6 +1019,7 @@ void rc_config_free(rc_config *c)
 	}
 	free(c->breakers);
 	free(c->path);
+	rc_index_free(c->index);
 	free(c);
 }
 

@@ -16,7 +16,7 @@
 #include "core/pattern.h"
 
 #define RC_NAME_MAX      64   /* breaker names: 1-63 chars of [A-Za-z0-9_.-] */
-#define RC_MAX_BREAKERS 128   /* per config file; also the state file's slots */
+#define RC_MAX_BREAKERS 4096  /* per config file; also the state file's slots */
 #define RC_MAX_PROBES    16   /* upper bound of half_open_probes (keys.def) */
 
 typedef struct rc_breaker_cfg {
@@ -34,6 +34,8 @@ typedef struct rc_config {
 #include "core/keys.def"
 	rc_breaker_cfg *breakers;  /* in file order */
 	unsigned        nbreakers;
+	struct rc_index *index;    /* the patterns compiled (core/index.h); NULL:
+	                              none could be built, match.h scans */
 } rc_config;
 
 /* Parse and validate the INI file at PATH.
@@ -50,7 +52,7 @@ rc_config *rc_config_load_string(const char *text, const char *name,
 void rc_config_free(rc_config *c);
 
 /* Read all of PATH into *TEXT (malloc'd, NUL-terminated; *LEN bytes), at
- * most the 1 MiB a config may have.  Return 0, else -1 with errno set
+ * most the 16 MiB a config may have.  Return 0, else -1 with errno set
  * (EFBIG when larger, EISDIR for a directory). */
 int rc_read_file(const char *path, char **text, size_t *len);
 

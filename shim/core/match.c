@@ -1,10 +1,14 @@
-/* match.c - which breaker a destination belongs to; see match.h. */
+/* match.c - which breaker a destination belongs to; see match.h.  The
+ * config's compiled index (core/index.h) answers; the linear scans below
+ * are the reference it is tested against, and the answer when a config
+ * has no index (it could not be built: out of memory). */
 #include <arpa/inet.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "core/config.h"
 #include "core/dest.h"
+#include "core/index.h"
 #include "core/match.h"
 #include "core/pattern.h"
 
@@ -19,8 +23,8 @@ static int is_name(const rc_pattern *p)
 	return p->kind == RC_PAT_HOST || p->kind == RC_PAT_WILD;
 }
 
-int rc_match(const rc_config *c, int family, const uint8_t *addr,
-	     uint16_t port, const char *const *names, unsigned nnames)
+int rc_match_linear(const rc_config *c, int family, const uint8_t *addr,
+		    uint16_t port, const char *const *names, unsigned nnames)
 {
 	uint8_t a[16];
 
@@ -50,7 +54,7 @@ int rc_match(const rc_config *c, int family, const uint8_t *addr,
 	return -1;
 }
 
-int rc_match_any_name(const rc_config *c, const char *name)
+int rc_match_any_name_linear(const rc_config *c, const char *name)
 {
 	if (!c || !name)
 		return 0;
@@ -61,7 +65,7 @@ int rc_match_any_name(const rc_config *c, const char *name)
 	return 0;
 }
 
-int rc_match_host(const rc_config *c, const char *host, uint16_t port)
+int rc_match_host_linear(const rc_config *c, const char *host, uint16_t port)
 {
 	char h[RC_HOST_MAX];
 	uint8_t a[16];
@@ -79,9 +83,9 @@ int rc_match_host(const rc_config *c, const char *host, uint16_t port)
 		memcpy(h, host, n + 1);
 	}
 	if (inet_pton(AF_INET, h, a) == 1)
-		return rc_match(c, AF_INET, a, port, NULL, 0);
+		return rc_match_linear(c, AF_INET, a, port, NULL, 0);
 	if (inet_pton(AF_INET6, h, a) == 1)
-		return rc_match(c, AF_INET6, a, port, NULL, 0);
+		return rc_match_linear(c, AF_INET6, a, port, NULL, 0);
 	for (unsigned i = 0; i < c->nbreakers; i++)
 		for (unsigned j = 0; j < c->breakers[i].npats; j++) {
 			const rc_pattern *p = &c->breakers[i].pats[j];
@@ -92,7 +96,7 @@ int rc_match_host(const rc_config *c, const char *host, uint16_t port)
 	return -1;
 }
 
-int rc_match_wants_address(const rc_config *c, const char *host, uint16_t port)
+int rc_match_wants_address_linear(const rc_config *c, const char *host, uint16_t port)
 {
 	int want = 0;
 
@@ -110,4 +114,72 @@ int rc_match_wants_address(const rc_config *c, const char *host, uint16_t port)
 				return 0; /* matched by name (a breaker with mode = off) */
 		}
 	return want;
+}
+
+/* ---- through the compiled index ---- */
+
+static int lower_of(int a, int b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+int rc_match(const rc_config *c, int family, const uint8_t *addr,
+	     uint16_t port, const char *const *names, unsigned nnames)
+{
+	uint8_t a[16];
+
+	if (!c || !c->index)
+		return rc_match_linear(c, family, addr, port, names, nnames);
+	if (!addr || (family != AF_INET && family != AF_INET6))
+		return -1;
+	memcpy(a, addr, rc_dest_addr_len(family));
+	family = rc_dest_fold(family, a);
+	int best = rc_index_addr(c->index, family, a, port);
+	for (unsigned k = 0; names && k < nnames && best != 0; k++)
+		best = lower_of(best, rc_index_name(c->index, names[k], port, 0));
+	return best;
+}
+
+int rc_match_any_name(const rc_config *c, const char *name)
+{
+	if (!c || !c->index)
+		return rc_match_any_name_linear(c, name);
+	return name && rc_index_name(c->index, name, 0, 1) >= 0;
+}
+
+int rc_match_host(const rc_config *c, const char *host, uint16_t port)
+{
+	char h[RC_HOST_MAX];
+	uint8_t a[16];
+	size_t n;
+
+	if (!c || !c->index)
+		return rc_match_host_linear(c, host, port);
+	if (!host)
+		return -1;
+	n = strlen(host);
+	if (n >= sizeof h)
+		return -1;
+	if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+		memcpy(h, host + 1, n - 2);
+		h[n - 2] = '\0';
+	} else {
+		memcpy(h, host, n + 1);
+	}
+	if (inet_pton(AF_INET, h, a) == 1)
+		return rc_match(c, AF_INET, a, port, NULL, 0);
+	if (inet_pton(AF_INET6, h, a) == 1)
+		return rc_match(c, AF_INET6, a, port, NULL, 0);
+	return rc_index_name(c->index, h, port, 0);
+}
+
+int rc_match_wants_address(const rc_config *c, const char *host, uint16_t port)
+{
+	if (!c || !c->index)
+		return rc_match_wants_address_linear(c, host, port);
+	if (!host)
+		return 0;
+	if (rc_index_name(c->index, host, port, 0) >= 0)
+		return 0; /* matched by name (a breaker with mode = off) */
+	return rc_index_has_addr_port(c->index, port);
 }

@@ -3,7 +3,10 @@
  * The one place that scans a config's patterns: the engine and the libcurl
  * code ask here, never loop over patterns themselves.  Breakers are tried
  * in file order, and within a breaker its patterns in order; the first
- * match wins.  Nothing here allocates, locks or makes a system call. */
+ * match wins.  The answers come from the config's compiled index
+ * (core/index.h: hash probes, none a scan of the patterns); the _linear
+ * forms scan every pattern in file order, the reference the tests compare
+ * the index with.  Nothing here allocates, locks or makes a system call. */
 #ifndef RC_MATCH_H
 #define RC_MATCH_H
 
@@ -36,5 +39,13 @@ int rc_match_host(const rc_config *c, const char *host, uint16_t port);
  * match it by address.  HOST is taken as a name; the caller sorts out
  * literals (rc_match_host). */
 int rc_match_wants_address(const rc_config *c, const char *host, uint16_t port);
+
+/* The same four questions answered by scanning every pattern in file
+ * order (the reference; also the answer of a config without an index). */
+int rc_match_linear(const rc_config *c, int family, const uint8_t *addr,
+		    uint16_t port, const char *const *names, unsigned nnames);
+int rc_match_any_name_linear(const rc_config *c, const char *name);
+int rc_match_host_linear(const rc_config *c, const char *host, uint16_t port);
+int rc_match_wants_address_linear(const rc_config *c, const char *host, uint16_t port);
 
 #endif

@@ -26,6 +26,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -242,8 +243,35 @@ static int init_header(void *map, size_t size, const char *boot,
 	}
 }
 
-/* Light checks of every slot: a corrupt file is refused, not trusted. */
-static int check_slots(rc_slot *slots, const char *path, char *err, size_t errlen)
+#define DUP_TAB (2u * RC_MAX_BREAKERS)
+
+/* The names of the ready slots seen so far, hashed into TAB (DUP_TAB
+ * entries: slot number + 1, 0 empty; NULL: compared one by one): the
+ * number of an earlier ready slot of slot I's name, else -1 (and I is
+ * added). */
+static int seen_before(unsigned *tab, rc_slot *slots, unsigned i)
+{
+	const char *name = slots[i].name;
+	if (!tab) {
+		for (unsigned j = 0; j < i; j++)
+			if (rc_ld(&slots[j].name_word) == RC_NW_READY &&
+			    strncmp(slots[j].name, name, RC_NAME_MAX) == 0)
+				return (int)j;
+		return -1;
+	}
+	uint64_t h = rc_fnv1a(RC_FNV_INIT, name, strnlen(name, RC_NAME_MAX));
+	size_t k = h % DUP_TAB;
+	for (; tab[k]; k = (k + 1) % DUP_TAB) {
+		unsigned j = tab[k] - 1;
+		if (strncmp(slots[j].name, name, RC_NAME_MAX) == 0)
+			return (int)j;
+	}
+	tab[k] = i + 1;
+	return -1;
+}
+
+static int check_slots_(rc_slot *slots, unsigned *tab, const char *path, char *err,
+			size_t errlen)
 {
 	int empty = -1; /* the first empty slot seen */
 	for (unsigned i = 0; i < RC_MAX_BREAKERS; i++) {
@@ -275,12 +303,10 @@ static int check_slots(rc_slot *slots, const char *path, char *err, size_t errle
 			if (!name_ok(s->name, RC_NAME_MAX))
 				return refuse(err, errlen, path,
 					      "corrupt slot %u (bad name)", i);
-			for (unsigned j = 0; j < i; j++)
-				if (rc_ld(&slots[j].name_word) == RC_NW_READY &&
-				    strncmp(slots[j].name, s->name, RC_NAME_MAX) == 0)
-					return refuse(err, errlen, path,
-						      "corrupt slot %u (duplicate of slot %u)",
-						      i, j);
+			int d = seen_before(tab, slots, i);
+			if (d >= 0)
+				return refuse(err, errlen, path,
+					      "corrupt slot %u (duplicate of slot %d)", i, d);
 			continue;
 		}
 		if (claim_ok(nw))
@@ -289,6 +315,15 @@ static int check_slots(rc_slot *slots, const char *path, char *err, size_t errle
 			      i, (unsigned long long)nw);
 	}
 	return 0;
+}
+
+/* Light checks of every slot: a corrupt file is refused, not trusted. */
+static int check_slots(rc_slot *slots, const char *path, char *err, size_t errlen)
+{
+	unsigned *tab = calloc(DUP_TAB, sizeof *tab);
+	int r = check_slots_(slots, tab, path, err, errlen);
+	free(tab);
+	return r;
 }
 
 /* ---- when a slot was last in use (slot->seen) ---- */
@@ -808,6 +843,61 @@ rc_slot *rc_shm_slot(rc_shm *shm, const char *name, int create)
 		found = find_or_claim(shm, name, create);
 	errno = e;
 	return found;
+}
+
+static uint64_t name_hash(const char *name)
+{
+	return rc_fnv1a(RC_FNV_INIT, name, strnlen(name, RC_NAME_MAX));
+}
+
+void rc_shm_slots(rc_shm *shm, const char *const *names, unsigned n, int create,
+		  rc_slot **out)
+{
+	int e = errno;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = NULL;
+	if (!shm || !shm->hdr || !n)
+		return;
+	unsigned ns = shm->hdr->nslots < RC_MAX_BREAKERS ? shm->hdr->nslots : RC_MAX_BREAKERS;
+	size_t tsize = 16;
+	while (tsize < 2 * (size_t)n)
+		tsize *= 2;
+	unsigned *tab = calloc(tsize, sizeof *tab); /* name index + 1, 0 empty */
+	if (tab) {
+		for (unsigned i = 0; i < n; i++) {
+			if (!names[i] || !name_ok(names[i], RC_NAME_MAX))
+				continue;
+			size_t k = name_hash(names[i]) & (tsize - 1);
+			while (tab[k])
+				k = (k + 1) & (tsize - 1);
+			tab[k] = i + 1;
+		}
+		/* one pass: the names already there (a bind that loses a race is
+		 * looked for again below, as is every name not found) */
+		uint64_t now = rc_now_ms();
+		for (unsigned j = 0; j < ns; j++) {
+			rc_slot *s = &shm->slots[j];
+			uint64_t nw = rc_ld(&s->name_word);
+			if (nw == RC_NW_EMPTY)
+				break;
+			if (nw != RC_NW_READY || !name_ok(s->name, RC_NAME_MAX))
+				continue;
+			for (size_t k = name_hash(s->name) & (tsize - 1); tab[k];
+			     k = (k + 1) & (tsize - 1)) {
+				unsigned i = tab[k] - 1;
+				if (!out[i] && name_is(s, names[i])) {
+					out[i] = bind(s, names[i], now);
+					break;
+				}
+			}
+		}
+		free(tab);
+	}
+	errno = e;
+	for (unsigned i = 0; i < n; i++)
+		if (!out[i])
+			out[i] = rc_shm_slot(shm, names[i], create);
+	errno = e;
 }
 
 int rc_shm_forget(rc_shm *shm, const char *name, unsigned quiet_s, uint64_t *idle_s_out)

@@ -13,7 +13,8 @@
 #include "core/slot.h"
 
 #define RC_SHM_MAGIC   0x31534f4c43455252ULL /* "RRECLOS1" little-endian */
-#define RC_SHM_VERSION 2u  /* 2: pid-namespace-aware claims and probes, free slots, seen */
+#define RC_SHM_VERSION 3u  /* 2: pid-namespace-aware claims and probes, free slots, seen;
+                               3: 4096 slots */
 
 typedef struct rc_shm_header {
 	uint64_t magic;                /* RC_SHM_MAGIC once initialised */
@@ -60,6 +61,13 @@ void rc_shm_close(rc_shm *shm);
  * more.  Return the slot, or NULL (not found, table full, or a claim
  * that never completed). */
 rc_slot *rc_shm_slot(rc_shm *shm, const char *name, int create);
+
+/* rc_shm_slot for the N names NAMES at once (a config's breakers): OUT[i]
+ * gets NAMES[i]'s slot or NULL.  One pass over the slots finds the names
+ * already there; only the others are looked for and claimed one by one.
+ * Allocates (a table of the pass), so not on a call path. */
+void rc_shm_slots(rc_shm *shm, const char *const *names, unsigned n, int create,
+		  rc_slot **out);
 
 /* Free the slot of breaker NAME for any name, if it has been seen unused
  * for QUIET_S seconds or more (0: at once).  "Seen unused" since the last

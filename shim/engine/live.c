@@ -131,11 +131,19 @@ static rc_live *make_live(rc_config *cfg, int owns_cfg)
 	L->cfg = cfg;
 	L->gen = ++next_gen;
 	L->owns_cfg = owns_cfg;
+	const char **names = malloc((cfg->nbreakers ? cfg->nbreakers : 1) * sizeof *names);
+	rc_slot **slots = malloc((cfg->nbreakers ? cfg->nbreakers : 1) * sizeof *slots);
+	if (names && slots) {
+		for (unsigned i = 0; i < cfg->nbreakers; i++)
+			names[i] = cfg->breakers[i].name;
+		rc_shm_slots(&rc_live_shm, names, cfg->nbreakers, 1, slots);
+	}
 	for (unsigned i = 0; i < cfg->nbreakers; i++) {
 		rc_bk *b = &L->bk[i];
 		b->cfg = &cfg->breakers[i];
 		b->idx = (uint16_t)i;
-		b->slot = rc_shm_slot(&rc_live_shm, cfg->breakers[i].name, 1);
+		b->slot = names && slots ? slots[i]
+			: rc_shm_slot(&rc_live_shm, cfg->breakers[i].name, 1);
 		if (b->slot)
 			b->slotno = (uint16_t)(b->slot - rc_live_shm.slots);
 		else
@@ -143,6 +151,8 @@ static rc_live *make_live(rc_config *cfg, int owns_cfg)
 			       "breaker=%s msg=\"no slot in the state file\" action=pass_through",
 			       cfg->breakers[i].name);
 	}
+	free(names);
+	free(slots);
 	return L;
 }
 

@@ -294,19 +294,31 @@ static void test_errors(void)
 	}
 
 	/* too many breakers */
-	p = text;
-	for (int i = 0; i <= RC_MAX_BREAKERS + 1; i++)
-		p += sprintf(p, "[b%d]\nmatch = h%d.example\n", i, i);
-	bad1(text, "t.ini:257: ", "too many breakers: at most 128", "too many breakers: once, at the 129th");
-	p = text;
-	for (int i = 0; i < RC_MAX_BREAKERS; i++)
-		p += sprintf(p, "[b%d]\nmatch = h%d.example\n", i, i);
 	{
-		rc_config *c = good(text, "exactly 128 breakers");
+		char *big = malloc((RC_MAX_BREAKERS + 2) * 40);
 
-		if (c)
-			is_int(c->nbreakers, RC_MAX_BREAKERS, "128 breakers loaded");
+		p = big;
+		for (int i = 0; i <= RC_MAX_BREAKERS + 1; i++)
+			p += sprintf(p, "[b%d]\nmatch = h%d.example\n", i, i);
+		bad1(big, "t.ini:8193: ", "too many breakers: at most 4096",
+		     "too many breakers: once, at the 4097th");
+		p = big;
+		for (int i = 0; i < RC_MAX_BREAKERS; i++)
+			p += sprintf(p, "[b%d]\nmatch = h%d.example\n", i, i);
+		rc_config *c = good(big, "exactly 4096 breakers");
+
+		if (c) {
+			is_int(c->nbreakers, RC_MAX_BREAKERS, "4096 breakers loaded");
+			uint8_t a[4] = { 192, 0, 2, 1 };
+			const char *nm[1] = { "h4095.example" };
+			is_int(rc_match(c, AF_INET, a, 80, nm, 1), 4095, "...the last one matched by name");
+		}
 		rc_config_free(c);
+		p = big;
+		for (int i = 0; i < 3; i++)
+			p += sprintf(p, "[b%d]\nmatch = h%d.example\n", i % 2 ? i : 0, i);
+		bad1(big, "t.ini:5: ", "duplicate section [b0] (first at line 1)", "a duplicate section");
+		free(big);
 	}
 
 	/* several problems: all of them, sorted by line */
@@ -383,7 +395,7 @@ static void test_errors(void)
 		unlink(path);
 
 		{
-			size_t big = (1u << 20) + 10;
+			size_t big = (16u << 20) + 10;
 			char *buf = malloc(big);
 
 			memset(buf, '\n', big);
@@ -391,11 +403,11 @@ static void test_errors(void)
 			path = write_temp(buf, big);
 			c = rc_config_load(path, E, sizeof E);
 			snprintf(want, sizeof want, "%s:0: cannot read: file too large", path);
-			okE(!c && !strncmp(E, want, strlen(want)), "file over 1 MiB");
+			okE(!c && !strncmp(E, want, strlen(want)), "file over 16 MiB");
 			unlink(path);
 			buf[big - 1] = '\0';
 			c = rc_config_load_string(buf, "s.ini", E, sizeof E);
-			okE(!c && !strcmp(E, "s.ini:0: file too large (over 1 MiB)"), "string over 1 MiB");
+			okE(!c && !strcmp(E, "s.ini:0: file too large (over 16 MiB)"), "string over 16 MiB");
 			path = write_temp(buf, big - 20);
 			c = rc_config_load(path, E, sizeof E);
 			ok(c != NULL, "file just under 1 MiB loads");

@@ -131,10 +131,10 @@ static void test_layout(void)
 	   offsetof(rc_shm_header, boot_hash) == 80 &&
 	   offsetof(rc_shm_header, log_dropped) == 88 && offsetof(rc_shm_header, reserved) == 96,
 	   "rc_shm_header field offsets");
-	is_int(rc_shm_file_size(), 144 + 128 * 576, "file size = header + 128 slots");
+	is_int(rc_shm_file_size(), 144 + 4096 * 576, "file size = header + 4096 slots");
 	uint64_t m = RC_SHM_MAGIC;
 	ok(memcmp(&m, "RRECLOS1", 8) == 0, "magic reads RRECLOS1 in memory");
-	is_int(RC_SHM_VERSION, 2, "version 2");
+	is_int(RC_SHM_VERSION, 3, "version 3");
 	uint64_t c = RC_CLAIM(0xbeef, 4194303, 123456789);
 	ok(RC_CLAIM_IS(c) && RC_CLAIM_PID(c) == 4194303 && RC_CLAIM_NS(c) == 0xbeef &&
 	   RC_CLAIM_T(c) == ((123456789 >> 4) & 0xffffff) && c != RC_NW_READY && c != RC_NW_FREE,
@@ -330,8 +330,8 @@ static void test_refusals(void)
 	p = mkstate("version");
 	uint32_t v7 = 7;
 	poke(p, 8, &v7, 4);
-	ok(refused(p, "version 7, expected 2", err, sizeof err), "bad version refused: %s", err);
-	ok(truncate(p, 4096) == 0 && refused(p, "version 7, expected 2", err, sizeof err),
+	ok(refused(p, "version 7, expected 3", err, sizeof err), "bad version refused: %s", err);
+	ok(truncate(p, 4096) == 0 && refused(p, "version 7, expected 3", err, sizeof err),
 	   "another version of another size: the version is named: %s", err);
 
 	p = mkstate("nslots");
