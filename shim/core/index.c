@@ -255,10 +255,14 @@ int rc_index_seal(rc_index *ix)
 		while (ix->table[s])
 			s = (s + 1) & ix->mask;
 		ix->table[s] = (uint32_t)i + 1;
-		if (e->kind == RC_PAT_IP4 && !seen4[e->len]++)
+		if (e->kind == RC_PAT_IP4 && !seen4[e->len]) {
+			seen4[e->len] = 1;
 			ix->lens4[ix->nlens4++] = e->len;
-		if (e->kind == RC_PAT_IP6 && !seen6[e->len]++)
+		}
+		if (e->kind == RC_PAT_IP6 && !seen6[e->len]) {
+			seen6[e->len] = 1;
 			ix->lens6[ix->nlens6++] = e->len;
+		}
 	}
 	if (nk < ix->nitems) {
 		key *k = realloc(ix->items, (nk ? nk : 1) * sizeof *k);
