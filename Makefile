@@ -56,7 +56,7 @@ $(B)/librecloser.so: $(SHIM_CORE_O) $(SHIM_O) $(B)/exports.map
 $(B)/recloser: $(CLI_O) $(CORE_O)
 	$(CC) $(CFLAGS) -pthread -o $@ $^ $(INIH_A)
 
-$(B)/t/%: tests/unit/%.c $(CORE_O) tests/unit/tap.h | $(B)/t
+$(B)/t/%: tests/unit/%.c $(CORE_O) tests/unit/tap.h tests/unit/bigconf.h | $(B)/t
 	$(CC) $(CFLAGS) $(BASE) -Wno-missing-prototypes -Ishim -Itests/unit -o $@ $< $(CORE_O) $(INIH_A)
 
 # Engine unit tests: one engine object with the shim's core, no hooks.
@@ -68,8 +68,8 @@ $(B)/t/%: tests/progs/%.c tests/progs/bench.h shim/hooks/hooks.def | $(B)/t
 	$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Werror -pthread -o $@ $<
 
 # make bench's lookup timings: the shim's core, no hooks.
-$(B)/t/bench_match: tests/bench/bench_match.c $(CORE_O) | $(B)/t
-	$(CC) $(CFLAGS) $(BASE) -Wno-missing-prototypes -Ishim -o $@ $< $(CORE_O) $(INIH_A)
+$(B)/t/bench_match: tests/bench/bench_match.c tests/unit/bigconf.h $(CORE_O) | $(B)/t
+	$(CC) $(CFLAGS) $(BASE) -Wno-missing-prototypes -Ishim -Itests/unit -o $@ $< $(CORE_O) $(INIH_A)
 
 $(B) $(B)/t:
 	mkdir -p $@

@@ -32,6 +32,7 @@ CLI=$ROOT/build/recloser
 BC=$ROOT/build/t/bench_connect
 BP=$ROOT/build/t/bench_pingpong
 BH=$ROOT/build/t/bench_hookcost
+BM=$ROOT/build/t/bench_match
 T=$(mktemp -d /tmp/recloser-bench.XXXXXX)
 PIDS=()
 cleanup() {
@@ -76,24 +77,10 @@ INI
 conf "$T/matched.ini" "$PORT"
 conf "$T/unmatched.ini" 1   # a breaker exists, but not for this port
 conf "$T/reject.ini" "$CLOSED"
-# many NPATS: a config of NPATS patterns (100 breakers of NPATS/100: IPv4
-# addresses with a port, IPv4 /24s, IPv6 /64s, names and wildcards), none
-# of them 127.0.0.1
-many() {
-	awk -v n="$1" -v st="$T/state" -v lf="$T/log" 'BEGIN {
-		printf "[global]\nstate_file = %s\nlog_file = %s\n", st, lf
-		per = int(n / 100)
-		for (k = 0; k < n; k++) {
-			if (k % per == 0) printf "\n[m%d]\nmatch = ", k / per; else printf ", "
-			if (k % 4 == 0) printf "10.%d.%d.%d:%d", int(k / 65536) % 256, int(k / 256) % 256, k % 256, 1000 + k % 7
-			else if (k % 4 == 1) printf "172.%d.%d.0/24", 16 + int(k / 65536) % 16, int(k / 256) % 256
-			else if (k % 4 == 2) printf "[2001:db8:%x:%x::/64]", int(k / 65536), k % 65536
-			else printf "h%d.svc.test", k
-		}
-		printf "\n"
-	}'
-}
-many 10000 > "$T/many.ini"
+# a config of 10,000 patterns, none of them 127.0.0.1 (tests/unit/bigconf.h:
+# 100 breakers of IPv4 addresses with a port, IPv4 /24s, IPv6 /64s, names
+# and wildcards)
+"$BM" config 10000 "$T/state" "$T/log" > "$T/many.ini"
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 goal_min() { awk -v v="$1" -v g="$2" 'BEGIN { print (v >= g ? "met" : "MISSED") }'; }
@@ -169,6 +156,14 @@ pairdiff() { paste -d' ' "$1" "$2" | awk -v k="$3" -v n="$(head -1 "$1" | wc -w)
 half() { awk -v a="$1" 'BEGIN { printf "%+.1f", a / 2 }'; }
 # rotate I A B C: the variants in the order repetition I runs them.
 rotate() { local i=$1; shift; local a=("$@") n=$#; for k in $(seq 0 $((n - 1))); do echo "${a[$(((i + k) % n))]}"; done; }
+# await_http URL: wait (5 s at most) until URL answers 2xx; nonzero if never.
+await_http() {
+	for _ in $(seq 50); do
+		curl -sf -o /dev/null "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 # pin CPU: a taskset prefix, or nothing when CPU is empty or taskset missing.
 pin() { if [ -n "$1" ] && command -v taskset > /dev/null; then echo "taskset -c $1"; fi; }
 # json_field CONFIG BREAKER FIELD: a number from `recloser status --json`.
@@ -412,11 +407,7 @@ bench_wrk() { # a function, so that a skip still lets the sections below run
 		> "$T/nginx/out" 2>&1 &
 	local ngx=$!
 	PIDS+=("$ngx")
-	for _ in $(seq 50); do
-		curl -s -o /dev/null "http://127.0.0.1:$NGX_PORT/" && break
-		sleep 0.1
-	done
-	if ! curl -sf -o /dev/null "http://127.0.0.1:$NGX_PORT/"; then
+	if ! await_http "http://127.0.0.1:$NGX_PORT/"; then
 		echo "wrk vs nginx: nginx did not start:"; cat "$T/nginx/out" "$T/nginx/error.log" 2>/dev/null
 		return 0
 	fi
@@ -509,11 +500,7 @@ bench_haproxy() {
 	$(pin "$NGX_CPU") "$haproxy" -db -f "$T/haproxy/haproxy.cfg" > "$T/haproxy/out" 2>&1 &
 	local hap=$!
 	PIDS+=("$hap")
-	for _ in $(seq 50); do
-		curl -sf -o /dev/null "http://127.0.0.1:$hport/" && break
-		sleep 0.1
-	done
-	if ! curl -sf -o /dev/null "http://127.0.0.1:$hport/"; then
+	if ! await_http "http://127.0.0.1:$hport/"; then
 		echo "wrk through HAProxy: haproxy did not pass a request to nginx:"; cat "$T/haproxy/out"
 		kill "$hap" 2> /dev/null || true
 		return 0
@@ -581,7 +568,7 @@ bench_haproxy() {
 # round), BENCH_SU_REPS (5).
 bench_scale() {
 	echo
-	if ! "$ROOT/build/t/bench_match" "${BENCH_MATCH_N:-200000}" > "$T/match.out"; then
+	if ! "$BM" "${BENCH_MATCH_N:-200000}" > "$T/match.out"; then
 		echo "destination lookups: bench_match failed"
 		return 0
 	fi

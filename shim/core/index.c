@@ -178,8 +178,6 @@ int rc_index_add(rc_index *ix, const rc_pattern *p, unsigned idx)
 	return 0;
 }
 
-static const char *sort_pool; /* qsort has no user pointer: set around it */
-
 static int same_key(const key *a, const key *b, const char *pool)
 {
 	if (a->h != b->h || a->kind != b->kind)
@@ -189,9 +187,11 @@ static int same_key(const key *a, const key *b, const char *pool)
 	return a->slen == b->slen && memcmp(pool + a->soff, pool + b->soff, a->slen) == 0;
 }
 
-static int cmp_item(const void *x, const void *y)
+/* qsort_r's order of items; POOL: the index's names. */
+static int cmp_item(const void *x, const void *y, void *pool)
 {
 	const key *a = x, *b = y;
+	const char *names = pool;
 	if (a->h != b->h)
 		return a->h < b->h ? -1 : 1;
 	if (a->kind != b->kind)
@@ -206,7 +206,7 @@ static int cmp_item(const void *x, const void *y)
 	} else {
 		if (a->slen != b->slen)
 			return a->slen < b->slen ? -1 : 1;
-		int c = memcmp(sort_pool + a->soff, sort_pool + b->soff, a->slen);
+		int c = memcmp(names + a->soff, names + b->soff, a->slen);
 		if (c)
 			return c;
 	}
@@ -219,10 +219,8 @@ int rc_index_seal(rc_index *ix)
 {
 	if (!ix)
 		return -1;
-	sort_pool = ix->pool;
 	if (ix->nitems)
-		qsort(ix->items, ix->nitems, sizeof *ix->items, cmp_item);
-	sort_pool = NULL;
+		qsort_r(ix->items, ix->nitems, sizeof *ix->items, cmp_item, ix->pool);
 	ix->pairs = malloc((ix->nitems ? ix->nitems : 1) * sizeof *ix->pairs);
 	size_t tsize = 16;
 	while (tsize < ix->nitems * 2)

@@ -65,16 +65,14 @@ int rc_match_any_name_linear(const rc_config *c, const char *name)
 	return 0;
 }
 
-int rc_match_host_linear(const rc_config *c, const char *host, uint16_t port)
+/* HOST as rc_match_host takes it: an IPv4 or IPv6 literal ("[v6]" allowed)
+ * into A, returning its family; else 0 with the name in H (RC_HOST_MAX
+ * bytes); -1 for a HOST of RC_HOST_MAX characters or more. */
+static int host_literal(const char *host, char *h, uint8_t *a)
 {
-	char h[RC_HOST_MAX];
-	uint8_t a[16];
-	size_t n;
+	size_t n = strlen(host);
 
-	if (!c || !host)
-		return -1;
-	n = strlen(host);
-	if (n >= sizeof h)
+	if (n >= RC_HOST_MAX)
 		return -1;
 	if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
 		memcpy(h, host + 1, n - 2);
@@ -83,9 +81,22 @@ int rc_match_host_linear(const rc_config *c, const char *host, uint16_t port)
 		memcpy(h, host, n + 1);
 	}
 	if (inet_pton(AF_INET, h, a) == 1)
-		return rc_match_linear(c, AF_INET, a, port, NULL, 0);
+		return AF_INET;
 	if (inet_pton(AF_INET6, h, a) == 1)
-		return rc_match_linear(c, AF_INET6, a, port, NULL, 0);
+		return AF_INET6;
+	return 0;
+}
+
+int rc_match_host_linear(const rc_config *c, const char *host, uint16_t port)
+{
+	char h[RC_HOST_MAX];
+	uint8_t a[16];
+	int fam;
+
+	if (!c || !host || (fam = host_literal(host, h, a)) < 0)
+		return -1;
+	if (fam)
+		return rc_match_linear(c, fam, a, port, NULL, 0);
 	for (unsigned i = 0; i < c->nbreakers; i++)
 		for (unsigned j = 0; j < c->breakers[i].npats; j++) {
 			const rc_pattern *p = &c->breakers[i].pats[j];
@@ -151,25 +162,14 @@ int rc_match_host(const rc_config *c, const char *host, uint16_t port)
 {
 	char h[RC_HOST_MAX];
 	uint8_t a[16];
-	size_t n;
+	int fam;
 
 	if (!c || !c->index)
 		return rc_match_host_linear(c, host, port);
-	if (!host)
+	if (!host || (fam = host_literal(host, h, a)) < 0)
 		return -1;
-	n = strlen(host);
-	if (n >= sizeof h)
-		return -1;
-	if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
-		memcpy(h, host + 1, n - 2);
-		h[n - 2] = '\0';
-	} else {
-		memcpy(h, host, n + 1);
-	}
-	if (inet_pton(AF_INET, h, a) == 1)
-		return rc_match(c, AF_INET, a, port, NULL, 0);
-	if (inet_pton(AF_INET6, h, a) == 1)
-		return rc_match(c, AF_INET6, a, port, NULL, 0);
+	if (fam)
+		return rc_match(c, fam, a, port, NULL, 0);
 	return rc_index_name(c->index, h, port, 0);
 }
 

@@ -245,6 +245,12 @@ static int init_header(void *map, size_t size, const char *boot,
 
 #define DUP_TAB (2u * RC_MAX_BREAKERS)
 
+/* A breaker name's hash, for the tables that find slots by name. */
+static uint64_t name_hash(const char *name)
+{
+	return rc_fnv1a(RC_FNV_INIT, name, strnlen(name, RC_NAME_MAX));
+}
+
 /* The names of the ready slots seen so far, hashed into TAB (DUP_TAB
  * entries: slot number + 1, 0 empty; NULL: compared one by one): the
  * number of an earlier ready slot of slot I's name, else -1 (and I is
@@ -259,8 +265,7 @@ static int seen_before(unsigned *tab, rc_slot *slots, unsigned i)
 				return (int)j;
 		return -1;
 	}
-	uint64_t h = rc_fnv1a(RC_FNV_INIT, name, strnlen(name, RC_NAME_MAX));
-	size_t k = h % DUP_TAB;
+	size_t k = name_hash(name) % DUP_TAB;
 	for (; tab[k]; k = (k + 1) % DUP_TAB) {
 		unsigned j = tab[k] - 1;
 		if (strncmp(slots[j].name, name, RC_NAME_MAX) == 0)
@@ -845,11 +850,6 @@ rc_slot *rc_shm_slot(rc_shm *shm, const char *name, int create)
 	return found;
 }
 
-static uint64_t name_hash(const char *name)
-{
-	return rc_fnv1a(RC_FNV_INIT, name, strnlen(name, RC_NAME_MAX));
-}
-
 void rc_shm_slots(rc_shm *shm, const char *const *names, unsigned n, int create,
 		  rc_slot **out)
 {
@@ -893,7 +893,6 @@ void rc_shm_slots(rc_shm *shm, const char *const *names, unsigned n, int create,
 		}
 		free(tab);
 	}
-	errno = e;
 	for (unsigned i = 0; i < n; i++)
 		if (!out[i])
 			out[i] = rc_shm_slot(shm, names[i], create);

@@ -282,12 +282,10 @@ void rc_tls_end(rc_tls_op *op, long ret, int ok, size_t n, const void *buf)
 	if (!op->outer)
 		return;
 	rc_tls_cur = NULL;
-	int saved = errno;
 	rc_fd *e = op->e;
-	if (!e) {
-		errno = saved;
+	if (!e)
 		return;
-	}
+	int saved = errno;
 	int fd = op->fd, err = 0;
 	if (rc_fd_phase(e) == RC_FD_TIMEDOUT) {
 		errno = ok ? saved : ETIMEDOUT;

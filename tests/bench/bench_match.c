@@ -7,8 +7,12 @@
  *   PATTERNS BREAKERS INDEX_BYTES v4hit v4miss v6 name linear_v4miss
  * each the median ns per lookup over 5 rounds (linear: "-" past 10,000).
  *
- *   bench_match [LOOKUPS] */
+ *   bench_match [LOOKUPS]
+ *   bench_match config NPATS STATE LOG    print that config of NPATS
+ *                                         patterns (tests/unit/bigconf.h),
+ *                                         with STATE and LOG in [global] */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,7 @@
 #include "core/config.h"
 #include "core/index.h"
 #include "core/match.h"
+#include "bigconf.h"
 
 static double now_ns(void)
 {
@@ -30,43 +35,6 @@ static int cmpd(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return x < y ? -1 : x > y;
-}
-
-/* A config of NPATS patterns in breakers of 100 (or fewer). */
-static char *make_config(unsigned npats, unsigned *nbreakers)
-{
-	size_t cap = (size_t)npats * 40 + 4096, len = 0;
-	char *t = malloc(cap);
-	unsigned per = npats / 100 < RC_MAX_BREAKERS ? 100 : npats / RC_MAX_BREAKERS + 1;
-	unsigned nb = 0;
-	for (unsigned k = 0; k < npats; k++) {
-		if (k % per == 0)
-			len += (size_t)snprintf(t + len, cap - len, "%s[b%u]\nmatch = ", k ? "\n" : "",
-						nb++);
-		else
-			len += (size_t)snprintf(t + len, cap - len, ", ");
-		switch (k % 4) {
-		case 0:
-			len += (size_t)snprintf(t + len, cap - len, "10.%u.%u.%u:%u", k >> 16 & 255,
-						k >> 8 & 255, k & 255, 1000 + k % 7);
-			break;
-		case 1:
-			len += (size_t)snprintf(t + len, cap - len, "172.%u.%u.0/24",
-						16 + (k >> 16 & 15), k >> 8 & 255);
-			break;
-		case 2:
-			len += (size_t)snprintf(t + len, cap - len, "[2001:db8:%x:%x::/64]", k >> 16,
-						k & 0xffff);
-			break;
-		default:
-			len += (size_t)snprintf(t + len, cap - len, "%s%u.svc.test",
-						k % 8 == 3 ? "*.s" : "h", k);
-			break;
-		}
-	}
-	snprintf(t + len, cap - len, "\n");
-	*nbreakers = nb;
-	return t;
 }
 
 typedef int (*lookup_fn)(const rc_config *, int, const uint8_t *, uint16_t,
@@ -98,12 +66,23 @@ static double timed(lookup_fn fn, const rc_config *c, int family, const char *ad
 
 int main(int argc, char **argv)
 {
+	if (argc == 5 && strcmp(argv[1], "config") == 0) {
+		char global[2 * PATH_MAX + 64];
+		snprintf(global, sizeof global, "[global]\nstate_file = %s\nlog_file = %s\n\n",
+			 argv[3], argv[4]);
+		char *t = big_config((unsigned)atoi(argv[2]), global, NULL);
+		if (!t)
+			return 1;
+		fputs(t, stdout);
+		free(t);
+		return 0;
+	}
 	unsigned n = argc > 1 ? (unsigned)atoi(argv[1]) : 200000;
 	static const unsigned sizes[] = { 1000, 10000, 100000 };
 	printf("# patterns breakers index_bytes v4hit v4miss v6 name linear_v4miss (ns/lookup)\n");
 	for (unsigned s = 0; s < 3; s++) {
 		unsigned nb;
-		char *text = make_config(sizes[s], &nb), err[512];
+		char *text = big_config(sizes[s], "", &nb), err[512];
 		rc_config *c = rc_config_load_string(text, "bench.ini", err, sizeof err);
 		free(text);
 		if (!c || !c->index) {

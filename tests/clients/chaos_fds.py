@@ -56,6 +56,8 @@ import sys
 import threading
 import time
 
+from httpread import read_answer
+
 libc = ctypes.CDLL(None, use_errno=True)
 libc.close_range.argtypes = [ctypes.c_uint, ctypes.c_uint, ctypes.c_int]
 libc.closefrom.argtypes = [ctypes.c_int]
@@ -74,28 +76,6 @@ ANSWER = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"
 
 def ename(e):
     return errno.errorcode.get(e.errno, "E%s" % e.errno) if e.errno else type(e).__name__
-
-
-def read_answer(s):
-    """Read one HTTP answer (head and Content-Length body) from socket s."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        d = s.recv(4096)
-        if not d:
-            return data
-        data += d
-    head, _, body = data.partition(b"\r\n\r\n")
-    n = 0
-    for line in head.split(b"\r\n")[1:]:
-        k, _, v = line.partition(b":")
-        if k.strip().lower() == b"content-length":
-            n = int(v)
-    while len(body) < n:
-        d = s.recv(4096)
-        if not d:
-            break
-        body += d
-    return head
 
 
 def open_calls(hang, ok, nhang=6, nok=3):

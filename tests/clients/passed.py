@@ -17,31 +17,17 @@ import socket
 import subprocess
 import sys
 
+from httpread import read_answer
+
 
 def requests_on(s, n):
     for i in range(n):
         try:
             s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            data = b""
-            while b"\r\n\r\n" not in data:
-                b = s.recv(4096)
-                if not b:
-                    break
-                data += b
-            if not data:
+            head = read_answer(s)
+            if not head:
                 print(i, "EOF", flush=True)
                 continue
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                k, _, v = line.partition(b":")
-                if k.strip().lower() == b"content-length":
-                    length = int(v)
-            while len(body) < length:
-                b = s.recv(4096)
-                if not b:
-                    break
-                body += b
             print(i, head.split(b" ")[1].decode(), flush=True)
         except OSError as e:
             print(i, "ERR", errno.errorcode.get(e.errno, e.errno), flush=True)

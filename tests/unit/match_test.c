@@ -5,8 +5,8 @@
  * IPv4 and IPv6 prefixes, v4-mapped ones, names and wildcards that
  * overlap, in mixed case, with and without ports) so that most
  * destinations match several breakers and the order decides.  Then a
- * config of 100,000 patterns: index and scan agree, and the index is
- * timed only in make bench (tests/bench/bench_match.c). */
+ * config of 100,000 patterns (tests/unit/bigconf.h): index and scan agree;
+ * the index is timed only in make bench (tests/bench/bench_match.c). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/index.h"
 #include "core/match.h"
+#include "bigconf.h"
 #include "tap.h"
 
 static unsigned long long rs = 88172645463325252ull;
@@ -231,39 +232,14 @@ static void long_names(void)
 
 /* 100,000 patterns: the index agrees with the scan (on fewer queries: the
  * scan is slow). */
-static void big_config(void)
+static void test_big_config(void)
 {
-	size_t cap = 8u << 20, len = 0;
-	char *t = malloc(cap), err[256];
-	unsigned nb = 1000;
-	for (unsigned i = 0; i < nb; i++) {
-		len += (size_t)snprintf(t + len, cap - len, "[b%u]\nmatch = ", i);
-		for (unsigned j = 0; j < 100; j++) {
-			unsigned k = i * 100 + j;
-			switch (k % 4) {
-			case 0:
-				len += (size_t)snprintf(t + len, cap - len, "10.%u.%u.%u:%u, ", k >> 16 & 255,
-							k >> 8 & 255, k & 255, 1000 + k % 7);
-				break;
-			case 1:
-				len += (size_t)snprintf(t + len, cap - len, "172.%u.%u.0/24, ", 16 + (k >> 16 & 15),
-							k >> 8 & 255);
-				break;
-			case 2:
-				len += (size_t)snprintf(t + len, cap - len, "[2001:db8:%x:%x::/64], ", k >> 16,
-							k & 0xffff);
-				break;
-			default:
-				len += (size_t)snprintf(t + len, cap - len, "*.s%u.test, h%u.test, ", k, k);
-				break;
-			}
-		}
-		t[len - 2] = '\n';
-		t[len - 1] = 0;
-		len--;
-	}
+	char err[256];
+	unsigned nb = 0;
+	char *t = big_config(100000, "", &nb);
 	rc_config *c = rc_config_load_string(t, "big.ini", err, sizeof err);
-	ok(c != NULL, "a config of 1,000 breakers and 125,000 patterns loads%s%s", c ? "" : ": ",
+	ok(c != NULL, "a config of %u breakers and 100,000 patterns (tests/unit/bigconf.h) loads%s%s", nb,
+	   c ? "" : ": ",
 	   c ? "" : err);
 	if (!c) {
 		free(t);
@@ -279,13 +255,15 @@ static void big_config(void)
 		inet_pton(AF_INET, s, a);
 		uint16_t port = (uint16_t)(1000 + rnd(7));
 		bad += rc_match(c, AF_INET, a, port, NULL, 0) != rc_match_linear(c, AF_INET, a, port, NULL, 0);
-		snprintf(s, sizeof s, "x.s%u.test", k);
+		snprintf(s, sizeof s, "x.s%u.svc.test", k);
+		bad += rc_match_host(c, s, 80) != rc_match_host_linear(c, s, 80);
+		snprintf(s, sizeof s, "h%u.svc.test", k);
 		bad += rc_match_host(c, s, 80) != rc_match_host_linear(c, s, 80);
 		snprintf(s, sizeof s, "2001:db8:%x:%x::1", k >> 16, k & 0xffff);
 		inet_pton(AF_INET6, s, a);
 		bad += rc_match(c, AF_INET6, a, 443, NULL, 0) != rc_match_linear(c, AF_INET6, a, 443, NULL, 0);
 	}
-	is_int(bad, 0, "...400 x 3 lookups: index and scan agree");
+	is_int(bad, 0, "...400 x 4 lookups: index and scan agree");
 	rc_config_free(c);
 	free(t);
 }
@@ -294,6 +272,6 @@ int main(void)
 {
 	random_configs();
 	long_names();
-	big_config();
+	test_big_config();
 	return done_testing();
 }
