@@ -25,11 +25,6 @@ SIZE=$((144 + 4096 * 576))  # rc_shm_file_size()
 start_server HTTP http
 URL=http://127.0.0.1:$HTTP/
 
-# signame STATUS: "SIGBUS" for 135 etc., else the status
-signame() {
-	if (($1 > 128 && $1 < 160)); then echo "SIG$(kill -l $(($1 - 128)))"; else echo "$1"; fi
-}
-
 # ---------------------------------------------------------------- 1. full fs
 
 SMALL=$T/small

@@ -124,9 +124,11 @@ for mode in easy multi socket; do
 		open_duration=60s
 	t0=$(now_ms)
 	out=$(RUN_TIMEOUT=20 cli $mode "http://127.0.0.1:$HANG/" 2)
+	st=$?
 	el=$(elapsed_ms "$t0")
 	is "$(grep -c 'code=56 http=0 .*oserr=110 ' <<<"$out")" 2 \
-		"$mode, no answer: 2 transfers end CURLE_RECV_ERROR with OS_ERRNO ETIMEDOUT" || diag "$out"
+		"$mode, no answer: 2 transfers end CURLE_RECV_ERROR with OS_ERRNO ETIMEDOUT" ||
+		diag "curl_client exit $st ($(signame $st)): $out"
 	lim=$([ $mode = easy ] && echo 6000 || echo 4000)
 	cmp_ok "$el" "<" "$lim" "...within the 500 ms response_timeout and a margin ($el ms, < $lim)"
 	is "$(json_field "rt$mode" timeouts) $(json_field "rt$mode" failures)" "2 2" \

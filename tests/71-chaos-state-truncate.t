@@ -26,11 +26,6 @@ P=3        # processes
 K=2        # threads each
 AFTER=25   # calls each thread makes after the truncation
 
-# signame STATUS: "SIGBUS" for 135 etc., else the status
-signame() {
-	if (($1 > 128 && $1 < 160)); then echo "SIG$(kill -l $(($1 - 128)))"; else echo "$1"; fi
-}
-
 round() {
 	local size=$1 i pid st out pids=() errs n
 	STATE=$T/state.$size

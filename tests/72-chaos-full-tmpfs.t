@@ -47,9 +47,6 @@ fill() {
 	avail=$(df --output=avail -k "$1" | tail -1 | tr -d ' ')
 	[ "$avail" = 0 ] || bail_out "could not fill $1 (avail $avail KiB)"
 }
-signame() {
-	if (($1 > 128 && $1 < 160)); then echo "SIG$(kill -l $(($1 - 128)))"; else echo "$1"; fi
-}
 # errors_of PID: the state_error lines of process PID in $LOG
 errors_of() { grep 'event=state_error' "$LOG" 2>/dev/null | grep -c " pid=$1 "; }
 

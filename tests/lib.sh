@@ -366,6 +366,11 @@ scurl() {
 # pyc ARGS: tests/pyclient.py under the shim (see its header).
 pyc() { under_shim "$PY" "$PYCLIENT" "$@"; }
 
+# signame STATUS: "SIGBUS" for 135 etc., else the status
+signame() {
+	if (($1 > 128 && $1 < 160)); then echo "SIG$(kill -l $(($1 - 128)))"; else echo "$1"; fi
+}
+
 # kv LINE KEY: the value of KEY=... in a "k=v k=v" line, else 0.
 kv() {
 	local w
