@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,6 +57,7 @@
 #define DERIVED         UINT64_MAX             /* "computed in finish()" */
 #define PATS_MAX        4096                   /* patterns per breaker */
 #define ERRS_MAX        1000                   /* problems kept */
+#define SETS_MAX        16                     /* distinct status sets shared */
 #define SHOW_MAX        60                     /* value characters quoted */
 #define MSG_MAX         512
 
@@ -161,7 +163,7 @@ struct bmeta {
 	uint64_t set;
 	int      setline[K_COUNT];
 	bool     has_match;
-	unsigned patcap;
+	size_t   pat0;     /* its first pattern in the parser's array */
 };
 
 enum sect_kind { SEC_NONE, SEC_GLOBAL, SEC_BREAKER };
@@ -204,11 +206,69 @@ struct parser {
 	rc_breaker_cfg  scratch_b;
 	struct bmeta    scratch_m;
 	struct sect     cur;
+	rc_pattern     *pats;       /* every breaker's, in file order (add_pattern) */
+	size_t          npats, patcap;
+	const rc_statusset *sets[SETS_MAX]; /* interned so far (intern_set) */
+	unsigned        nsets;
 	/* problems */
 	struct problem *errs;
 	size_t          nerrs, caperrs, dropped;
 	bool            oom;
 };
+
+/* What a config keeps besides its arrays (breaker names, the patterns'
+ * host names, the distinct status sets): chunks that never move, freed
+ * with the config. */
+#define STRCHUNK 16384
+struct rc_strchunk {
+	struct rc_strchunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* The parse's big scratch (the per-breaker bookkeeping, the file's
+ * text) is mapped, not malloc'd: freeing a large malloc'd block raises
+ * glibc's thresholds, after which the index's temporaries are left as
+ * holes in the heap of every process that loads a large config. */
+static void *scratch_alloc(size_t n)
+{
+	void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void scratch_free(void *p, size_t n)
+{
+	if (p)
+		munmap(p, n ? n : 1);
+}
+
+/* N bytes, 8-aligned, from the config's pool, or NULL. */
+static void *pool_alloc(rc_config *c, size_t n)
+{
+	struct rc_strchunk *k = c->strs;
+	size_t at = k ? (k->used + 7) & ~(size_t)7 : 0;
+	if (!k || at + n > k->cap) {
+		size_t cap = n > STRCHUNK ? n : STRCHUNK;
+		if (!(k = malloc(sizeof *k + cap)))
+			return NULL;
+		k->next = c->strs;
+		k->cap = cap;
+		c->strs = k;
+		at = 0;
+	}
+	k->used = at + n;
+	return k->data + at;
+}
+
+/* A copy of S kept in the config's pool, or NULL (out of memory). */
+static const char *pool_str(rc_config *c, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = pool_alloc(c, n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
 
 __attribute__((format(printf, 3, 4)))
 static void perr(struct parser *P, int line, const char *fmt, ...)
@@ -306,7 +366,6 @@ static void pending_comma_error(struct parser *P)
 static void reset_scratch(struct parser *P)
 {
 	free_fields(&P->scratch_g, &P->scratch_b);
-	free(P->scratch_b.pats);
 	memset(&P->scratch_g, 0, sizeof P->scratch_g);
 	memset(&P->scratch_b, 0, sizeof P->scratch_b);
 	memset(&P->scratch_m, 0, sizeof P->scratch_m);
@@ -347,9 +406,16 @@ static void begin_section(struct parser *P, const char *s, size_t n)
 
 	pending_comma_error(P);
 	rc_value_trim(&s, &n);
-	snprintf(shown, sizeof shown, "%.*s%s", (int)(n > SHOW_MAX ? SHOW_MAX : n),
-		 s, n > SHOW_MAX ? "..." : "");
-	snprintf(P->cur.name, sizeof P->cur.name, "%s", shown);
+	{ /* no printf here: a 4,096-breaker file has 4,096 of them */
+		size_t k = n > SHOW_MAX ? SHOW_MAX : n;
+		memcpy(shown, s, k);
+		memcpy(shown + k, n > SHOW_MAX ? "..." : "", n > SHOW_MAX ? 4 : 1);
+		size_t m = strlen(shown);
+		if (m >= sizeof P->cur.name)
+			m = sizeof P->cur.name - 1;
+		memcpy(P->cur.name, shown, m);
+		P->cur.name[m] = '\0';
+	}
 
 	if (rc_value_word_eq(s, n, "global")) {
 		if (P->global_line) {
@@ -390,9 +456,14 @@ static void begin_section(struct parser *P, const char *s, size_t n)
 	{
 		rc_breaker_cfg *b = &c->breakers[c->nbreakers];
 
+		char nm[RC_NAME_MAX];
+		memcpy(nm, s, n);
+		nm[n] = '\0';
+		if (!(b->name = pool_str(c, nm))) {
+			P->oom = true;
+			return;
+		}
 		P->names[at] = c->nbreakers + 1;
-		memcpy(b->name, s, n);
-		b->name[n] = '\0';
 		b->line = line;
 		P->cur.b = b;
 		P->cur.m = &P->meta[c->nbreakers];
@@ -494,6 +565,56 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
+/* SET as kept by the config: one copy per distinct set (a breaker keeps
+ * a pointer, not 64 bytes of its own).  NULL: out of memory. */
+static const rc_statusset *intern_set(struct parser *P, const rc_statusset *set)
+{
+	for (unsigned i = 0; i < P->nsets; i++)
+		if (!memcmp(P->sets[i], set, sizeof *set))
+			return P->sets[i];
+	rc_statusset *n = pool_alloc(P->cfg, sizeof *n);
+	if (!n)
+		return NULL;
+	*n = *set;
+	if (P->nsets < SETS_MAX)
+		P->sets[P->nsets++] = n;
+	return n;
+}
+
+/* Parse VALUE for key K into DST (its field): rc_value_parse, but a set
+ * of statuses is interned. */
+static int parse_key(struct parser *P, int k, const char *value, void *dst,
+		     char *msg, size_t msglen)
+{
+	if (keys[k].type != RC_VALUE_STATUSES)
+		return rc_value_parse(keys[k].type, value, dst, msg, msglen);
+	rc_statusset set;
+	if (rc_value_parse(keys[k].type, value, &set, msg, msglen) < 0)
+		return -1;
+	if (!(*(const rc_statusset **)dst = intern_set(P, &set))) {
+		P->oom = true;
+		return -1;
+	}
+	return 0;
+}
+
+/* Give each breaker its run of the parse's one array of patterns, cut to
+ * the exact size: no array per breaker, nothing freed in between. */
+static void pack_patterns(struct parser *P)
+{
+	rc_config *c = P->cfg;
+	rc_pattern *all = P->npats ? realloc(P->pats, P->npats * sizeof *all) : P->pats;
+	if (!all)
+		all = P->pats;
+	P->pats = NULL;
+	c->pats = all;
+	for (unsigned i = 0; i < c->nbreakers; i++)
+		c->breakers[i].pats = c->breakers[i].npats ? all + P->meta[i].pat0 : NULL;
+}
+
+/* Pattern P of the current section: kept (in file order, one array for
+ * every breaker: a section's patterns are consecutive) for a breaker,
+ * only counted in a section that is checked and dropped. */
 static void add_pattern(struct parser *P, const rc_pattern *p)
 {
 	rc_breaker_cfg *b = P->cur.b;
@@ -504,18 +625,33 @@ static void add_pattern(struct parser *P, const rc_pattern *p)
 		     P->cur.name, PATS_MAX);
 		return;
 	}
-	if (b->npats == m->patcap) {
-		unsigned cap = m->patcap ? m->patcap * 2 : 4;
-		rc_pattern *np = realloc(b->pats, cap * sizeof *np);
+	if (b == &P->scratch_b || b == &P->gtmpl) {
+		b->npats++;
+		return;
+	}
+	if (!b->npats)
+		m->pat0 = P->npats;
+	if (P->npats == P->patcap) {
+		size_t cap = P->patcap ? P->patcap * 2 : 64;
+		rc_pattern *np = realloc(P->pats, cap * sizeof *np);
 
 		if (!np) {
 			P->oom = true;
 			return;
 		}
-		b->pats = np;
-		m->patcap = cap;
+		P->pats = np;
+		P->patcap = cap;
 	}
-	b->pats[b->npats++] = *p;
+	rc_pattern *q = &P->pats[P->npats];
+	*q = *p;
+	if (p->kind == RC_PAT_HOST || p->kind == RC_PAT_WILD) {
+		if (!(q->host = pool_str(P->cfg, p->host))) {
+			P->oom = true;
+			return;
+		}
+	}
+	P->npats++;
+	b->npats++;
 }
 
 /* The end of VALUE without an inline comment (" ;..."), which libinih 55
@@ -563,6 +699,7 @@ static void do_match(struct parser *P, const char *value, int line, bool cont)
 		const char *item = s;
 		size_t n = (size_t)((comma ? comma : end) - s);
 		rc_pattern p;
+		char hostbuf[RC_HOST_MAX];
 
 		rc_value_trim(&item, &n);
 		if (!n) {
@@ -575,8 +712,10 @@ static void do_match(struct parser *P, const char *value, int line, bool cont)
 		} else {
 			char it[RC_PATTERN_MAX + 8];
 
-			snprintf(it, sizeof it, "%.*s", (int)n, item);
-			if (rc_parse_pattern(it, &p, msg, sizeof msg) < 0) {
+			size_t k = n < sizeof it - 1 ? n : sizeof it - 1;
+			memcpy(it, item, k);
+			it[k] = '\0';
+			if (rc_parse_pattern(it, &p, hostbuf, msg, sizeof msg) < 0) {
 				perr(P, line, "bad pattern '%s' in match: %s",
 				     show(it, sb, sizeof sb), msg);
 			} else {
@@ -664,7 +803,7 @@ static int on_kv(void *user, const char *section, const char *name,
 		*(uint64_t *)dst = DERIVED;
 		return 1;
 	}
-	if (rc_value_parse(keys[k].type, value, dst, msg, sizeof msg) < 0 ||
+	if (parse_key(P, k, value, dst, msg, sizeof msg) < 0 ||
 	    check_key((enum key_id)k, dst, msg, sizeof msg) < 0)
 		perr(P, line, "bad value '%s' for %s: %s",
 		     show(value, sb, sizeof sb), keys[k].name, msg);
@@ -686,8 +825,7 @@ static void load_defaults(struct parser *P)
 				     keys[k].name);
 			else
 				*(uint64_t *)dst = DERIVED;
-		} else if (rc_value_parse(keys[k].type, keys[k].dflt, dst,
-					  msg, sizeof msg) < 0 ||
+		} else if (parse_key(P, k, keys[k].dflt, dst, msg, sizeof msg) < 0 ||
 			   check_key((enum key_id)k, dst, msg, sizeof msg) < 0) {
 			perr(P, 0, "internal error: bad default for %s: %s",
 			     keys[k].name, msg);
@@ -848,7 +986,7 @@ static rc_config *load_text(const char *text, size_t len, const char *file,
 	P.text = text;
 	P.len = len;
 	P.cfg = calloc(1, sizeof *P.cfg);
-	P.meta = calloc(RC_MAX_BREAKERS, sizeof *P.meta);
+	P.meta = scratch_alloc(RC_MAX_BREAKERS * sizeof *P.meta); /* zero pages */
 	P.names = calloc(NAMES_TAB, sizeof *P.names);
 	if (!P.cfg || !P.meta || !P.names ||
 	    !(P.cfg->path = strdup(file)) ||
@@ -872,6 +1010,15 @@ static rc_config *load_text(const char *text, size_t len, const char *file,
 		goto out;
 	}
 	tune_inih(text, len);
+	{ /* patterns are at most one per comma or line: reserve that much
+	   * (pages never written cost nothing), and cut it to size after,
+	   * rather than double an array and leave each old one in the heap */
+		size_t bound = 1;
+		for (const char *q = text; (q = strpbrk(q, ",\n")); q++)
+			bound++;
+		if ((P.pats = malloc(bound * sizeof *P.pats)))
+			P.patcap = bound;
+	}
 
 	rc = ini_parse_stream(reader, &P, on_kv, &P);
 	end_line(&P);
@@ -886,8 +1033,10 @@ out:
 	reset_scratch(&P);
 	free_fields(NULL, &P.dflt);
 	free_fields(NULL, &P.gtmpl);
-	free(P.gtmpl.pats);
-	free(P.meta);
+	if (!P.nerrs && !P.dropped && !P.oom)
+		pack_patterns(&P);
+	free(P.pats);
+	scratch_free(P.meta, RC_MAX_BREAKERS * sizeof *P.meta);
 	free(P.names);
 	if (P.nerrs || P.dropped || P.oom) {
 		format_problems(&P, err, errlen);
@@ -911,7 +1060,23 @@ out:
 	return P.cfg;
 }
 
-int rc_read_file(const char *path, char **text, size_t *len)
+/* Grow BUF (CAP bytes, N used) to NCAP: realloc, or (MAPPED) a new
+ * mapping.  NULL: out of memory, BUF untouched. */
+static char *grow(char *buf, size_t cap, size_t n, size_t ncap, int mapped)
+{
+	if (!mapped)
+		return buf ? realloc(buf, ncap) : malloc(ncap);
+	char *nb = scratch_alloc(ncap);
+	if (nb && buf) {
+		memcpy(nb, buf, n);
+		scratch_free(buf, cap);
+	}
+	return nb;
+}
+
+/* rc_read_file, into malloc'd memory or (MAPPED) a mapping of *CAPP
+ * bytes. */
+static int read_text(const char *path, char **text, size_t *len, size_t *capp, int mapped)
 {
 	/* O_NONBLOCK: a FIFO or a device at the path must not block the
 	 * host program's start; only a regular file is read. */
@@ -929,7 +1094,11 @@ int rc_read_file(const char *path, char **text, size_t *len)
 		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 		goto fail;
 	}
-	if (!(buf = malloc(cap)))
+	/* the size it has now, and room to see it end: one buffer, not a
+	 * string of doublings that would leave their holes in the heap */
+	if (st.st_size > 0 && (uint64_t)st.st_size <= FILE_MAX)
+		cap = (size_t)st.st_size + 2;
+	if (!(buf = grow(NULL, 0, 0, cap, mapped)))
 		goto fail;
 	for (;;) {
 		ssize_t r;
@@ -941,7 +1110,7 @@ int rc_read_file(const char *path, char **text, size_t *len)
 				errno = EFBIG;
 				goto fail;
 			}
-			if (!(nb = realloc(buf, cap * 2)))
+			if (!(nb = grow(buf, cap, n, cap * 2, mapped)))
 				goto fail;
 			buf = nb;
 			cap *= 2;
@@ -963,25 +1132,35 @@ int rc_read_file(const char *path, char **text, size_t *len)
 	buf[n] = '\0';
 	*text = buf;
 	*len = n;
+	*capp = cap;
 	return 0;
 fail:
 	e = errno;
-	free(buf);
+	if (mapped)
+		scratch_free(buf, cap);
+	else
+		free(buf);
 	rc_sys_close(fd);
 	errno = e;
 	return -1;
+}
+
+int rc_read_file(const char *path, char **text, size_t *len)
+{
+	size_t cap;
+	return read_text(path, text, len, &cap, 0);
 }
 
 rc_config *rc_config_load(const char *path, char *err, size_t errlen)
 {
 	int saved = errno;
 	char *text;
-	size_t len;
+	size_t len, cap;
 	rc_config *c;
 
 	if (!path)
 		path = "(null)";
-	if (rc_read_file(path, &text, &len) < 0) {
+	if (read_text(path, &text, &len, &cap, 1) < 0) {
 		char eb[128];
 		const char *why = errno == EFBIG ? "file too large (over 16 MiB)"
 			: strerror_r(errno, eb, sizeof eb);
@@ -992,7 +1171,7 @@ rc_config *rc_config_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	c = load_text(text, len, path, err, errlen);
-	free(text);
+	scratch_free(text, cap);
 	errno = saved;
 	return c;
 }
@@ -1015,7 +1194,12 @@ void rc_config_free(rc_config *c)
 	free_fields(c, NULL);
 	for (unsigned i = 0; c->breakers && i < c->nbreakers; i++) {
 		free_fields(NULL, &c->breakers[i]);
-		free(c->breakers[i].pats);
+	}
+	free(c->pats);
+	while (c->strs) {
+		struct rc_strchunk *k = c->strs;
+		c->strs = k->next;
+		free(k);
 	}
 	free(c->breakers);
 	free(c->path);

@@ -20,7 +20,8 @@
 #define RC_MAX_PROBES    16   /* upper bound of half_open_probes (keys.def) */
 
 typedef struct rc_breaker_cfg {
-	char        name[RC_NAME_MAX];
+	const char *name;        /* 1 to RC_NAME_MAX - 1 characters (kept in the
+	                            config's string pool) */
 	int         line;        /* line of the [section] header */
 	rc_pattern *pats;
 	unsigned    npats;
@@ -34,6 +35,9 @@ typedef struct rc_config {
 #include "core/keys.def"
 	rc_breaker_cfg *breakers;  /* in file order */
 	unsigned        nbreakers;
+	rc_pattern     *pats;      /* every breaker's patterns, in one array: each
+	                              breaker's pats points to its run in it */
+	struct rc_strchunk *strs;  /* the names, host names and status sets kept */
 	struct rc_index *index;    /* the patterns compiled (core/index.h); NULL:
 	                              none could be built, match.h scans */
 } rc_config;

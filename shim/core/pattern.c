@@ -150,14 +150,16 @@ static int parse_name(const char *s, size_t n, char *out, size_t room,
 	return 0;
 }
 
-int rc_parse_pattern(const char *s, rc_pattern *out, char *err, size_t errlen)
+int rc_parse_pattern(const char *s, rc_pattern *out, char *hostbuf, char *err, size_t errlen)
 {
 	rc_pattern p;
+	char hb[RC_HOST_MAX];
 	size_t n;
 	const char *host, *colon = NULL;
 	size_t hn;
 
 	memset(&p, 0, sizeof p);
+	p.host = "";
 	if (!s)
 		return rc_value_fail(err, errlen, "empty pattern");
 	n = strlen(s);
@@ -228,8 +230,8 @@ int rc_parse_pattern(const char *s, rc_pattern *out, char *err, size_t errlen)
 	if (!p.kind) {
 		if (hn >= 2 && host[0] == '*' && host[1] == '.') {
 			p.kind = RC_PAT_WILD;
-			p.host[0] = '.';
-			if (parse_name(host + 2, hn - 2, p.host + 1,
+			hb[0] = '.';
+			if (parse_name(host + 2, hn - 2, hb + 1,
 				       RC_HOST_MAX - 2, err, errlen) < 0)
 				return -1;
 		} else if (hn == 1 && host[0] == '*') {
@@ -237,9 +239,11 @@ int rc_parse_pattern(const char *s, rc_pattern *out, char *err, size_t errlen)
 					     "in *.example.com");
 		} else {
 			p.kind = RC_PAT_HOST;
-			if (parse_name(host, hn, p.host, RC_HOST_MAX - 1, err, errlen) < 0)
+			if (parse_name(host, hn, hb, RC_HOST_MAX - 1, err, errlen) < 0)
 				return -1;
 		}
+		memcpy(hostbuf, hb, strlen(hb) + 1);
+		p.host = hostbuf;
 	}
 	*out = p;
 	return 0;

@@ -25,16 +25,20 @@ typedef struct rc_pattern {
 	uint8_t  prefix;     /* CIDR prefix bits (32 or 128 for one address) */
 	uint16_t port;       /* host order; 0 = any port */
 	uint8_t  addr[16];   /* network order */
-	char     host[RC_HOST_MAX];
 	int      line;       /* of the match key that gave it; rc_parse_pattern: 0 */
+	const char *host;    /* HOST, WILD: the name (NUL-terminated, lowercase;
+	                        held by whoever made the pattern: rc_parse_pattern's
+	                        HOSTBUF, a config's string pool); else "" */
 } rc_pattern;
 
 /* Parse pattern S ("host", "*.domain", "a.b.c.d[/prefix]",
  * "[v6[/prefix]]", each with an optional ":port" or ":*"; white space
  * around it ignored) into *P.  An IPv4-mapped IPv6 pattern (prefix >= 96)
- * is stored as the IPv4 pattern it stands for.  Return 0, else -1 with a
- * short message in ERR (*P untouched). */
-int rc_parse_pattern(const char *s, rc_pattern *p, char *err, size_t errlen);
+ * is stored as the IPv4 pattern it stands for.  A name is written into
+ * HOSTBUF (RC_HOST_MAX bytes), which P->host then points to: the caller
+ * keeps it as long as P.  Return 0, else -1 with a short message in ERR
+ * (*P untouched). */
+int rc_parse_pattern(const char *s, rc_pattern *p, char *hostbuf, char *err, size_t errlen);
 
 /* Format pattern P back into its text form, into BUF (LEN bytes,
  * NUL-terminated); "?" for NULL or a pattern of no known kind. */

@@ -348,12 +348,20 @@ static uint32_t activity(const rc_slot *s)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-/* The slot is in use now (bound, claimed, a reboot): seen at NOW. */
-static uint64_t touch(rc_slot *s, uint64_t now_ms)
+/* The slot is in use now (bound, claimed, a reboot): seen at NOW.  Only
+ * the second matters: a reuser that judged the slot idle did so on an
+ * older one and looks again after its claim (free_slot), and the next
+ * idle_s() takes a stale fingerprint for a change (seen now).  So the
+ * fingerprint is left as it was, and a slot already seen this second is
+ * not written: binding 4,096 breakers reads their slots' seen words and
+ * writes none of them when another process did this second. */
+static void touch(rc_slot *s, uint64_t now_ms)
 {
-	uint64_t v = RC_SEEN(activity(s), now_ms / 1000);
-	__atomic_exchange_n(&s->seen, v, __ATOMIC_SEQ_CST);
-	return v;
+	uint32_t now = (uint32_t)(now_ms / 1000);
+	uint64_t v = __atomic_load_n(&s->seen, __ATOMIC_SEQ_CST);
+	while (RC_SEEN_SEC(v) != now)
+		if (rc_cas(&s->seen, &v, RC_SEEN(RC_SEEN_FP(v), now)))
+			break;
 }
 
 /* Look at S at NOW_MS: the seconds it has been seen unused (0 when it

@@ -33,7 +33,8 @@ enum rc_value_type {
 #define RC_CTYPE_MODE     int           /* enum rc_mode */
 #define RC_CTYPE_LEVEL    int           /* enum rc_level */
 #define RC_CTYPE_ERRNO    int           /* 1-4095 */
-#define RC_CTYPE_STATUSES rc_statusset
+#define RC_CTYPE_STATUSES const rc_statusset * /* a config's: one copy per distinct set;
+                                                  rc_value_parse writes an rc_statusset */
 #define RC_CTYPE_PATH     char *        /* malloc'd; NULL = unset */
 
 /* Parse S (NUL-terminated; white space around it ignored) as a value of

@@ -39,7 +39,7 @@ static void judge(rc_fd *e, int r, int status)
 {
 	const rc_breaker_cfg *b = e->bk->cfg;
 	int outcome = RC_OK;
-	if (r == RC_HTTP_STATUS && rc_status_in(&b->http_failure_status, status))
+	if (r == RC_HTTP_STATUS && rc_status_in(b->http_failure_status, status))
 		outcome = RC_FAIL;
 	else if (b->response_timeout && e->first_us - e->start_us > b->response_timeout * 1000)
 		outcome = RC_FAIL_TIMEOUT; /* it answered, but too late */

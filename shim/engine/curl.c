@@ -64,7 +64,7 @@ static int outcome_of(CURL *h, CURLcode r, int http, const rc_transfer *tx)
 	const rc_breaker_cfg *b = rc_transfer_breaker(tx);
 	long code = 0;
 	if (http && b && real_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
-	    code >= 100 && code <= 599 && rc_status_in(&b->http_failure_status, (int)code))
+	    code >= 100 && code <= 599 && rc_status_in(b->http_failure_status, (int)code))
 		return RC_FAIL;
 	switch (r) {
 	case CURLE_OK:

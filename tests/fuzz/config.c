@@ -86,10 +86,12 @@ static void dump_value(struct sb *s, const char *name, enum rc_value_type t, con
 	case RC_VALUE_ERRNO:
 		sb_printf(s, "%d", *(const int *)v);
 		break;
-	case RC_VALUE_STATUSES:
-		for (int i = 0; i < 8; i++)
-			sb_printf(s, "%016llx", (unsigned long long)((const rc_statusset *)v)->bits[i]);
+	case RC_VALUE_STATUSES: { /* each config keeps its own copy of a set */
+		const rc_statusset *set = *(const rc_statusset *const *)v;
+		for (int i = 0; set && i < 8; i++)
+			sb_printf(s, "%016llx", (unsigned long long)set->bits[i]);
 		break;
+	}
 	case RC_VALUE_PATH:
 		sb_printf(s, "'%s'", *(char *const *)v ? *(char *const *)v : "(null)");
 		break;
@@ -186,12 +188,13 @@ static void check_pattern(const rc_config *c, unsigned i, const rc_pattern *p)
 {
 	char f[RC_PATTERN_MAX + 64], why[256], host[RC_HOST_MAX + 80];
 	rc_pattern q;
+	char qhost[RC_HOST_MAX];
 	uint16_t port = p->port ? p->port : 4242;
 	int r;
 
 	rc_format_pattern(p, f, sizeof f);
 	memset(&q, 0xa5, sizeof q);
-	FUZZ_CHECK(rc_parse_pattern(f, &q, why, sizeof why) == 0,
+	FUZZ_CHECK(rc_parse_pattern(f, &q, qhost, why, sizeof why) == 0,
 		   "[%s]: pattern formats as '%s', which does not parse: %s",
 		   c->breakers[i].name, f, why);
 	FUZZ_CHECK(q.kind == p->kind && q.prefix == p->prefix && q.port == p->port,

@@ -146,9 +146,11 @@ static uint64_t dur(const char *s, int *rc)
 	return ms;
 }
 
+static char pat_host[RC_HOST_MAX]; /* the last name pat() parsed */
+
 static int pat(const char *s, rc_pattern *p, char *err, size_t len)
 {
-	return rc_parse_pattern(s, p, err, len);
+	return rc_parse_pattern(s, p, pat_host, err, len);
 }
 
 static char *write_temp(const char *data, size_t len)
@@ -177,10 +179,20 @@ static const struct { const char *name, *dflt; int global; } kd[] = {
 };
 #define NKEYS ((int)(sizeof kd / sizeof kd[0]))
 
+/* A breaker key's values: the same bytes, or (a set of statuses, kept
+ * by each config) the same set. */
+#define SAME_FIELD_STATUSES(x, y) ((x) && (y) && !memcmp((x), (y), sizeof *(x)))
+#define SAME_FIELD_DURATION(x, y) ((x) == (y))
+#define SAME_FIELD_UINT(x, y)     ((x) == (y))
+#define SAME_FIELD_PERCENT(x, y)  ((x) == (y))
+#define SAME_FIELD_BOOL(x, y)     ((x) == (y))
+#define SAME_FIELD_MODE(x, y)     ((x) == (y))
+#define SAME_FIELD_ERRNO(x, y)    ((x) == (y))
+
 static int same_breaker(const rc_breaker_cfg *a, const rc_breaker_cfg *b)
 {
 #define RC_BREAKER(n, t, d, ...) \
-	if (memcmp(&a->n, &b->n, sizeof a->n)) { printf("#   %s differs\n", #n); return 0; }
+	if (!SAME_FIELD_##t(a->n, b->n)) { printf("#   %s differs\n", #n); return 0; }
 #include "core/keys.def"
 	return 1;
 }
@@ -698,18 +710,18 @@ static void test_values(void)
 	/* STATUSES */
 	{
 		b = with_key("http_failure_status", "500-599", &c);
-		ok(b && rc_status_in(&b->http_failure_status, 500) && rc_status_in(&b->http_failure_status, 599) &&
-		   rc_status_in(&b->http_failure_status, 550) && !rc_status_in(&b->http_failure_status, 499) &&
-		   !rc_status_in(&b->http_failure_status, 600), "STATUSES 500-599");
+		ok(b && rc_status_in(b->http_failure_status, 500) && rc_status_in(b->http_failure_status, 599) &&
+		   rc_status_in(b->http_failure_status, 550) && !rc_status_in(b->http_failure_status, 499) &&
+		   !rc_status_in(b->http_failure_status, 600), "STATUSES 500-599");
 		rc_config_free(c);
 		b = with_key("http_failure_status", "502,503,504", &c);
-		ok(b && !rc_status_in(&b->http_failure_status, 501) && rc_status_in(&b->http_failure_status, 502) &&
-		   rc_status_in(&b->http_failure_status, 503) && rc_status_in(&b->http_failure_status, 504) &&
-		   !rc_status_in(&b->http_failure_status, 505), "STATUSES 502,503,504");
+		ok(b && !rc_status_in(b->http_failure_status, 501) && rc_status_in(b->http_failure_status, 502) &&
+		   rc_status_in(b->http_failure_status, 503) && rc_status_in(b->http_failure_status, 504) &&
+		   !rc_status_in(b->http_failure_status, 505), "STATUSES 502,503,504");
 		rc_config_free(c);
 		b = with_key("http_failure_status", "429, 500 - 599", &c);
-		ok(b && rc_status_in(&b->http_failure_status, 429) && !rc_status_in(&b->http_failure_status, 430) &&
-		   rc_status_in(&b->http_failure_status, 503), "STATUSES 429, 500 - 599");
+		ok(b && rc_status_in(b->http_failure_status, 429) && !rc_status_in(b->http_failure_status, 430) &&
+		   rc_status_in(b->http_failure_status, 503), "STATUSES 429, 500 - 599");
 		rc_config_free(c);
 		b = with_key("http_failure_status", "", &c);
 		ok(b != NULL, "STATUSES empty loads");
@@ -717,13 +729,13 @@ static void test_values(void)
 			int any = 0;
 
 			for (int s = 0; s < 1000; s++)
-				any |= rc_status_in(&b->http_failure_status, s);
+				any |= rc_status_in(b->http_failure_status, s);
 			ok(!any, "STATUSES empty = none");
 		}
 		rc_config_free(c);
 		b = with_key("http_failure_status", "100-599", &c);
-		ok(b && rc_status_in(&b->http_failure_status, 100) && rc_status_in(&b->http_failure_status, 599) &&
-		   rc_status_in(&b->http_failure_status, 163) && rc_status_in(&b->http_failure_status, 164),
+		ok(b && rc_status_in(b->http_failure_status, 100) && rc_status_in(b->http_failure_status, 599) &&
+		   rc_status_in(b->http_failure_status, 163) && rc_status_in(b->http_failure_status, 164),
 		   "STATUSES 100-599 (word boundaries)");
 		rc_config_free(c);
 		ok(!rc_status_in(NULL, 500) && !rc_status_in(&(rc_statusset){ { ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull } }, 600) &&
@@ -794,7 +806,7 @@ static void test_defaults(void)
 	   b->minimum_calls == 20 && b->window == 10000 && b->slow_call == 0 &&
 	   b->connect_timeout == 5000 && b->response_timeout == 0 && b->open_duration == 10000 &&
 	   b->open_duration_max == 10000 && b->half_open_probes == 1 && b->success_threshold == 2 &&
-	   rc_status_in(&b->http_failure_status, 500) && !rc_status_in(&b->http_failure_status, 499) &&
+	   rc_status_in(b->http_failure_status, 500) && !rc_status_in(b->http_failure_status, 499) &&
 	   b->reject_errno == ECONNREFUSED && b->cut_idle == 1, "built-in defaults (SPEC table)");
 	ok(b && b->line == 1 && !strcmp(b->name, "a"), "name and header line");
 	rc_config_free(c);
@@ -1101,9 +1113,11 @@ static void test_patterns(void)
 		   "pattern '%s' -> %s", goods[i].in, goods[i].out);
 		if (rc || strcmp(buf, goods[i].out))
 			printf("#   rc %d err '%s' formatted '%s'\n", rc, rc ? err : "", buf);
+		char ph[RC_HOST_MAX];
+		snprintf(ph, sizeof ph, "%s", p.host); /* pat() reuses its buffer */
 		memset(&q, 0xaa, sizeof q);
 		ok(pat(buf, &q, err, sizeof err) == 0 && q.kind == p.kind && q.prefix == p.prefix &&
-		   q.port == p.port && !memcmp(q.addr, p.addr, sizeof p.addr) && !strcmp(q.host, p.host),
+		   q.port == p.port && !memcmp(q.addr, p.addr, sizeof p.addr) && !strcmp(q.host, ph),
 		   "  round trip '%s'", buf);
 	}
 	for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
@@ -1275,11 +1289,11 @@ static void test_match(void)
 
 	{
 		rc_pattern p;
-		char err[128];
+		char err[128], hb[RC_HOST_MAX];
 
-		rc_parse_pattern("10.0.0.0/8", &p, err, sizeof err);
+		rc_parse_pattern("10.0.0.0/8", &p, hb, err, sizeof err);
 		ok(!rc_pattern_match_name(&p, "10.0.0.1"), "match_name: address patterns never match names");
-		rc_parse_pattern("*.example.com", &p, err, sizeof err);
+		rc_parse_pattern("*.example.com", &p, hb, err, sizeof err);
 		ok(rc_pattern_match_name(&p, "a.example.com") && !rc_pattern_match_name(&p, ".example.com") &&
 		   !rc_pattern_match_name(&p, NULL) && !rc_pattern_match_name(NULL, "a.example.com"),
 		   "match_name: edges");
@@ -1390,6 +1404,40 @@ static void test_reference(const char *argv0)
 	free(text);
 }
 
+/* What a loaded config keeps, compactly (make bench: memory with 4,096
+ * breakers): one array of patterns in file order, each breaker's run in
+ * it; names and host names in the config's pool; a set of statuses kept
+ * once however many breakers have it. */
+static void test_layout(void)
+{
+	const char *text =
+		"[global]\nhttp_failure_status = 502-504\n"
+		"[a]\nmatch = 10.0.0.1, api.example.com, *.svc.example.com\n"
+		"[b]\nmatch = 10.0.0.2\nmatch = [2001:db8::1]:443\n"
+		"[c]\nmatch = db.example.com:5432\nhttp_failure_status = 500-599\n"
+		"[d]\nmatch = 10.0.0.3\n";
+	rc_config *c = rc_config_load_string(text, "t.ini", E, sizeof E);
+	ok(c && c->nbreakers == 4, "layout: loads");
+	if (!c) {
+		printf("#   %s\n", E);
+		return;
+	}
+	const rc_breaker_cfg *b = c->breakers;
+	ok(c->pats && b[0].pats == c->pats && b[1].pats == c->pats + 3 && b[2].pats == c->pats + 5 &&
+	   b[3].pats == c->pats + 6, "layout: one array of patterns, each breaker's run in file order");
+	ok(b[0].npats == 3 && !strcmp(b[0].pats[1].host, "api.example.com") &&
+	   !strcmp(b[0].pats[2].host, ".svc.example.com") && !strcmp(b[2].pats[0].host, "db.example.com") &&
+	   b[1].pats[1].port == 443 && !strcmp(b[0].name, "a") && !strcmp(b[3].name, "d"),
+	   "layout: names and host names kept with the config");
+	ok(b[0].http_failure_status == b[1].http_failure_status &&
+	   b[1].http_failure_status == b[3].http_failure_status &&
+	   b[2].http_failure_status != b[0].http_failure_status &&
+	   rc_status_in(b[0].http_failure_status, 503) && !rc_status_in(b[0].http_failure_status, 500) &&
+	   rc_status_in(b[2].http_failure_status, 500),
+	   "layout: a set of statuses is kept once for every breaker that has it");
+	rc_config_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1401,6 +1449,7 @@ int main(int argc, char **argv)
 	test_multiline();
 	test_patterns();
 	test_match();
+	test_layout();
 	test_reference(argv[0]);
 	rc_config_free(NULL);
 	return done_testing();

@@ -38,7 +38,7 @@ static rc_breaker_cfg cfg(void)
 {
 	rc_breaker_cfg b;
 	memset(&b, 0, sizeof b);
-	strcpy(b.name, "test");
+	b.name = "test";
 	b.mode = RC_MODE_ENFORCE;
 	b.failure_threshold = 5;
 	b.failure_rate = 0;
