@@ -110,9 +110,10 @@ static uint64_t win_width(const rc_breaker_cfg *b)
 	return w ? w : 1;
 }
 
-static void win_add(rc_slot *s, const rc_breaker_cfg *b, uint64_t now, int fail)
+/* Count a call at NOW (its epoch EP = now / win_width) in the window. */
+static void win_add(rc_slot *s, uint64_t ep, int fail)
 {
-	uint64_t ep = now / win_width(b), e = ep & EPOCH_MASK;
+	uint64_t e = ep & EPOCH_MASK;
 	uint64_t *p = &s->window[ep % RC_WINDOW_BUCKETS];
 	uint64_t v = rc_ld(p), nv;
 	do {
@@ -133,14 +134,16 @@ static void win_add(rc_slot *s, const rc_breaker_cfg *b, uint64_t now, int fail)
 	} while (!rc_cas(p, &v, nv));
 }
 
-/* Sum the buckets of the last RC_WINDOW_BUCKETS epochs, and none from before
- * FROM_MS (when FROM_MS <= NOW). */
-static void win_sum(const rc_slot *s, const rc_breaker_cfg *b, uint64_t now,
+/* Sum the buckets of the last RC_WINDOW_BUCKETS epochs (CUR: now's epoch),
+ * and none from before FROM_MS (when FROM_MS <= NOW). */
+static void win_sum(const rc_slot *s, const rc_breaker_cfg *b, uint64_t now, uint64_t cur,
 		    uint64_t from_ms, uint64_t *calls, uint64_t *fails)
 {
-	uint64_t w = win_width(b), cur = now / w, back = RC_WINDOW_BUCKETS - 1;
+	uint64_t w = win_width(b), back = RC_WINDOW_BUCKETS - 1;
 	*calls = *fails = 0;
-	if (from_ms <= now && cur - from_ms / w < back)
+	/* (a division only when FROM_MS is within the window: on the call
+	 * path every call divides once, for CUR) */
+	if (from_ms <= now && now - from_ms < w * RC_WINDOW_BUCKETS && cur - from_ms / w < back)
 		back = cur - from_ms / w;
 	for (unsigned i = 0; i < RC_WINDOW_BUCKETS; i++) {
 		uint64_t v = rc_ld(&s->window[i]);
@@ -265,7 +268,6 @@ static void release_probe(rc_slot *s, const rc_ticket *t)
 int rc_breaker_admit(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 	     uint32_t pid, rc_ticket *t, rc_transition *tr)
 {
-	int e = errno;
 	rc_transition dummy;
 	int observe = b->mode == RC_MODE_OBSERVE, r = RC_ADMIT;
 
@@ -293,7 +295,9 @@ int rc_breaker_admit(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 			break;
 		}
 		if (state == RC_HALF_OPEN) {
+			int e = errno; /* kill(pid, 0), only here */
 			int i = take_probe(s, b, w, now_ms, pid, &val);
+			errno = e;
 			if (i >= 0) {
 				if (rc_ld(&s->word) != w) { /* moved on meanwhile */
 					uint64_t v = val;
@@ -313,13 +317,12 @@ int rc_breaker_admit(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 	}
 	if (r == RC_REJECT)
 		rc_add(&s->rejected, 1);
-	errno = e;
 	return r;
 }
 
 /* Move the machine on verdict FAIL of a call admitted at T->word. */
 static void judge(rc_slot *s, const rc_breaker_cfg *b, const rc_ticket *t,
-		  int fail, uint64_t now, rc_transition *tr)
+		  int fail, uint64_t now, uint64_t ep, rc_transition *tr)
 {
 	uint64_t w = rc_ld(&s->word), nw, c, wc, wf;
 	unsigned gen = RC_W_GEN(w), level = RC_W_LEVEL(w);
@@ -342,7 +345,15 @@ static void judge(rc_slot *s, const rc_breaker_cfg *b, const rc_ticket *t,
 		}
 		if (!b->failure_rate)
 			return;
-		win_sum(s, b, now, RC_W_SINCE(w), &wc, &wf);
+		if (!fail) {
+			/* a success opens it only at a failing rate: none if no
+			 * failure is as recent as the window's oldest bucket (the
+			 * failure that came meanwhile judges the rate itself) */
+			uint64_t f = rc_ld(&s->fail_ms), span = win_width(b) * RC_WINDOW_BUCKETS;
+			if (now >= f && now - f >= span)
+				return;
+		}
+		win_sum(s, b, now, ep, RC_W_SINCE(w), &wc, &wf);
 		if (wc > 0 && wc >= b->minimum_calls &&
 		    wf * 100 >= (uint64_t)b->failure_rate * wc) {
 			nw = mkword(RC_OPEN, 0, gen + 1, now);
@@ -380,8 +391,7 @@ void rc_breaker_record(rc_slot *s, const rc_breaker_cfg *b, const rc_ticket *t,
 	       int outcome, uint64_t latency_us, uint64_t now_ms,
 	       rc_transition *tr)
 {
-	int e = errno;
-	rc_transition dummy;
+	rc_transition dummy; /* (no call here sets errno: it is not saved) */
 	int fail = outcome != RC_OK;
 	unsigned i;
 
@@ -392,19 +402,23 @@ void rc_breaker_record(rc_slot *s, const rc_breaker_cfg *b, const rc_ticket *t,
 		fail = 1;
 		rc_add(&s->slow, 1);
 	}
-	rc_add(&s->calls, 1);
-	rc_add(fail ? &s->failures : &s->successes, 1);
-	if (outcome == RC_FAIL_TIMEOUT)
-		rc_add(&s->timeouts, 1);
+	/* every judged call once in the histogram: that is the count of
+	 * calls (and successes, with failures taken off), counted after it */
 	for (i = 0; i < RC_LAT_BUCKETS - 1; i++)
 		if (latency_us <= rc_lat_bounds_us[i])
 			break;
 	rc_add(&s->lat_count[i], 1);
 	rc_add(&s->lat_sum_us, latency_us);
-	win_add(s, b, now_ms, fail);
-	judge(s, b, t, fail, now_ms, tr);
+	if (fail) {
+		rc_add(&s->failures, 1);
+		rc_st(&s->fail_ms, now_ms);
+	}
+	if (outcome == RC_FAIL_TIMEOUT)
+		rc_add(&s->timeouts, 1);
+	uint64_t ep = now_ms / win_width(b);
+	win_add(s, ep, fail);
+	judge(s, b, t, fail, now_ms, ep, tr);
 	release_probe(s, t);
-	errno = e;
 }
 
 void rc_breaker_cancel(rc_slot *s, const rc_ticket *t)
@@ -422,9 +436,8 @@ static void clear_counts(rc_slot *s)
 		rc_st(&s->window[i], 0);
 	for (i = 0; i < RC_MAX_PROBES; i++)
 		rc_st(&s->probes[i], 0);
-	rc_st(&s->calls, 0);
-	rc_st(&s->successes, 0);
 	rc_st(&s->failures, 0);
+	rc_st(&s->fail_ms, 0);
 	rc_st(&s->slow, 0);
 	rc_st(&s->timeouts, 0);
 	rc_st(&s->rejected, 0);
@@ -468,15 +481,13 @@ void rc_breaker_view(const rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 	v->level = RC_W_LEVEL(w);
 	v->since_ms = RC_W_SINCE(w);
 	v->in_state_ms = now_ms > v->since_ms ? now_ms - v->since_ms : 0;
-	v->calls = rc_ld(&s->calls);
-	v->successes = rc_ld(&s->successes);
 	v->failures = rc_ld(&s->failures);
 	v->slow = rc_ld(&s->slow);
 	v->timeouts = rc_ld(&s->timeouts);
 	v->rejected = rc_ld(&s->rejected);
 	v->transitions = rc_ld(&s->transitions);
 	v->opened = rc_ld(&s->opened);
-	win_sum(s, b, now_ms, UINT64_MAX, &v->win_calls, &v->win_failures);
+	win_sum(s, b, now_ms, now_ms / win_width(b), UINT64_MAX, &v->win_calls, &v->win_failures);
 	for (i = 0; i < RC_MAX_PROBES; i++)
 		if (rc_ld(&s->probes[i]))
 			v->probes_held++;
@@ -485,6 +496,11 @@ void rc_breaker_view(const rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 		total += v->lat_count[i];
 	}
 	v->lat_sum_us = rc_ld(&s->lat_sum_us);
+	v->calls = total;
+	/* failures counted after the histogram: one seen there first */
+	if (v->failures > total)
+		v->failures = total;
+	v->successes = total - v->failures;
 	if (total) {
 		/* linear interpolation inside the bucket holding the ceil(p%)-th
 		 * call, as Prometheus' histogram_quantile does; +Inf: UINT64_MAX */

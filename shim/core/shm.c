@@ -339,7 +339,9 @@ unsigned rc_shm_reuse_idle_s = RC_SHM_REUSE_IDLE_S;
 static uint32_t activity(const rc_slot *s)
 {
 	uint64_t v[3 + RC_MAX_PROBES];
-	v[0] = rc_ld(&s->calls);
+	v[0] = 0; /* the calls judged: one more in the histogram each */
+	for (unsigned i = 0; i < RC_LAT_BUCKETS; i++)
+		v[0] += rc_ld(&s->lat_count[i]);
 	v[1] = rc_ld(&s->rejected);
 	v[2] = rc_ld(&s->transitions);
 	for (unsigned i = 0; i < RC_MAX_PROBES; i++)

@@ -96,8 +96,11 @@ typedef struct rc_slot {
 	                                  or consecutive successes (half_open) */
 	uint64_t window[RC_WINDOW_BUCKETS]; /* (epoch:24 | calls:20 | failures:20) */
 	uint64_t probes[RC_MAX_PROBES];/* 0 free, else RC_PROBE(ns, pid, start ms) */
-	uint64_t calls;                /* judged calls let through */
-	uint64_t successes;
+	uint64_t fail_ms;              /* CLOCK_MONOTONIC ms of the last failure
+	                                  (what was "calls" in version 3: the
+	                                  calls judged are sum(lat_count), */
+	uint64_t unused_successes;     /* successes that less failures: one
+	                                  atomic add per call, not three) */
 	uint64_t failures;
 	uint64_t slow;                 /* failures because slower than slow_call */
 	uint64_t timeouts;             /* failures by connect/response timeout */

@@ -144,10 +144,13 @@ uint64_t rc_fd_inode(int fd);
 uint32_t rc_fd_claim_open(rc_fd *e);
 
 /* The flags byte is also set, without the claim, by a thread that writes
- * while another reads: every change to it is an atomic or/and. */
+ * while another reads.  Its one flag, RC_CALL_WROTE, is only ever set so
+ * (cleared under the claim, with the call it belongs to): an atomic store,
+ * not a locked or, which would be one more locked instruction per call. */
 static inline void rc_fd_flag_set(rc_fd *e, uint8_t f)
 {
-	__atomic_or_fetch(&e->flags, f, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->flags, (uint8_t)(__atomic_load_n(&e->flags, __ATOMIC_RELAXED) | f),
+			 __ATOMIC_RELAXED);
 }
 
 /* Nonzero if an entry in use (not NONE) refers to a breaker handle in

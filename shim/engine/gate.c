@@ -69,7 +69,7 @@ void rc_gate_settle(const rc_bk *b, uint64_t now_ms)
 int rc_gate_admit(const rc_bk *b, uint64_t now_us, int family, const void *addr,
 		  uint16_t port, rc_ticket *t)
 {
-	RC_SCOPE();
+	RC_SCOPE_INNER();
 	if (__builtin_expect(rc_sig_mapping_lost(), 0))
 		rc_live_note_lost();
 	if (__builtin_expect(rc_breaker_pend_any(b->slot), 0))
@@ -86,7 +86,7 @@ int rc_gate_admit(const rc_bk *b, uint64_t now_us, int family, const void *addr,
 void rc_gate_verdict(const rc_bk *b, const rc_ticket *t, int outcome, uint64_t start_us,
 		     uint64_t end_us, int family, const void *addr, uint16_t port, int err)
 {
-	RC_SCOPE();
+	RC_SCOPE_INNER();
 	const rc_breaker_cfg *c = b->cfg;
 	uint64_t lat = end_us > start_us ? end_us - start_us : 0;
 	const char *which = outcome == RC_CONNECT_TIMEOUT ? " timeout=connect" :

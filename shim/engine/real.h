@@ -73,14 +73,28 @@ static inline rc_scope rc_scope_enter(void)
 	return (rc_scope){ errno, -1 };
 }
 
+/* A scope opened inside another (the guard already raised) leaves errno
+ * to the outer one, unless RC_ERRNO asks: two calls of __errno_location
+ * fewer, on the call path's inner layers (engine/gate.c). */
+static inline rc_scope rc_scope_enter_inner(void)
+{
+	if (rc_guard++)
+		return (rc_scope){ 0, -2 };
+	return (rc_scope){ errno, -1 };
+}
+
 static inline void rc_scope_leave(rc_scope *s)
 {
 	rc_guard--;
-	errno = s->set >= 0 ? s->set : s->saved;
+	if (s->set != -2)
+		errno = s->set >= 0 ? s->set : s->saved;
 }
 
 #define RC_SCOPE() \
 	__attribute__((cleanup(rc_scope_leave))) rc_scope rc_scope_ = rc_scope_enter()
+/* RC_SCOPE() for code that is mostly called inside a scope already. */
+#define RC_SCOPE_INNER() \
+	__attribute__((cleanup(rc_scope_leave))) rc_scope rc_scope_ = rc_scope_enter_inner()
 /* Leave errno E behind when the scope ends. */
 #define RC_ERRNO(e) (rc_scope_.set = (e))
 

@@ -73,12 +73,12 @@ static int new_call(int fd, rc_fd *e, uint32_t ph)
 			return 0;
 		}
 	}
-	rc_ticket t;
-	if (rc_gate_admit(bk, now, e->dest.family, e->dest.addr, e->dest.port, &t) == RC_REJECT) {
+	/* into the entry itself (claimed): a copy from the stack was a
+	 * store-forwarding stall on every request */
+	if (rc_gate_admit(bk, now, e->dest.family, e->dest.addr, e->dest.port, &e->t) == RC_REJECT) {
 		rc_fd_release(e, RC_FD_IDLE);
 		return -1;
 	}
-	e->t = t;
 	rc_call_start(e, now);
 	rc_fd_release(e, RC_FD_WAITING);
 	return 0;

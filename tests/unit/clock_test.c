@@ -1,0 +1,104 @@
+/* clock_test - rc_now_us() against clock_gettime(CLOCK_MONOTONIC), before
+ * and after it reads the TSC (core/clock.c): calibrating, across new bases,
+ * from 4 threads at once, and after an idle spell that makes it measure the
+ * rate anew.  On a host whose clocksource is not the TSC only the plain
+ * path is tested (and said so). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "tap.h"
+
+static uint64_t real_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The largest gap between rc_now_us() and the clock read around it, over
+ * MS milliseconds of reads; *BACK: the largest step back between two
+ * rc_now_us() in a row; *N: reads made. */
+static uint64_t worst(unsigned ms, uint64_t *back, uint64_t *n)
+{
+	uint64_t end = real_us() + ms * 1000u, w = 0, prev = 0;
+	*back = 0;
+	*n = 0;
+	for (;;) {
+		uint64_t a = real_us(), v = rc_now_us(), b = real_us();
+		uint64_t d = v < a ? a - v : v > b ? v - b : 0;
+		if (d > w)
+			w = d;
+		if (prev > v && prev - v > *back)
+			*back = prev - v;
+		prev = v;
+		++*n;
+		if (b >= end)
+			break;
+	}
+	return w;
+}
+
+static void *reader(void *arg)
+{
+	uint64_t back, n;
+	*(uint64_t *)arg = worst(1300, &back, &n);
+	return NULL;
+}
+
+int main(void)
+{
+	uint64_t back, n, w;
+	int e;
+
+	errno = 1234;
+	w = worst(5, &back, &n);
+	ok(w < 200 && errno == 1234, "before rc_clock_fast: clock_gettime's time (%llu us off at worst), errno kept",
+	   (unsigned long long)w);
+	int fast = rc_clock_fast();
+	if (!fast) {
+		printf("# the clocksource is not the TSC here: rc_now_us stays on clock_gettime\n");
+		ok(!rc_clock_is_fast(), "not fast");
+		w = worst(50, &back, &n);
+		ok(w < 200, "plain path: %llu us off at worst", (unsigned long long)w);
+		return done_testing();
+	}
+	ok(!rc_clock_is_fast(), "calibrating first: not fast yet");
+	w = worst(10, &back, &n);
+	ok(w < 200 && !rc_clock_is_fast(), "while calibrating (10 ms): %llu us off at worst, still the clock",
+	   (unsigned long long)w);
+	usleep(20000);
+	(void)rc_now_us();
+	ok(rc_clock_is_fast(), "after 20 ms: it reads the TSC");
+	errno = 4321;
+	w = worst(1300, &back, &n); /* a new base at 1 s */
+	e = errno;
+	ok(w < 200 && back < 25 && rc_clock_is_fast() && e == 4321,
+	   "reading the TSC for 1.3 s (%llu reads, a new base among them): %llu us off at worst, "
+	   "%llu us back at worst, errno kept", (unsigned long long)n, (unsigned long long)w,
+	   (unsigned long long)back);
+	pthread_t th[4];
+	uint64_t tw[4];
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, reader, &tw[i]);
+	uint64_t all = 0;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		if (tw[i] > all)
+			all = tw[i];
+	}
+	ok(all < 500 && rc_clock_is_fast(), "4 threads at once across a new base: %llu us off at worst",
+	   (unsigned long long)all);
+	usleep(2300000); /* not looked at for over 2 s */
+	uint64_t a = real_us(), v = rc_now_us(), b = real_us();
+	ok(v + 200 >= a && v <= b + 200 && !rc_clock_is_fast(),
+	   "after 2.3 s unread: the clock's time, and the rate is measured anew");
+	usleep(25000);
+	(void)rc_now_us();
+	w = worst(100, &back, &n);
+	ok(rc_clock_is_fast() && w < 200, "then the TSC again: %llu us off at worst", (unsigned long long)w);
+	return done_testing();
+}
