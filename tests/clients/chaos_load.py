@@ -2,7 +2,7 @@
 """chaos_load.py - a load client for the chaos tests (tests/7*-chaos-*.t),
 run under the shim.
 
-    chaos_load.py PORT [--threads K] [-n N] [--start-at EPOCH_MS]
+    chaos_load.py PORT[,PORT...] [--threads K] [-n N] [--start-at EPOCH_MS]
                   [--ready-file F] [--after-file G --after-n M]
                   [--max-seconds S] [--pause-ms MS]
 
@@ -13,6 +13,9 @@ it first sees the file G exist (checked with stat before each call); never
 later than S seconds (default 30) after the start.  --ready-file F is
 created once every thread has made 3 calls.  --start-at waits until that
 wall-clock time (ms since the epoch) first; --pause-ms sleeps between calls.
+
+With several ports, thread k's call i goes to port (k + i) mod their number,
+and the line also has each port's counts, as PORT.KEY=N.
 
 Prints one line:
     pid=1234 calls=200 after=40 s200=190 EHOSTUNREACH=10
@@ -68,7 +71,7 @@ def one(port):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("port", type=int)
+    p.add_argument("port")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("-n", type=int, default=0)
     p.add_argument("--start-at", type=int, default=0)
@@ -79,7 +82,9 @@ def main():
     p.add_argument("--pause-ms", type=float, default=0)
     a = p.parse_args()
 
+    ports = [int(x) for x in a.port.split(",")]
     out = Counter()
+    per = Counter()
     lock = threading.Lock()
     ready = [0]
     cut = [False]
@@ -89,7 +94,7 @@ def main():
             time.sleep(d)
     t_end = time.monotonic() + a.max_seconds
 
-    def worker():
+    def worker(k):
         done = 0
         left = None          # calls left once the after-file is seen
         while True:
@@ -105,10 +110,14 @@ def main():
                 with lock:
                     cut[0] = True
                 return
-            r = one(a.port)
+            port = ports[(k + done) % len(ports)]
+            r = one(port)
             done += 1
             with lock:
                 out["calls"] += 1
+                if len(ports) > 1:
+                    per["%d.calls" % port] += 1
+                    per["%d.%s" % (port, r)] += 1
                 if left is not None:
                     out["after"] += 1
                 out[r] += 1
@@ -119,7 +128,7 @@ def main():
             if a.pause_ms:
                 time.sleep(a.pause_ms / 1000.0)
 
-    ts = [threading.Thread(target=worker) for _ in range(a.threads)]
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(a.threads)]
     for t in ts:
         t.start()
     for t in ts:
@@ -127,6 +136,7 @@ def main():
     parts = ["pid=%d" % os.getpid(), "calls=%d" % out.pop("calls", 0),
              "after=%d" % out.pop("after", 0)]
     parts += ["%s=%d" % (k, v) for k, v in sorted(out.items())]
+    parts += ["%s=%d" % (k, v) for k, v in sorted(per.items())]
     print(" ".join(parts))
     sys.stdout.flush()
     return 3 if cut[0] else 0
