@@ -131,8 +131,10 @@ uint64_t rc_now_us(void)
 		uint64_t t = ticks(), base = ld(&ck.tsc), us = ld(&ck.us), mult = ld(&ck.mult);
 		uint64_t span = ld(&ck.span);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		/* within SPAN (at most 1 s) of the base, ticks * mult is the
+		 * elapsed us << 32: under 2^52, a 64-bit product */
 		if (!(s & 1) && t - base < span && __atomic_load_n(&ck.seq, __ATOMIC_RELAXED) == s)
-			return us + (uint64_t)(((unsigned __int128)(t - base) * mult) >> 32);
+			return us + (((t - base) * mult) >> 32);
 	}
 	return slow();
 }
