@@ -73,6 +73,11 @@ static inline uint64_t ld(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+static inline uint64_t ld_acq(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
 static inline void st(uint64_t *p, uint64_t v)
 {
 	__atomic_store_n(p, v, __ATOMIC_RELAXED);
@@ -127,10 +132,11 @@ static uint64_t slow(void)
 uint64_t rc_now_us(void)
 {
 	if (__builtin_expect(__atomic_load_n(&mode, __ATOMIC_ACQUIRE) == FAST, 1)) {
+		/* acquire loads (plain moves on x86): the sequence's second look
+		 * comes after them (no fence: TSan has none) */
 		uint64_t s = __atomic_load_n(&ck.seq, __ATOMIC_ACQUIRE);
-		uint64_t t = ticks(), base = ld(&ck.tsc), us = ld(&ck.us), mult = ld(&ck.mult);
-		uint64_t span = ld(&ck.span);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		uint64_t t = ticks(), base = ld_acq(&ck.tsc), us = ld_acq(&ck.us);
+		uint64_t mult = ld_acq(&ck.mult), span = ld_acq(&ck.span);
 		/* within SPAN (at most 1 s) of the base, ticks * mult is the
 		 * elapsed us << 32: under 2^52, a 64-bit product */
 		if (!(s & 1) && t - base < span && __atomic_load_n(&ck.seq, __ATOMIC_RELAXED) == s)

@@ -1014,8 +1014,8 @@ static rc_config *load_text(const char *text, size_t len, const char *file,
 	   * (pages never written cost nothing), and cut it to size after,
 	   * rather than double an array and leave each old one in the heap */
 		size_t bound = 1;
-		for (const char *q = text; (q = strpbrk(q, ",\n")); q++)
-			bound++;
+		for (size_t i = 0; i < len; i++)
+			bound += text[i] == ',' || text[i] == '\n';
 		if ((P.pats = malloc(bound * sizeof *P.pats)))
 			P.patcap = bound;
 	}
