@@ -1,0 +1,751 @@
+/* dashdata.c - the dashboard's data: the config and the state file
+ * sampled once a second, a ring of fifteen minutes per breaker, and the
+ * documents the pages ask for, built once per sample (see dashdata.h).
+ *
+ * Files read: the config (to load it, and its text for where a setting
+ * comes from), the state file (mapped) and the log file (its last 256 KiB,
+ * for a breaker's recent transition and reject lines).  Nothing else. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/dashdata.h"
+#include "cli/views.h"
+#include "core/breaker.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/shm.h"
+
+#define RATE_S     10          /* calls/s, failure % and rejections/s: the last 10 s */
+#define SPARK_N    90          /* sparkline points: 15 min in 10 s buckets */
+#define LOG_TAIL   (256 * 1024)
+#define LOG_LINES  100
+#define RECENT_MS  60000       /* a state entered this recently stands out */
+
+/* One second of one breaker: counts judged in it, its latency, its state. */
+struct hpt {
+	uint32_t t;                 /* wall clock, seconds */
+	uint32_t calls, fails, rej;
+	uint32_t p50, p99;          /* us in that second; 0 none, UINT32_MAX +Inf */
+	uint8_t  state;
+};
+
+struct dbk {
+	char        name[RC_NAME_MAX];
+	struct hpt *ring;           /* DASH_HISTORY of them */
+	unsigned    head, n;        /* next to write; how many kept */
+	rc_view     last;
+	int         have, slot;     /* LAST is valid; a slot was found */
+	char       *detail;         /* dashdata_breaker's document of sample SEQ */
+	size_t      detail_len;
+	unsigned long detail_seq;
+};
+
+struct dashdata {
+	pthread_mutex_t mu;
+	char         *cfgpath;
+	rc_config    *c;
+	char         *text;         /* the config's text, as loaded */
+	struct stat   cst;          /* of the config file when loaded */
+	char          cfg_err[4096];/* why the file as it is now does not load */
+	rc_shm        shm;
+	struct dbk   *bk;           /* one per breaker of C, in its order */
+	unsigned      nbk;
+	unsigned long seq;          /* samples taken */
+	char         *doc[3];
+	size_t        doclen[3];
+	char         *log;          /* the log's tail read at sample LOG_SEQ */
+	unsigned long log_seq;
+	int           read_only;
+};
+
+static const struct { const char *name, *dflt; } bkeys[] = {
+#define RC_BREAKER(n, t, d, ...) { #n, d },
+#include "core/keys.def"
+};
+#define NKEYS (sizeof bkeys / sizeof bkeys[0])
+
+/* ---- JSON ---- */
+
+void dashdata_json_str(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned c = *p;
+		int n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
+			(c & 0xf8) == 0xf0 ? 3 : -1;
+
+		if (n > 0) {        /* a UTF-8 sequence, copied whole if it is one */
+			int k = 1;
+			while (k <= n && (p[k] & 0xc0) == 0x80)
+				k++;
+			if (k > n && !(c == 0xc0 || c == 0xc1 || c > 0xf4)) {
+				fwrite(p, 1, (size_t)n + 1, f);
+				p += n + 1;
+				continue;
+			}
+			n = -1;
+		}
+		if (n < 0)
+			fputs("\\ufffd", f);
+		else if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc((int)c, f);
+		p++;
+	}
+}
+
+static void jstr(FILE *f, const char *s)
+{
+	fputc('"', f);
+	dashdata_json_str(f, s ? s : "");
+	fputc('"', f);
+}
+
+/* ---- config and breakers ---- */
+
+static struct dbk *find_bk(dashdata *d, const char *name)
+{
+	for (unsigned i = 0; i < d->nbk; i++)
+		if (strcmp(d->bk[i].name, name) == 0)
+			return &d->bk[i];
+	return NULL;
+}
+
+/* The breakers of the config now, keeping the history of those kept. */
+static int bind_breakers(dashdata *d)
+{
+	struct dbk *nb = calloc(d->c->nbreakers ? d->c->nbreakers : 1, sizeof *nb);
+
+	if (!nb)
+		return -1;
+	for (unsigned i = 0; i < d->c->nbreakers; i++) {
+		struct dbk *old = find_bk(d, d->c->breakers[i].name);
+
+		if (old) {
+			nb[i] = *old;
+			old->ring = NULL;
+			old->detail = NULL;
+		} else {
+			snprintf(nb[i].name, sizeof nb[i].name, "%s", d->c->breakers[i].name);
+		}
+		if (!nb[i].ring && !(nb[i].ring = calloc(DASH_HISTORY, sizeof *nb[i].ring))) {
+			for (unsigned k = 0; k <= i; k++) {
+				free(nb[k].ring);
+				free(nb[k].detail);
+			}
+			free(nb);
+			return -1;
+		}
+	}
+	for (unsigned i = 0; i < d->nbk; i++) {
+		free(d->bk[i].ring);
+		free(d->bk[i].detail);
+	}
+	free(d->bk);
+	d->bk = nb;
+	d->nbk = d->c->nbreakers;
+	return 0;
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The config file changed: load it again.  A config that does not load
+ * leaves the one in use, with its problems in cfg_err. */
+static void reload(dashdata *d)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len;
+
+	if (stat(d->cfgpath, &st) < 0 || same_file(&st, &d->cst))
+		return;
+	d->cst = st;
+	rc_config *c = rc_config_load(d->cfgpath, d->cfg_err, sizeof d->cfg_err);
+	if (!c)
+		return;
+	if (rc_read_file(d->cfgpath, &text, &len) < 0)
+		text = NULL;
+	if (strcmp(c->state_file, d->c->state_file) != 0) {
+		rc_shm shm;
+		char err[512];
+
+		if (rc_shm_open(c->state_file, &shm, err, sizeof err) < 0) {
+			snprintf(d->cfg_err, sizeof d->cfg_err, "%s: the new state file: %s",
+				 d->cfgpath, err);
+			rc_config_free(c);
+			free(text);
+			return;
+		}
+		rc_shm_close(&d->shm);
+		d->shm = shm;
+	}
+	rc_config *old = d->c;
+	d->c = c;
+	if (bind_breakers(d) < 0) {
+		d->c = old;
+		rc_config_free(c);
+		free(text);
+		snprintf(d->cfg_err, sizeof d->cfg_err, "%s: out of memory", d->cfgpath);
+		return;
+	}
+	rc_config_free(old);
+	free(d->text);
+	d->text = text;
+	d->cfg_err[0] = '\0';
+	rc_log_setup(c->log_file, c->log_level, "recloser");
+}
+
+dashdata *dashdata_open(const char *cfgpath, int read_only)
+{
+	dashdata *d = calloc(1, sizeof *d);
+	size_t len;
+
+	if (!d || !(d->cfgpath = strdup(cfgpath))) {
+		perror("recloser");
+		free(d);
+		return NULL;
+	}
+	pthread_mutex_init(&d->mu, NULL);
+	d->read_only = read_only;
+	if (!(d->c = cli_load(cfgpath)) || cli_open_state(d->c, &d->shm) < 0) {
+		rc_config_free(d->c);
+		free(d->cfgpath);
+		free(d);
+		return NULL;
+	}
+	if (stat(cfgpath, &d->cst) < 0 || rc_read_file(cfgpath, &d->text, &len) < 0)
+		d->text = NULL;
+	if (bind_breakers(d) < 0) {
+		perror("recloser");
+		dashdata_close(d);
+		return NULL;
+	}
+	rc_log_setup(d->c->log_file, d->c->log_level, "recloser");
+	dashdata_sample(d);
+	return d;
+}
+
+void dashdata_close(dashdata *d)
+{
+	if (!d)
+		return;
+	for (unsigned i = 0; i < d->nbk; i++) {
+		free(d->bk[i].ring);
+		free(d->bk[i].detail);
+	}
+	for (int i = 0; i < 3; i++)
+		free(d->doc[i]);
+	free(d->bk);
+	free(d->log);
+	free(d->text);
+	rc_shm_close(&d->shm);
+	rc_config_free(d->c);
+	free(d->cfgpath);
+	pthread_mutex_destroy(&d->mu);
+	free(d);
+}
+
+const char *dashdata_state_file(dashdata *d)
+{
+	return d->c->state_file;
+}
+
+/* ---- sampling ---- */
+
+static uint32_t us32(uint64_t us)
+{
+	return us == UINT64_MAX ? UINT32_MAX : us >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)us;
+}
+
+/* B's counts now, and the second since the last sample into its ring. */
+static void sample_one(dashdata *d, struct dbk *k, const rc_breaker_cfg *b,
+		       uint64_t now, uint32_t wall)
+{
+	rc_slot *s = rc_shm_slot(&d->shm, b->name, 1);
+	rc_view v;
+
+	k->slot = s != NULL;
+	if (!s)
+		return;
+	cli_settle(d->c, s, b, now);
+	rc_breaker_view(s, b, now, &v);
+	if (k->have) {
+		const rc_view *o = &k->last;
+		int reset = v.calls < o->calls || v.rejected < o->rejected;  /* close clears */
+		uint64_t lat[RC_LAT_BUCKETS], p50, p99;
+		struct hpt *p = &k->ring[k->head];
+
+		for (int i = 0; i < RC_LAT_BUCKETS; i++)
+			lat[i] = reset || v.lat_count[i] < o->lat_count[i] ? v.lat_count[i]
+				 : v.lat_count[i] - o->lat_count[i];
+		rc_breaker_quantiles(lat, &p50, &p99);
+		p->t = wall;
+		p->calls = (uint32_t)(reset ? v.calls : v.calls - o->calls);
+		p->fails = (uint32_t)(reset || v.failures < o->failures ? v.failures
+				      : v.failures - o->failures);
+		p->rej = (uint32_t)(reset ? v.rejected : v.rejected - o->rejected);
+		p->p50 = us32(p50);
+		p->p99 = us32(p99);
+		p->state = (uint8_t)v.state;
+		k->head = (k->head + 1) % DASH_HISTORY;
+		if (k->n < DASH_HISTORY)
+			k->n++;
+	}
+	k->last = v;
+	k->have = 1;
+}
+
+/* The point AGE seconds before the newest (0: the newest), or NULL. */
+static const struct hpt *point(const struct dbk *k, unsigned age)
+{
+	if (age >= k->n)
+		return NULL;
+	return &k->ring[(k->head + DASH_HISTORY - 1 - age) % DASH_HISTORY];
+}
+
+static void num(FILE *f, double x)
+{
+	fprintf(f, "%.3g", x);
+}
+
+static void lat_us(FILE *f, uint64_t us)
+{
+	if (us == UINT64_MAX || us == UINT32_MAX)
+		fputs("-1", f);     /* in the +Inf bucket */
+	else
+		fprintf(f, "%llu", (unsigned long long)us);
+}
+
+/* Breaker K's counts, rates and state as the members of a JSON object. */
+static void entry(FILE *f, const struct dbk *k, const rc_breaker_cfg *b)
+{
+	uint64_t calls = 0, fails = 0, rej[3] = { 0, 0, 0 };
+	unsigned n = k->n < RATE_S ? k->n : RATE_S;
+	const rc_view *v = &k->last;
+
+	fputs("\"name\": ", f);
+	jstr(f, k->name);
+	fprintf(f, ", \"mode\": \"%s\"", cli_mode_name(b->mode));
+	if (!k->slot || !k->have) {
+		fputs(", \"state\": \"unprotected\"", f);
+		return;
+	}
+	for (unsigned a = 0; a < n; a++) {
+		const struct hpt *p = point(k, a);
+		calls += p->calls;
+		fails += p->fails;
+		rej[p->state == RC_FORCED_OPEN ? 1 : p->state == RC_HALF_OPEN ? 2 : 0] += p->rej;
+	}
+	double secs = n ? n : 1;
+	fprintf(f, ", \"state\": \"%s\", \"calls\": %llu, \"successes\": %llu, "
+		"\"failures\": %llu, \"rejected\": %llu, \"in_state_ms\": %llu, "
+		"\"recent\": %s, \"calls_s\": ", rc_state_name(v->state),
+		(unsigned long long)v->calls, (unsigned long long)v->successes,
+		(unsigned long long)v->failures, (unsigned long long)v->rejected,
+		(unsigned long long)v->in_state_ms,
+		v->transitions && v->in_state_ms < RECENT_MS ? "true" : "false");
+	num(f, (double)calls / secs);
+	fputs(", \"fail_pct\": ", f);
+	if (calls)
+		num(f, cli_pct(fails, calls));
+	else
+		fputs("null", f);
+	fputs(", \"rej_s\": ", f);
+	num(f, (double)(rej[0] + rej[1] + rej[2]) / secs);
+	fputs(", \"rej_by\": {\"open\": ", f);
+	num(f, (double)rej[0] / secs);
+	fputs(", \"forced_open\": ", f);
+	num(f, (double)rej[1] / secs);
+	fputs(", \"half_open\": ", f);
+	num(f, (double)rej[2] / secs);
+	fputs("}, \"p50_us\": ", f);
+	lat_us(f, v->p50_us);
+	fputs(", \"p99_us\": ", f);
+	lat_us(f, v->p99_us);
+}
+
+/* The sparkline: calls/s and failures/s per 10 s over 15 minutes, oldest
+ * first; null before the history starts. */
+static void spark(FILE *f, const struct dbk *k)
+{
+	unsigned per = DASH_HISTORY / SPARK_N;
+
+	for (int what = 0; what < 2; what++) {
+		fputs(what ? ", \"spark_fail\": [" : ", \"spark\": [", f);
+		for (unsigned j = 0; j < SPARK_N; j++) {
+			unsigned first_age = (SPARK_N - 1 - j) * per;
+			uint64_t sum = 0;
+			unsigned got = 0;
+
+			for (unsigned a = first_age; a < first_age + per; a++) {
+				const struct hpt *p = point(k, a);
+				if (p) {
+					sum += what ? p->fails : p->calls;
+					got++;
+				}
+			}
+			fputs(j ? ", " : "", f);
+			if (got)
+				num(f, (double)sum / got);
+			else
+				fputs("null", f);
+		}
+		fputc(']', f);
+	}
+}
+
+static void overview(dashdata *d, FILE *f)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(f, "{\"now_ms\": %llu, \"read_only\": %s, \"config\": ",
+		(unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000,
+		d->read_only ? "true" : "false");
+	jstr(f, d->cfgpath);
+	fputs(", \"config_error\": ", f);
+	jstr(f, d->cfg_err);
+	fputs(", \"state_file\": ", f);
+	jstr(f, d->c->state_file);
+	fputs(", \"breakers\": [", f);
+	for (unsigned i = 0; i < d->nbk; i++) {
+		fputs(i ? ",\n {" : "\n {", f);
+		entry(f, &d->bk[i], &d->c->breakers[i]);
+		spark(f, &d->bk[i]);
+		fputc('}', f);
+	}
+	fputs("]}\n", f);
+}
+
+/* Build document WHICH into d->doc. */
+static void build(dashdata *d, int which)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return;
+	if (which == DASH_DOC_OVERVIEW)
+		overview(d, f);
+	else if (which == DASH_DOC_STATUS)
+		cli_status_print(f, NULL, d->c, &d->shm, NULL, 1);
+	else
+		cli_metrics_expose(f, d->c, &d->shm, NULL);
+	if (fclose(f) != 0) {
+		free(text);
+		return;
+	}
+	free(d->doc[which]);
+	d->doc[which] = text;
+	d->doclen[which] = len;
+}
+
+static void sample_locked(dashdata *d)
+{
+	uint64_t now = rc_now_ms();
+	uint32_t wall = (uint32_t)time(NULL);
+
+	reload(d);
+	for (unsigned i = 0; i < d->nbk; i++)
+		sample_one(d, &d->bk[i], &d->c->breakers[i], now, wall);
+	d->seq++;
+	for (int w = 0; w < 3; w++)
+		build(d, w);
+}
+
+void dashdata_sample(dashdata *d)
+{
+	pthread_mutex_lock(&d->mu);
+	sample_locked(d);
+	pthread_mutex_unlock(&d->mu);
+}
+
+static char *copy(const char *s, size_t len, size_t *outlen)
+{
+	char *p = s ? malloc(len + 1) : NULL;
+
+	if (p) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	*outlen = p ? len : 0;
+	return p;
+}
+
+char *dashdata_doc(dashdata *d, enum dash_doc which, size_t *len)
+{
+	pthread_mutex_lock(&d->mu);
+	char *p = copy(d->doc[which], d->doclen[which], len);
+	pthread_mutex_unlock(&d->mu);
+	return p;
+}
+
+/* ---- a breaker's view ---- */
+
+struct settings {
+	const char *name;
+	char       *val[NKEYS], *gval[NKEYS];
+	char       *match;
+};
+
+static int key_index(const char *key)
+{
+	for (size_t k = 0; k < NKEYS; k++)
+		if (strcasecmp(key, bkeys[k].name) == 0)
+			return (int)k;
+	return -1;
+}
+
+static void set_val(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = strdup(value);
+}
+
+static int on_section_kv(void *user, const char *section, const char *key, const char *value)
+{
+	struct settings *S = user;
+	int k;
+
+	if (!section || strcmp(section, S->name) != 0)
+		return 1;
+	if (strcasecmp(key, "match") == 0) {
+		char *m = NULL;
+		if (asprintf(&m, "%s%s%s", S->match ? S->match : "", S->match ? ", " : "",
+			     value) >= 0) {
+			free(S->match);
+			S->match = m;
+		}
+	} else if ((k = key_index(key)) >= 0) {
+		set_val(&S->val[k], value);
+	}
+	return 1;
+}
+
+static void on_global_kv(void *user, const char *key, const char *value)
+{
+	struct settings *S = user;
+	int k = key_index(key);
+
+	if (k >= 0)
+		set_val(&S->gval[k], value);
+}
+
+static void settings(dashdata *d, FILE *f, const char *name)
+{
+	struct settings S;
+
+	memset(&S, 0, sizeof S);
+	S.name = name;
+	if (d->text) {
+		rc_config_peek_global(d->text, on_global_kv, &S);  /* tunes inih too */
+		ini_parse_string(d->text, on_section_kv, &S);
+	}
+	fputs(", \"settings\": [{\"key\": \"match\", \"value\": ", f);
+	jstr(f, S.match);
+	fputs(", \"from\": \"section\"}", f);
+	for (size_t k = 0; k < NKEYS; k++) {
+		const char *from = S.val[k] ? "section" : S.gval[k] ? "global" : "default";
+		const char *v = S.val[k] ? S.val[k] : S.gval[k] ? S.gval[k] : bkeys[k].dflt;
+
+		fputs(",\n  {\"key\": ", f);
+		jstr(f, bkeys[k].name);
+		fputs(", \"value\": ", f);
+		jstr(f, v);
+		fprintf(f, ", \"from\": \"%s\"}", from);
+		free(S.val[k]);
+		free(S.gval[k]);
+	}
+	fputc(']', f);
+	free(S.match);
+}
+
+/* The last LOG_TAIL bytes of the log (from a line start), once per sample. */
+static const char *log_tail(dashdata *d)
+{
+	if (d->log && d->log_seq == d->seq)
+		return d->log;
+	free(d->log);
+	d->log = NULL;
+	d->log_seq = d->seq;
+	if (!d->c->log_file)
+		return NULL;
+	int fd = open(d->c->log_file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		off_t from = st.st_size > LOG_TAIL ? st.st_size - LOG_TAIL : 0;
+		char *buf = malloc(LOG_TAIL + 1);
+		ssize_t n = buf ? pread(fd, buf, LOG_TAIL, from) : -1;
+
+		if (n >= 0) {
+			buf[n] = '\0';
+			char *start = buf;
+			if (from > 0 && (start = strchr(buf, '\n')))
+				start++;
+			d->log = strdup(start ? start : "");
+		}
+		free(buf);
+	}
+	close(fd);
+	return d->log;
+}
+
+/* Does LINE (LEN bytes) have the word W (" breaker=NAME", ...)? */
+static int has_word(const char *line, size_t len, const char *w)
+{
+	size_t wl = strlen(w);
+
+	for (const char *p = line; (p = memmem(p, len - (size_t)(p - line), w, wl)); p++)
+		if (p + wl == line + len || p[wl] == ' ')
+			return 1;
+	return 0;
+}
+
+static void log_lines(dashdata *d, FILE *f, const char *name)
+{
+	const char *t = log_tail(d);
+	const char *starts[LOG_LINES];
+	size_t lens[LOG_LINES];
+	unsigned n = 0;
+	char bw[RC_NAME_MAX + 16];
+
+	snprintf(bw, sizeof bw, " breaker=%s", name);
+	for (const char *l = t; l && *l; ) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+
+		if ((has_word(l, len, " event=transition") || has_word(l, len, " event=reject")) &&
+		    has_word(l, len, bw)) {
+			if (n == LOG_LINES) {
+				memmove(starts, starts + 1, sizeof starts - sizeof *starts);
+				memmove(lens, lens + 1, sizeof lens - sizeof *lens);
+				n--;
+			}
+			starts[n] = l;
+			lens[n++] = len;
+		}
+		l = nl ? nl + 1 : l + len;
+	}
+	fputs(", \"log\": [", f);
+	for (unsigned i = 0; i < n; i++) {
+		char *one = strndup(starts[i], lens[i]);
+		fputs(i ? ",\n  " : "\n  ", f);
+		jstr(f, one);
+		free(one);
+	}
+	fputc(']', f);
+}
+
+static void detail(dashdata *d, FILE *f, const struct dbk *k, const rc_breaker_cfg *b)
+{
+	fputc('{', f);
+	entry(f, k, b);
+	fputs(", \"config\": ", f);
+	jstr(f, d->cfgpath);
+	fputs(", \"read_only\": ", f);
+	fputs(d->read_only ? "true" : "false", f);
+	fputs(", \"points\": [", f);
+	for (unsigned a = k->n; a-- > 0; ) {
+		const struct hpt *p = point(k, a);
+		fprintf(f, "%s[%u, %u, %u, %u, ", a + 1 == k->n ? "" : ",", p->t, p->calls,
+			p->fails, p->rej);
+		lat_us(f, p->p50);
+		fputs(", ", f);
+		lat_us(f, p->p99);
+		fprintf(f, ", \"%s\"]", rc_state_name(p->state));
+	}
+	fputc(']', f);
+	settings(d, f, k->name);
+	log_lines(d, f, k->name);
+	fputs("}\n", f);
+}
+
+char *dashdata_breaker(dashdata *d, const char *name, size_t *len)
+{
+	char *out = NULL;
+
+	*len = 0;
+	pthread_mutex_lock(&d->mu);
+	int i = rc_config_find(d->c, name);
+	struct dbk *k = i >= 0 ? &d->bk[i] : NULL;
+	if (k && (!k->detail || k->detail_seq != d->seq)) {
+		char *text = NULL;
+		size_t tl = 0;
+		FILE *f = open_memstream(&text, &tl);
+
+		if (f) {
+			detail(d, f, k, &d->c->breakers[i]);
+			if (fclose(f) == 0) {
+				free(k->detail);
+				k->detail = text;
+				k->detail_len = tl;
+				k->detail_seq = d->seq;
+			} else {
+				free(text);
+			}
+		}
+	}
+	if (k && k->detail)
+		out = copy(k->detail, k->detail_len, len);
+	pthread_mutex_unlock(&d->mu);
+	return out;
+}
+
+/* ---- changes ---- */
+
+int dashdata_flip(dashdata *d, const char *name, int to, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&d->mu);
+	int rc = cli_flip_set(d->c, &d->shm, name, to, "dashboard", err, errlen);
+	if (rc == 0)
+		sample_locked(d);
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+int dashdata_add(dashdata *d, int argc, char **argv, char **msg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int rc;
+
+	if (!f) {
+		*msg = strdup("recloser: add: out of memory");
+		return 1;
+	}
+	pthread_mutex_lock(&d->mu);
+	rc = cli_add_apply(d->cfgpath, argc, argv, f, f, 0);
+	if (rc == 0)
+		sample_locked(d);   /* the new breaker shows at once */
+	pthread_mutex_unlock(&d->mu);
+	if (fclose(f) != 0) {
+		free(text);
+		text = strdup("recloser: add: out of memory");
+	}
+	*msg = text;
+	return rc;
+}
