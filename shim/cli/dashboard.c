@@ -201,13 +201,15 @@ static enum MHD_Result do_flip(struct server *S, struct MHD_Connection *conn, co
 static enum MHD_Result do_add(struct server *S, struct MHD_Connection *conn, const char *body)
 {
 	char *name = form(body, "name"), *match = form(body, "match");
-	char *set = form(body, "settings"), *msg = NULL, *argv[64];
+	char *set = form(body, "settings"), *msg = NULL, *mkv = NULL, *argv[64];
 	enum MHD_Result ret;
 	int argc = 0, rc;
 
 	argv[argc++] = name ? name : (char *)"";
-	if (match && strspn(match, " \t") != strlen(match))
-		argv[argc++] = match;
+	/* as match=..., so that a pattern with '=' in it is not a setting */
+	if (match && strspn(match, " \t") != strlen(match) &&
+	    asprintf(&mkv, "match=%s", match) >= 0)
+		argv[argc++] = mkv;
 	for (char *l = set ? strtok(set, "\r\n") : NULL; l; l = strtok(NULL, "\r\n")) {
 		l += strspn(l, " \t");
 		if (!*l)
@@ -229,6 +231,7 @@ static enum MHD_Result do_add(struct server *S, struct MHD_Connection *conn, con
 	ret = answer(conn, rc == 0 ? 200 : 400, rc == 0, msg ? msg : "");
 out:
 	free(msg);
+	free(mkv);
 	free(name);
 	free(match);
 	free(set);

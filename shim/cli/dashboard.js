@@ -144,8 +144,9 @@ const rows = new Map();
 const sparkOpts = {
   responsive: false, animation: false, events: [],
   plugins: { legend: { display: false }, tooltip: { enabled: false } },
-  elements: { point: { radius: 0 }, line: { borderWidth: 1.5 } },
-  scales: { x: { display: false }, y: { display: false, beginAtZero: true } },
+  layout: { padding: 2 },
+  elements: { point: { radius: 1, borderWidth: 0 }, line: { borderWidth: 1.5 } },
+  scales: { x: { display: false }, y: { display: false, beginAtZero: true, suggestedMax: 1 } },
 };
 
 function makeRow(b) {
@@ -177,8 +178,8 @@ function makeRow(b) {
   c.chart = new Chart(canvas, {
     type: 'line',
     data: { labels: b.spark.map((_, i) => i), datasets: [
-      { data: b.spark, borderColor: '#4a6fa5', fill: false },
-      { data: b.spark_fail, borderColor: '#d43d3d', fill: false },
+      { data: b.spark, borderColor: '#4a6fa5', backgroundColor: '#4a6fa5', fill: false },
+      { data: b.spark_fail, borderColor: '#d43d3d', backgroundColor: '#d43d3d', fill: false },
     ] },
     options: sparkOpts,
   });
