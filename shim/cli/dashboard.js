@@ -201,6 +201,7 @@ function updateRow(r, b) {
   c.p99.textContent = fmtUs(b.p99_us);
   c.since.textContent = b.in_state_ms === undefined ? '–' : fmtAge(b.in_state_ms);
   if (b.spark) {
+    c.chart.data.labels = b.spark.map((_, i) => i);
     c.chart.data.datasets[0].data = b.spark;
     c.chart.data.datasets[1].data = b.spark_fail;
     c.chart.update('none');

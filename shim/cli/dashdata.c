@@ -28,7 +28,7 @@
 #include "core/shm.h"
 
 #define RATE_S     10          /* calls/s, failure % and rejections/s: the last 10 s */
-#define SPARK_N    90          /* sparkline points: 15 min in 10 s buckets */
+#define SPARK_N    90          /* sparkline points at most (15 min: 10 s each) */
 #define LOG_TAIL   (256 * 1024)
 #define LOG_LINES  100
 #define RECENT_MS  60000       /* a state entered this recently stands out */
@@ -384,16 +384,18 @@ static void entry(FILE *f, const struct dbk *k, const rc_breaker_cfg *b)
 	lat_us(f, v->p99_us);
 }
 
-/* The sparkline: calls/s and failures/s per 10 s over 15 minutes, oldest
- * first; null before the history starts. */
+/* The sparkline: calls/s and failures/s over the history kept (15
+ * minutes once the dashboard has run that long), oldest first, in at most
+ * SPARK_N buckets of whole seconds. */
 static void spark(FILE *f, const struct dbk *k)
 {
-	unsigned per = DASH_HISTORY / SPARK_N;
+	unsigned per = k->n > SPARK_N ? (k->n + SPARK_N - 1) / SPARK_N : 1;
+	unsigned nb = (k->n + per - 1) / per;
 
 	for (int what = 0; what < 2; what++) {
 		fputs(what ? ", \"spark_fail\": [" : ", \"spark\": [", f);
-		for (unsigned j = 0; j < SPARK_N; j++) {
-			unsigned first_age = (SPARK_N - 1 - j) * per;
+		for (unsigned j = 0; j < nb; j++) {
+			unsigned first_age = (nb - 1 - j) * per;
 			uint64_t sum = 0;
 			unsigned got = 0;
 
@@ -405,10 +407,7 @@ static void spark(FILE *f, const struct dbk *k)
 				}
 			}
 			fputs(j ? ", " : "", f);
-			if (got)
-				num(f, (double)sum / got);
-			else
-				fputs("null", f);
+			num(f, got ? (double)sum / got : 0);
 		}
 		fputc(']', f);
 	}
