@@ -188,7 +188,7 @@ FZ_CORE_O := $(patsubst shim/%.c,$(FZ)/obj/%.o,$(wildcard shim/core/*.c))
 # stands in for its verb
 FZ_CLI_O  := $(patsubst shim/%.c,$(FZ)/obj/%.o,$(filter-out \
                shim/cli/main.c shim/cli/run.c shim/cli/watch.c shim/cli/dashboard.c \
-               shim/cli/dashdata.c,$(wildcard shim/cli/*.c))) \
+               shim/cli/dashdata.c shim/cli/dashview.c,$(wildcard shim/cli/*.c))) \
              $(FZ)/obj/fuzz/cli_main.o $(FZ)/obj/fuzz/cli_run.o $(FZ)/obj/fuzz/cli_watch.o \
              $(FZ)/obj/fuzz/cli_dashboard.o
 

@@ -35,6 +35,7 @@
 #include "cli/assets.h"
 #include "cli/cli.h"
 #include "cli/dashdata.h"
+#include "cli/dashview.h"
 #include "cli/verbs.h"
 #include "core/breaker.h"
 
@@ -94,7 +95,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, int 
 	if (!f)
 		return MHD_NO;
 	fprintf(f, "{\"ok\": %s, \"message\": \"", ok ? "true" : "false");
-	dashdata_json_str(f, msg);
+	dashview_json_str(f, msg);
 	fputs("\"}\n", f);
 	if (fclose(f) != 0) {
 		free(text);
@@ -423,6 +424,33 @@ static int make_token(struct server *S, const char *path)
 	return 0;
 }
 
+/* Sample D at every whole second from now until SIGS (blocked) comes. */
+static void sample_until_signal(dashdata *d, const sigset_t *sigs)
+{
+	struct timespec next;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (;;) {
+		struct timespec now, wait;
+		next.tv_sec++;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long long ns = (next.tv_sec - now.tv_sec) * 1000000000LL + next.tv_nsec - now.tv_nsec;
+		if (ns < 0) {           /* fell behind (a stop, a slow disk): from now */
+			next = now;
+			ns = 0;
+		}
+		wait.tv_sec = ns / 1000000000LL;
+		wait.tv_nsec = ns % 1000000000LL;
+		int sig = sigtimedwait(sigs, NULL, &wait);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		if (sig < 0 && errno == EINTR) {
+			next.tv_sec--;  /* the same second again */
+			continue;
+		}
+		dashdata_sample(d);
+	}
+}
+
 int cmd_dashboard(const char *cfgpath, int argc, char **argv)
 {
 	const char *listen = NULL, *why;
@@ -486,28 +514,7 @@ int cmd_dashboard(const char *cfgpath, int argc, char **argv)
 		       shown, S.token, tokpath);
 	fflush(stdout);
 
-	struct timespec next;
-	clock_gettime(CLOCK_MONOTONIC, &next);
-	for (;;) {
-		struct timespec now, wait;
-		next.tv_sec++;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long long ns = (next.tv_sec - now.tv_sec) * 1000000000LL + next.tv_nsec - now.tv_nsec;
-		if (ns < 0) {           /* fell behind (a stop, a slow disk): from now */
-			next = now;
-			ns = 0;
-		}
-		wait.tv_sec = ns / 1000000000LL;
-		wait.tv_nsec = ns % 1000000000LL;
-		int sig = sigtimedwait(&sigs, NULL, &wait);
-		if (sig == SIGINT || sig == SIGTERM)
-			break;
-		if (sig < 0 && errno == EINTR) {
-			next.tv_sec--;  /* the same second again */
-			continue;
-		}
-		dashdata_sample(S.d);
-	}
+	sample_until_signal(S.d, &sigs);
 	MHD_stop_daemon(mhd);
 	fprintf(stderr, "recloser dashboard: stopped\n");
 	rc = 0;

@@ -4,22 +4,21 @@
  *
  * Files read: the config (to load it, and its text for where a setting
  * comes from), the state file (mapped) and the log file (its last 256 KiB,
- * for a breaker's recent transition and reject lines).  Nothing else. */
+ * for a breaker's recent transition and reject lines: dashview.c).
+ * Nothing else. */
 #include <errno.h>
-#include <fcntl.h>
-#include <ini.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/dashdata.h"
+#include "cli/dashview.h"
 #include "cli/views.h"
 #include "core/breaker.h"
 #include "core/clock.h"
@@ -29,8 +28,6 @@
 
 #define RATE_S     10          /* calls/s, failure % and rejections/s: the last 10 s */
 #define SPARK_N    90          /* sparkline points at most (15 min: 10 s each) */
-#define LOG_TAIL   (256 * 1024)
-#define LOG_LINES  100
 #define RECENT_MS  60000       /* a state entered this recently stands out */
 
 /* One second of one breaker: counts judged in it, its latency, its state. */
@@ -69,53 +66,6 @@ struct dashdata {
 	unsigned long log_seq;
 	int           read_only;
 };
-
-static const struct { const char *name, *dflt; } bkeys[] = {
-#define RC_BREAKER(n, t, d, ...) { #n, d },
-#include "core/keys.def"
-};
-#define NKEYS (sizeof bkeys / sizeof bkeys[0])
-
-/* ---- JSON ---- */
-
-void dashdata_json_str(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		unsigned c = *p;
-		int n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
-			(c & 0xf8) == 0xf0 ? 3 : -1;
-
-		if (n > 0) {        /* a UTF-8 sequence, copied whole if it is one */
-			int k = 1;
-			while (k <= n && (p[k] & 0xc0) == 0x80)
-				k++;
-			if (k > n && !(c == 0xc0 || c == 0xc1 || c > 0xf4)) {
-				fwrite(p, 1, (size_t)n + 1, f);
-				p += n + 1;
-				continue;
-			}
-			n = -1;
-		}
-		if (n < 0)
-			fputs("\\ufffd", f);
-		else if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc((int)c, f);
-		p++;
-	}
-}
-
-static void jstr(FILE *f, const char *s)
-{
-	fputc('"', f);
-	dashdata_json_str(f, s ? s : "");
-	fputc('"', f);
-}
 
 /* ---- config and breakers ---- */
 
@@ -344,7 +294,7 @@ static void entry(FILE *f, const struct dbk *k, const rc_breaker_cfg *b)
 	const rc_view *v = &k->last;
 
 	fputs("\"name\": ", f);
-	jstr(f, k->name);
+	dashview_jstr(f, k->name);
 	fprintf(f, ", \"mode\": \"%s\"", cli_mode_name(b->mode));
 	if (!k->slot || !k->have) {
 		fputs(", \"state\": \"unprotected\"", f);
@@ -421,11 +371,11 @@ static void overview(dashdata *d, FILE *f)
 	fprintf(f, "{\"now_ms\": %llu, \"read_only\": %s, \"config\": ",
 		(unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000,
 		d->read_only ? "true" : "false");
-	jstr(f, d->cfgpath);
+	dashview_jstr(f, d->cfgpath);
 	fputs(", \"config_error\": ", f);
-	jstr(f, d->cfg_err);
+	dashview_jstr(f, d->cfg_err);
 	fputs(", \"state_file\": ", f);
-	jstr(f, d->c->state_file);
+	dashview_jstr(f, d->c->state_file);
 	fputs(", \"breakers\": [", f);
 	for (unsigned i = 0; i < d->nbk; i++) {
 		fputs(i ? ",\n {" : "\n {", f);
@@ -502,160 +452,15 @@ char *dashdata_doc(dashdata *d, enum dash_doc which, size_t *len)
 
 /* ---- a breaker's view ---- */
 
-struct settings {
-	const char *name;
-	char       *val[NKEYS], *gval[NKEYS];
-	char       *match;
-};
-
-static int key_index(const char *key)
-{
-	for (size_t k = 0; k < NKEYS; k++)
-		if (strcasecmp(key, bkeys[k].name) == 0)
-			return (int)k;
-	return -1;
-}
-
-static void set_val(char **slot, const char *value)
-{
-	free(*slot);
-	*slot = strdup(value);
-}
-
-static int on_section_kv(void *user, const char *section, const char *key, const char *value)
-{
-	struct settings *S = user;
-	int k;
-
-	if (!section || strcmp(section, S->name) != 0)
-		return 1;
-	if (strcasecmp(key, "match") == 0) {
-		char *m = NULL;
-		if (asprintf(&m, "%s%s%s", S->match ? S->match : "", S->match ? ", " : "",
-			     value) >= 0) {
-			free(S->match);
-			S->match = m;
-		}
-	} else if ((k = key_index(key)) >= 0) {
-		set_val(&S->val[k], value);
-	}
-	return 1;
-}
-
-static void on_global_kv(void *user, const char *key, const char *value)
-{
-	struct settings *S = user;
-	int k = key_index(key);
-
-	if (k >= 0)
-		set_val(&S->gval[k], value);
-}
-
-static void settings(dashdata *d, FILE *f, const char *name)
-{
-	struct settings S;
-
-	memset(&S, 0, sizeof S);
-	S.name = name;
-	if (d->text) {
-		rc_config_peek_global(d->text, on_global_kv, &S);  /* tunes inih too */
-		ini_parse_string(d->text, on_section_kv, &S);
-	}
-	fputs(", \"settings\": [{\"key\": \"match\", \"value\": ", f);
-	jstr(f, S.match);
-	fputs(", \"from\": \"section\"}", f);
-	for (size_t k = 0; k < NKEYS; k++) {
-		const char *from = S.val[k] ? "section" : S.gval[k] ? "global" : "default";
-		const char *v = S.val[k] ? S.val[k] : S.gval[k] ? S.gval[k] : bkeys[k].dflt;
-
-		fputs(",\n  {\"key\": ", f);
-		jstr(f, bkeys[k].name);
-		fputs(", \"value\": ", f);
-		jstr(f, v);
-		fprintf(f, ", \"from\": \"%s\"}", from);
-		free(S.val[k]);
-		free(S.gval[k]);
-	}
-	fputc(']', f);
-	free(S.match);
-}
-
-/* The last LOG_TAIL bytes of the log (from a line start), once per sample. */
+/* The log's tail, read once per sample for every breaker's view. */
 static const char *log_tail(dashdata *d)
 {
 	if (d->log && d->log_seq == d->seq)
 		return d->log;
 	free(d->log);
-	d->log = NULL;
+	d->log = dashview_log_tail(d->c->log_file);
 	d->log_seq = d->seq;
-	if (!d->c->log_file)
-		return NULL;
-	int fd = open(d->c->log_file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		off_t from = st.st_size > LOG_TAIL ? st.st_size - LOG_TAIL : 0;
-		char *buf = malloc(LOG_TAIL + 1);
-		ssize_t n = buf ? pread(fd, buf, LOG_TAIL, from) : -1;
-
-		if (n >= 0) {
-			buf[n] = '\0';
-			char *start = buf;
-			if (from > 0 && (start = strchr(buf, '\n')))
-				start++;
-			d->log = strdup(start ? start : "");
-		}
-		free(buf);
-	}
-	close(fd);
 	return d->log;
-}
-
-/* Does LINE (LEN bytes) have the word W (" breaker=NAME", ...)? */
-static int has_word(const char *line, size_t len, const char *w)
-{
-	size_t wl = strlen(w);
-
-	for (const char *p = line; (p = memmem(p, len - (size_t)(p - line), w, wl)); p++)
-		if (p + wl == line + len || p[wl] == ' ')
-			return 1;
-	return 0;
-}
-
-static void log_lines(dashdata *d, FILE *f, const char *name)
-{
-	const char *t = log_tail(d);
-	const char *starts[LOG_LINES];
-	size_t lens[LOG_LINES];
-	unsigned n = 0;
-	char bw[RC_NAME_MAX + 16];
-
-	snprintf(bw, sizeof bw, " breaker=%s", name);
-	for (const char *l = t; l && *l; ) {
-		const char *nl = strchr(l, '\n');
-		size_t len = nl ? (size_t)(nl - l) : strlen(l);
-
-		if ((has_word(l, len, " event=transition") || has_word(l, len, " event=reject")) &&
-		    has_word(l, len, bw)) {
-			if (n == LOG_LINES) {
-				memmove(starts, starts + 1, sizeof starts - sizeof *starts);
-				memmove(lens, lens + 1, sizeof lens - sizeof *lens);
-				n--;
-			}
-			starts[n] = l;
-			lens[n++] = len;
-		}
-		l = nl ? nl + 1 : l + len;
-	}
-	fputs(", \"log\": [", f);
-	for (unsigned i = 0; i < n; i++) {
-		char *one = strndup(starts[i], lens[i]);
-		fputs(i ? ",\n  " : "\n  ", f);
-		jstr(f, one);
-		free(one);
-	}
-	fputc(']', f);
 }
 
 static void detail(dashdata *d, FILE *f, const struct dbk *k, const rc_breaker_cfg *b)
@@ -663,7 +468,7 @@ static void detail(dashdata *d, FILE *f, const struct dbk *k, const rc_breaker_c
 	fputc('{', f);
 	entry(f, k, b);
 	fputs(", \"config\": ", f);
-	jstr(f, d->cfgpath);
+	dashview_jstr(f, d->cfgpath);
 	fputs(", \"read_only\": ", f);
 	fputs(d->read_only ? "true" : "false", f);
 	fputs(", \"points\": [", f);
@@ -677,8 +482,8 @@ static void detail(dashdata *d, FILE *f, const struct dbk *k, const rc_breaker_c
 		fprintf(f, ", \"%s\"]", rc_state_name(p->state));
 	}
 	fputc(']', f);
-	settings(d, f, k->name);
-	log_lines(d, f, k->name);
+	dashview_settings(f, d->text, k->name);
+	dashview_log_lines(f, log_tail(d), k->name);
 	fputs("}\n", f);
 }
 

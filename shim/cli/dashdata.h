@@ -49,10 +49,4 @@ int dashdata_flip(dashdata *d, const char *name, int to, char *err, size_t errle
  * FILE:LINE: messages) in *MSG (malloc'd).  Return the exit status. */
 int dashdata_add(dashdata *d, int argc, char **argv, char **msg);
 
-/* S as the body of a JSON string (no quotes) to F: ", \ and control
- * characters escaped, <, > and & as \u escapes, bytes that are not UTF-8
- * as U+FFFD. */
-#include <stdio.h>
-void dashdata_json_str(FILE *f, const char *s);
-
 #endif
