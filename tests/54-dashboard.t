@@ -63,7 +63,7 @@ start_dash() {
 }
 start_dash D
 TOKEN=${D_URL##*token=}
-TOKFILE=$STATE.dashboard-token
+TOKFILE=$STATE.dashboard-${D_BASE##*:}.token
 like "$D_URL" '^http://127\.0\.0\.1:[0-9]+/\?token=[0-9a-f]{64}$' "dashboard prints its URL with a token, on 127.0.0.1"
 is "$(stat -c %a "$TOKFILE" 2>/dev/null) $(cat "$TOKFILE" 2>/dev/null)" "600 $TOKEN" \
 	"the token is kept mode 0600 beside the state file"
@@ -265,6 +265,30 @@ hz=$(getconf CLK_TCK)
 pct=$(((t1 - t0) * 100000 / hz / (w1 - w0 + 1)))
 note "20 pollers, 10 requests/s each (/api/dash) for $(((w1 - w0) / 1000)) s: the dashboard used $pct% of a CPU"
 cmp_ok "$pct" '<' 50 "many pollers leave the dashboard's CPU low (< 50% of one core; see the note)"
+
+# ---- the config changes under it ----
+cp "$CFG" "$T/cfg.good"
+printf '\n[broken]\nmatch = 127.0.0.1:4\nfailure_threshold = lots\n' >>"$CFG"
+out=$(wait_until 5000 sh -c "curl -s -m 5 '$D_BASE/api/dash' | grep -q 'config_error\": \"[^\"]'"; \
+	curl -s -m 5 "$D_BASE/api/dash")
+like "$out" "\"config_error\": \"$CFG:[0-9]+: " "a config that stops loading: its FILE:LINE: problem is shown"
+unlike "$out" '"name": "broken"' "...and the last good config is still the one shown"
+cp "$T/cfg.good" "$CFG"
+printf '\n[later]\nmatch = 127.0.0.1:5\n' >>"$CFG"
+wait_until 5000 sh -c "curl -s -m 5 '$D_BASE/api/dash' | grep -q '\"name\": \"later\"'"
+ok $? "a breaker added to the file by hand shows up"
+
+# ---- bad arguments ----
+out=$("$RECLOSER" -c "$CFG" dashboard --listen example.com:80 2>&1); st=$?
+is "$st" 2 "--listen with a host name: exit 2"
+like "$out" "bad --listen 'example.com:80': expected an IP address" "...saying why"
+out=$("$RECLOSER" -c "$CFG" dashboard --listen 127.0.0.1:99999 2>&1); st=$?
+is "$st:$out" "2:recloser: dashboard: bad --listen '127.0.0.1:99999': the port must be a number from 0 to 65535" \
+	"--listen with port 99999: exit 2, saying why"
+out=$(timeout 10 "$RECLOSER" -c "$CFG" dashboard --listen "${D_BASE#http://}" 2>&1); st=$?
+is "$st" 1 "a port already in use: exit 1"
+like "$out" "cannot listen on ${D_BASE#http://}" "...saying where"
+is "$(cat "$TOKFILE" 2>/dev/null)" "$TOKEN" "...leaving the running dashboard's token file alone"
 
 # ---- clean exit ----
 kill -INT "$D_PID"

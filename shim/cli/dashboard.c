@@ -9,7 +9,7 @@
  * Security: it listens on 127.0.0.1 unless told otherwise.  Every
  * state-changing request is a POST that carries the token made at start
  * (getrandom; printed once in the URL, and kept mode 0600 in
- * STATE_FILE.dashboard-token while running) in an X-Recloser-Token
+ * STATE_FILE.dashboard-PORT.token while running) in an X-Recloser-Token
  * header, and comes from the page's own origin: an Origin header must be
  * http:// and the Host asked for, and a Sec-Fetch-Site header must say
  * same-origin.  On a loopback address the Host itself must name that
@@ -137,7 +137,7 @@ static const char *refused(const struct server *S, struct MHD_Connection *conn)
 		return "cross-origin request refused (Origin is not this dashboard)";
 	if (site && strcmp(site, "same-origin") != 0)
 		return "cross-origin request refused (Sec-Fetch-Site is not same-origin)";
-	if (!tok || strlen(tok) != strlen(S->token))
+	if (!tok || !S->token[0] || strlen(tok) != strlen(S->token))
 		return "missing or wrong token (X-Recloser-Token): use the URL printed at start";
 	unsigned char diff = 0;
 	for (size_t i = 0; S->token[i]; i++)
@@ -400,8 +400,8 @@ static void allow_hosts(struct server *S, const struct sockaddr_storage *sa, uns
 	snprintf(S->hosts[S->nhosts++], sizeof S->hosts[0], "localhost:%u", port);
 }
 
-/* Make the token and keep it in PATH (mode 0600).  Return 0, else -1. */
-static int make_token(struct server *S, const char *path)
+/* Make the token (getrandom).  Return 0, else -1 after saying why. */
+static int token_new(struct server *S)
 {
 	unsigned char raw[32];
 	ssize_t got = getrandom(raw, sizeof raw, 0);
@@ -412,12 +412,20 @@ static int make_token(struct server *S, const char *path)
 	}
 	for (size_t i = 0; i < sizeof raw; i++)
 		snprintf(S->token + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
+/* Keep the token in PATH, a new file of mode 0600 (a file left there by a
+ * dashboard that was killed is replaced).  Return 0, else -1. */
+static int token_save(const struct server *S, const char *path)
+{
 	unlink(path);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || fchmod(fd, 0600) < 0 || dprintf(fd, "%s\n", S->token) < 0) {
 		fprintf(stderr, "recloser: dashboard: %s: %s\n", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		unlink(path);
 		return -1;
 	}
 	close(fd);
@@ -479,8 +487,7 @@ int cmd_dashboard(const char *cfgpath, int argc, char **argv)
 	}
 	if (!(S.d = dashdata_open(cfgpath, S.read_only)))
 		return 1;
-	snprintf(tokpath, sizeof tokpath, "%s.dashboard-token", dashdata_state_file(S.d));
-	if (!S.read_only && make_token(&S, tokpath) < 0)
+	if (!S.read_only && token_new(&S) < 0)
 		goto out;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -502,10 +509,17 @@ int cmd_dashboard(const char *cfgpath, int argc, char **argv)
 			    sizeof shown);
 		fprintf(stderr, "recloser: dashboard: cannot listen on %s: %s\n", shown,
 			e ? strerror(e) : "libmicrohttpd refused");
-		goto out_tok;
+		goto out;
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT);
-	allow_hosts(&S, &sa, info ? info->port : 0, shown, sizeof shown);
+	unsigned port = info ? info->port : 0;
+	allow_hosts(&S, &sa, port, shown, sizeof shown);
+	/* per port: two dashboards of one state file keep a token each */
+	snprintf(tokpath, sizeof tokpath, "%s.dashboard-%u.token", dashdata_state_file(S.d), port);
+	if (!S.read_only && token_save(&S, tokpath) < 0) {
+		MHD_stop_daemon(mhd);
+		goto out;
+	}
 	if (S.read_only)
 		printf("recloser dashboard (read-only): http://%s/\n", shown);
 	else
@@ -518,7 +532,6 @@ int cmd_dashboard(const char *cfgpath, int argc, char **argv)
 	MHD_stop_daemon(mhd);
 	fprintf(stderr, "recloser dashboard: stopped\n");
 	rc = 0;
-out_tok:
 	if (!S.read_only)
 		unlink(tokpath);
 out:
