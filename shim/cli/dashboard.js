@@ -180,6 +180,7 @@ function makeRow(b) {
     data: { labels: b.spark.map((_, i) => i), datasets: [
       { data: b.spark, borderColor: '#4a6fa5', backgroundColor: '#4a6fa5', fill: false },
       { data: b.spark_fail, borderColor: '#d43d3d', backgroundColor: '#d43d3d', fill: false },
+      { data: b.spark_rej, borderColor: '#999', backgroundColor: '#999', fill: false, borderDash: [3, 2] },
     ] },
     options: sparkOpts,
   });
@@ -204,6 +205,7 @@ function updateRow(r, b) {
     c.chart.data.labels = b.spark.map((_, i) => i);
     c.chart.data.datasets[0].data = b.spark;
     c.chart.data.datasets[1].data = b.spark_fail;
+    c.chart.data.datasets[2].data = b.spark_rej;
     c.chart.update('none');
   }
 }

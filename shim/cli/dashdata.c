@@ -334,7 +334,7 @@ static void entry(FILE *f, const struct dbk *k, const rc_breaker_cfg *b)
 	lat_us(f, v->p99_us);
 }
 
-/* The sparkline: calls/s and failures/s over the history kept (15
+/* The sparkline: calls/s, failures/s and rejections/s over the history kept (15
  * minutes once the dashboard has run that long), oldest first, in at most
  * SPARK_N buckets of whole seconds. */
 static void spark(FILE *f, const struct dbk *k)
@@ -342,8 +342,10 @@ static void spark(FILE *f, const struct dbk *k)
 	unsigned per = k->n > SPARK_N ? (k->n + SPARK_N - 1) / SPARK_N : 1;
 	unsigned nb = (k->n + per - 1) / per;
 
-	for (int what = 0; what < 2; what++) {
-		fputs(what ? ", \"spark_fail\": [" : ", \"spark\": [", f);
+	static const char *const key[3] = { "spark", "spark_fail", "spark_rej" };
+
+	for (int what = 0; what < 3; what++) {
+		fprintf(f, ", \"%s\": [", key[what]);
 		for (unsigned j = 0; j < nb; j++) {
 			unsigned first_age = (nb - 1 - j) * per;
 			uint64_t sum = 0;
@@ -352,7 +354,7 @@ static void spark(FILE *f, const struct dbk *k)
 			for (unsigned a = first_age; a < first_age + per; a++) {
 				const struct hpt *p = point(k, a);
 				if (p) {
-					sum += what ? p->fails : p->calls;
+					sum += what == 0 ? p->calls : what == 1 ? p->fails : p->rej;
 					got++;
 				}
 			}
