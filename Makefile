@@ -30,7 +30,7 @@ UNIT    := $(patsubst tests/unit/%.c,$(B)/t/%,$(wildcard tests/unit/*.c)) \
 HELPERS := $(patsubst tests/progs/%.c,$(B)/t/%,$(wildcard tests/progs/*.c))
 HDRS    := $(wildcard shim/*/*.h shim/*/*.def)
 
-.PHONY: all test demo bench clean deps check-inih install uninstall check-man
+.PHONY: all test demo bench clean deps check-inih check-mhd install uninstall check-man
 all: check-inih $(B)/librecloser.so $(B)/recloser
 
 check-inih:
@@ -53,8 +53,30 @@ $(B)/librecloser.so: $(SHIM_CORE_O) $(SHIM_O) $(B)/exports.map
 	  -Wl,--version-script=$(B)/exports.map -Wl,-z,defs -Wl,-z,now -Wl,--exclude-libs,ALL \
 	  -Wl,--wrap=fopen64 -ldl
 
-$(B)/recloser: $(CLI_O) $(CORE_O)
-	$(CC) $(CFLAGS) -pthread -o $@ $^ $(INIH_A)
+# The dashboard (shim/cli/dashboard.c): libmicrohttpd, in the CLI only (the
+# shim links libc only), and its page with Debian's Chart.js embedded
+# (scripts/embed.sh) into the binary.
+CHARTJS  ?= /usr/share/javascript/chart.js/chart.min.js
+DASH_ASSETS := index.html=shim/cli/dashboard.html app.js=shim/cli/dashboard.js \
+               app.css=shim/cli/dashboard.css chart.js=$(CHARTJS)
+MHD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+
+$(B)/gen/assets.c: shim/cli/dashboard.html shim/cli/dashboard.js shim/cli/dashboard.css \
+		   scripts/embed.sh
+	@mkdir -p $(@D)
+	@[ -r $(CHARTJS) ] || { echo "$(CHARTJS) not found: run scripts/deps.sh (apt-get install libjs-chart.js)"; exit 1; }
+	bash scripts/embed.sh $@ $(DASH_ASSETS)
+
+$(B)/obj/gen/assets.o: $(B)/gen/assets.c shim/cli/assets.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE) -Ishim -c -o $@ $<
+
+$(B)/obj/cli/dashboard.o: | check-mhd
+check-mhd:
+	@[ -f /usr/include/microhttpd.h ] || { echo "microhttpd.h not found: run scripts/deps.sh (apt-get install libmicrohttpd-dev)"; exit 1; }
+
+$(B)/recloser: $(CLI_O) $(CORE_O) $(B)/obj/gen/assets.o
+	$(CC) $(CFLAGS) -pthread -o $@ $^ $(INIH_A) $(MHD_LIBS)
 
 $(B)/t/%: tests/unit/%.c $(CORE_O) tests/unit/tap.h tests/unit/bigconf.h | $(B)/t
 	$(CC) $(CFLAGS) $(BASE) -Wno-missing-prototypes -Ishim -Itests/unit -o $@ $< $(CORE_O) $(INIH_A)
@@ -161,10 +183,14 @@ FZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FZ_FLAGS  := -g -O1 -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -pthread \
              -Wall -Wextra -Wno-unused-parameter -Ishim
 FZ_CORE_O := $(patsubst shim/%.c,$(FZ)/obj/%.o,$(wildcard shim/core/*.c))
-# main.c, run.c and watch.c are compiled through tests/fuzz/cli_*.c
+# main.c, run.c and watch.c are compiled through tests/fuzz/cli_*.c; the
+# dashboard (a server, and libmicrohttpd) is left out: cli_dashboard.c
+# stands in for its verb
 FZ_CLI_O  := $(patsubst shim/%.c,$(FZ)/obj/%.o,$(filter-out \
-               shim/cli/main.c shim/cli/run.c shim/cli/watch.c,$(wildcard shim/cli/*.c))) \
-             $(FZ)/obj/fuzz/cli_main.o $(FZ)/obj/fuzz/cli_run.o $(FZ)/obj/fuzz/cli_watch.o
+               shim/cli/main.c shim/cli/run.c shim/cli/watch.c shim/cli/dashboard.c \
+               shim/cli/dashdata.c shim/cli/dashview.c,$(wildcard shim/cli/*.c))) \
+             $(FZ)/obj/fuzz/cli_main.o $(FZ)/obj/fuzz/cli_run.o $(FZ)/obj/fuzz/cli_watch.o \
+             $(FZ)/obj/fuzz/cli_dashboard.o
 
 $(FZ)/obj/%.o: shim/%.c $(HDRS)
 	@mkdir -p $(@D)

@@ -1,8 +1,11 @@
 #!/bin/bash
 # deps.sh - make sure the Debian packages recloser needs are installed.
 #
-# Needed to build (gcc make libc6-dev libinih-dev), to test (curl python3 nodejs,
-# perl for prove, procps, iproute2 for ss, prometheus for promtool, tmux to
+# Needed to build (gcc make libc6-dev libinih-dev; for the dashboard
+# libmicrohttpd-dev, libjs-chart.js, whose Chart.js is embedded into the
+# CLI, xxd to embed it and pkg-config), to test (curl python3 nodejs,
+# perl for prove, procps, iproute2 for ss, prometheus for promtool, chromium
+# for the dashboard's browser test, driven by nodejs through its DevTools pipe, tmux to
 # drive the interactive and live views, man-db and groff-base to render the
 # man pages; the runtimes whose default timeouts tests/80-timeouts-runtimes.t
 # bounds: openjdk-17-jre-headless (its module image has jdk.compiler, so
@@ -27,7 +30,7 @@
 # stopped again.
 set -eu
 
-PKGS="gcc make libc6-dev libinih-dev curl python3 perl procps iproute2 openssl wrk hyperfine
+PKGS="gcc make libc6-dev libinih-dev libmicrohttpd-dev libjs-chart.js xxd pkg-config chromium curl python3 perl procps iproute2 openssl wrk hyperfine
       prometheus tmux man-db groff-base nginx libcurl4-openssl-dev python3-pycurl nodejs
       clang libclang-rt-14-dev llvm-14
       openjdk-17-jre-headless ruby php-cli redis-tools postgresql-client wget

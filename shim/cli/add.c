@@ -23,6 +23,7 @@
 
 #include "cli/cli.h"
 #include "cli/verbs.h"
+#include "cli/views.h"
 #include "core/config.h"
 
 /* The breaker keys, in keys.def order, with their built-in defaults. */
@@ -73,17 +74,17 @@ static int bad_char(const char *s)
 	return 0;
 }
 
-static int say_bad_char(const char *what, const char *s)
+static int say_bad_char(FILE *ef, const char *what, const char *s)
 {
 	int c = bad_char(s);
 
 	if (!c)
 		return 0;
 	if (c == ';' || c == '#')
-		fprintf(stderr, "recloser: add: %s '%s' contains '%c', which would start a "
+		fprintf(ef, "recloser: add: %s '%s' contains '%c', which would start a "
 			"comment in the INI file\n", what, s, c);
 	else
-		fprintf(stderr, "recloser: add: %s contains a control character "
+		fprintf(ef, "recloser: add: %s contains a control character "
 			"(0x%02x)\n", what, c);
 	return -1;
 }
@@ -307,7 +308,7 @@ static int interactive(struct add *A)
 			free(ans);
 			continue;
 		}
-		if (say_bad_char("pattern", ans) < 0) {
+		if (say_bad_char(stderr, "pattern", ans) < 0) {
 			free(ans);
 			continue;
 		}
@@ -329,7 +330,7 @@ static int interactive(struct add *A)
 		for (;;) {
 			if (!(ans = ask(q)))
 				return 1;
-			if (say_bad_char(bkeys[k].name, ans) < 0) {
+			if (say_bad_char(stderr, bkeys[k].name, ans) < 0) {
 				free(ans);
 				continue;
 			}
@@ -385,7 +386,7 @@ static int changed(const struct add *A)
 static const char add_usage[] =
 	"add: expected NAME PATTERN... [KEY=VALUE...]";
 
-int cmd_add(const char *cfgpath, int argc, char **argv)
+int cli_add_apply(const char *cfgpath, int argc, char **argv, FILE *out, FILE *ef, int ask)
 {
 	static char err[16384];
 	struct add A;
@@ -394,31 +395,35 @@ int cmd_add(const char *cfgpath, int argc, char **argv)
 
 	memset(&A, 0, sizeof A);
 	A.path = cfgpath;
-	if (argc < 1 || argv[0][0] == '-')
-		return cli_usage(add_usage);
+	if (argc < 1 || argv[0][0] == '-') {
+		if (ask)
+			return cli_usage(add_usage);
+		fprintf(ef, "recloser: add: a breaker needs a name\n");
+		return EXIT_USAGE;
+	}
 	A.name = argv[0];
-	if (say_bad_char("the name", A.name) < 0)
+	if (say_bad_char(ef, "the name", A.name) < 0)
 		return 1;
 	A.extra = calloc((size_t)argc, sizeof *A.extra);
 	if (!A.extra) {
-		perror("recloser");
+		fprintf(ef, "recloser: %s\n", strerror(errno));
 		return 1;
 	}
 	for (int i = 1; i < argc; i++) {
 		const char *eq = strchr(argv[i], '=');
 
-		if (say_bad_char(eq ? "the setting" : "the pattern", argv[i]) < 0)
+		if (say_bad_char(ef, eq ? "the setting" : "the pattern", argv[i]) < 0)
 			goto out;
 		const char *pat = eq ? eq + 1 : argv[i];
 
 		if (eq && (eq == argv[i] || argv[i][0] == ' ' || argv[i][0] == '\t')) {
-			fprintf(stderr, "recloser: add: '%s': a setting is KEY=VALUE\n", argv[i]);
+			fprintf(ef, "recloser: add: '%s': a setting is KEY=VALUE\n", argv[i]);
 			rc = EXIT_USAGE;
 			goto out;
 		}
 		if ((!eq || strncasecmp(argv[i], "match=", 6) == 0) &&
 		    strspn(pat, " \t") == strlen(pat)) {
-			fprintf(stderr, "recloser: add: an empty pattern%s\n",
+			fprintf(ef, "recloser: add: an empty pattern%s\n",
 				eq ? " in match=" : "");
 			goto out;
 		}
@@ -434,12 +439,12 @@ int cmd_add(const char *cfgpath, int argc, char **argv)
 			append_pats(&A, eq + 1);
 		} else if ((k = key_index(key)) >= 0) {
 			if (A.val[k]) {
-				fprintf(stderr, "recloser: add: %s is given twice\n", bkeys[k].name);
+				fprintf(ef, "recloser: add: %s is given twice\n", bkeys[k].name);
 				rc = EXIT_USAGE;
 				goto out;
 			}
 			if (!(A.val[k] = strdup(eq + 1))) {
-				perror("recloser");
+				fprintf(ef, "recloser: %s\n", strerror(errno));
 				goto out;
 			}
 		} else {
@@ -451,20 +456,20 @@ int cmd_add(const char *cfgpath, int argc, char **argv)
 		memset(&A.st, 0, sizeof A.st);
 	if (rc_read_file(cfgpath, &A.text, &A.len) < 0) {
 		if (errno != ENOENT) {
-			fprintf(stderr, "recloser: cannot read %s: %s\n", cfgpath, strerror(errno));
+			fprintf(ef, "recloser: cannot read %s: %s\n", cfgpath, strerror(errno));
 			goto out;
 		}
 		A.text = strdup("");
 		A.len = 0;
 	}
 	if (!A.text || strlen(A.text) != A.len) {
-		fprintf(stderr, "recloser: %s: %s\n", cfgpath,
+		fprintf(ef, "recloser: %s: %s\n", cfgpath,
 			A.text ? "NUL byte in the file: not a text file" : strerror(ENOMEM));
 		goto out;
 	}
 	old = rc_config_load_string(A.text, cfgpath, err, sizeof err);
 	if (!old) {
-		fprintf(stderr, "recloser: %s has problems; fix them first (nothing added):\n%s\n",
+		fprintf(ef, "recloser: %s has problems; fix them first (nothing added):\n%s\n",
 			cfgpath, err);
 		goto out;
 	}
@@ -472,13 +477,13 @@ int cmd_add(const char *cfgpath, int argc, char **argv)
 	int dup = rc_config_find(old, A.name);
 
 	if (dup >= 0)
-		fprintf(stderr, "recloser: add: breaker [%s] already exists in %s (line %d); "
+		fprintf(ef, "recloser: add: breaker [%s] already exists in %s (line %d); "
 			"nothing added\n", A.name, cfgpath, old->breakers[dup].line);
 	rc_config_free(old);
 	if (dup >= 0)
 		goto out;
 	if (strcasecmp(A.name, "global") == 0) {
-		fprintf(stderr, "recloser: add: [global] holds the process-wide settings; "
+		fprintf(ef, "recloser: add: [global] holds the process-wide settings; "
 			"a breaker needs another name\n");
 		goto out;
 	}
@@ -486,13 +491,17 @@ int cmd_add(const char *cfgpath, int argc, char **argv)
 	rc_config_peek_global(A.text, on_global, &A);
 
 	if (!A.pats) {
+		if (!ask) {
+			fprintf(ef, "recloser: add: a breaker needs at least one pattern\n");
+			goto out;
+		}
 		if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 			rc = cli_usage("add: no PATTERN given (they are asked for only "
 				       "on a terminal)");
 			goto out;
 		}
 		if (interactive(&A) != 0) {
-			fprintf(stderr, "recloser: add: nothing added; %s is unchanged\n", cfgpath);
+			fprintf(ef, "recloser: add: nothing added; %s is unchanged\n", cfgpath);
 			goto out;
 		}
 	}
@@ -501,12 +510,12 @@ int cmd_add(const char *cfgpath, int argc, char **argv)
 
 	c = try_section(&A, sec, &whole, &first, err, sizeof err);
 	if (!c) {
-		fprintf(stderr, "recloser: add: nothing added; %s is unchanged.  "
+		fprintf(ef, "recloser: add: nothing added; %s is unchanged.  "
 			"The new section would be lines %d-%d:\n%s\n", cfgpath, first,
 			first + count_lines(sec) - 1, err);
 	} else if (c->nbreakers != nold + 1 ||
 		   strcmp(c->breakers[c->nbreakers - 1].name, A.name) != 0) {
-		fprintf(stderr, "recloser: add: internal error: the new section did not "
+		fprintf(ef, "recloser: add: internal error: the new section did not "
 			"come out as breaker [%s]; nothing added\n", A.name);
 	} else {
 		mode_t um = umask(0);
@@ -514,13 +523,13 @@ int cmd_add(const char *cfgpath, int argc, char **argv)
 
 		umask(um);
 		if (changed(&A)) {
-			fprintf(stderr, "recloser: add: %s changed meanwhile; nothing added "
+			fprintf(ef, "recloser: add: %s changed meanwhile; nothing added "
 				"(run it again)\n", cfgpath);
 		} else if (cli_write_atomic(cfgpath, whole, strlen(whole), 0644 & ~um,
 				     why, sizeof why) < 0) {
-			fprintf(stderr, "recloser: add: %s; nothing added\n", why);
+			fprintf(ef, "recloser: add: %s; nothing added\n", why);
 		} else {
-			printf("added breaker [%s] to %s (lines %d-%d)\n", A.name, cfgpath,
+			fprintf(out, "added breaker [%s] to %s (lines %d-%d)\n", A.name, cfgpath,
 			       first, first + count_lines(sec) - 1);
 			rc = 0;
 		}
@@ -537,4 +546,9 @@ out:
 	free(A.pats);
 	free(A.text);
 	return rc;
+}
+
+int cmd_add(const char *cfgpath, int argc, char **argv)
+{
+	return cli_add_apply(cfgpath, argc, argv, stdout, stderr, 1);
 }

@@ -38,6 +38,8 @@ int main(int argc, char **argv)
 		return cmd_add(path, n, rest);
 	if (strcmp(cmd, "metrics") == 0)
 		return cmd_metrics(path, n, rest);
+	if (strcmp(cmd, "dashboard") == 0)
+		return cmd_dashboard(path, n, rest);
 	if (strcmp(cmd, "forget") == 0)
 		return cmd_forget(path, n, rest);
 	static const struct { const char *name; int to; } flips[] = {

@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/verbs.h"
+#include "cli/views.h"
 #include "core/config.h"
 #include "core/shm.h"
 #include "core/breaker.h"
@@ -152,11 +153,44 @@ static void expose(FILE *f, const struct row *r, size_t n)
 	}
 }
 
+void cli_metrics_expose(FILE *f, const rc_config *c, rc_shm *shm, FILE *why)
+{
+	struct row *rows = calloc(c->nbreakers ? c->nbreakers : 1, sizeof *rows);
+	uint64_t now = rc_now_ms();
+	size_t n = 0;
+
+	if (!rows) {
+		if (why)
+			fprintf(why, "recloser: metrics: %s\n", strerror(ENOMEM));
+		return;
+	}
+	for (unsigned i = 0; i < c->nbreakers; i++) {
+		const rc_breaker_cfg *b = &c->breakers[i];
+		rc_slot *s = rc_shm_slot(shm, b->name, 1);
+
+		if (!s) {
+			if (why)
+				fprintf(why, "recloser: no room for '%s' in %s\n", b->name,
+					c->state_file);
+			continue;
+		}
+		rows[n].name = b->name;
+		cli_settle(c, s, b, now);
+		rc_breaker_view(s, b, now, &rows[n].v);
+		n++;
+	}
+	expose(f, rows, n);
+	family(f, "recloser_log_dropped_total", "counter",
+	       "Log lines a process under the shim could not write (state-file wide).");
+	fprintf(f, "recloser_log_dropped_total %llu\n",
+		(unsigned long long)rc_ld(&shm->hdr->log_dropped));
+	free(rows);
+}
+
 int cmd_metrics(const char *cfgpath, int argc, char **argv)
 {
 	const char *dir = NULL;
-	struct row *rows;
-	size_t n = 0, len = 0;
+	size_t len = 0;
 	char *text = NULL;
 	rc_config *c;
 	rc_shm shm;
@@ -189,35 +223,11 @@ int cmd_metrics(const char *cfgpath, int argc, char **argv)
 		rc_config_free(c);
 		return 1;
 	}
-	rows = calloc(c->nbreakers ? c->nbreakers : 1, sizeof *rows);
-	if (!rows) {
-		perror("recloser");
-		goto out;
-	}
-	uint64_t now = rc_now_ms();
-
-	for (unsigned i = 0; i < c->nbreakers; i++) {
-		const rc_breaker_cfg *b = &c->breakers[i];
-		rc_slot *s = rc_shm_slot(&shm, b->name, 1);
-
-		if (!s) {
-			fprintf(stderr, "recloser: no room for '%s' in %s\n", b->name, c->state_file);
-			continue;
-		}
-		rows[n].name = b->name;
-		cli_settle(c, s, b, now);
-		rc_breaker_view(s, b, now, &rows[n].v);
-		n++;
-	}
 	if (!(f = open_memstream(&text, &len))) {
 		perror("recloser");
 		goto out;
 	}
-	expose(f, rows, n);
-	family(f, "recloser_log_dropped_total", "counter",
-	       "Log lines a process under the shim could not write (state-file wide).");
-	fprintf(f, "recloser_log_dropped_total %llu\n",
-		(unsigned long long)rc_ld(&shm.hdr->log_dropped));
+	cli_metrics_expose(f, c, &shm, stderr);
 	if (fclose(f) != 0) {
 		perror("recloser");
 		goto out;
@@ -237,7 +247,6 @@ int cmd_metrics(const char *cfgpath, int argc, char **argv)
 	rc = 0;
 out:
 	free(text);
-	free(rows);
 	rc_shm_close(&shm);
 	rc_config_free(c);
 	return rc;

@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/verbs.h"
+#include "cli/views.h"
 #include "cli/watch.h"
 #include "core/config.h"
 #include "core/shm.h"
@@ -24,28 +25,85 @@
 #include "core/clock.h"
 
 /* Breaker B has no slot in the state file: its row, and why on stderr. */
-static void no_slot(const rc_shm *shm, const rc_config *c, const rc_breaker_cfg *b,
-		    int json, int first)
+static void no_slot(FILE *f, FILE *why, const rc_shm *shm, const rc_config *c,
+		    const rc_breaker_cfg *b, int json, int first)
 {
 	unsigned used = 0;
 	for (unsigned i = 0; i < RC_MAX_BREAKERS; i++)
 		if (rc_ld(&shm->slots[i].name_word) == RC_NW_READY)
 			used++;
-	if (used >= RC_MAX_BREAKERS)
-		fprintf(stderr, "recloser: no slot for '%s' in %s: all %u are taken by other "
+	if (!why)
+		;
+	else if (used >= RC_MAX_BREAKERS)
+		fprintf(why, "recloser: no slot for '%s' in %s: all %u are taken by other "
 			"names; its calls pass through unprotected (`recloser forget NAME` frees "
 			"the slot of a breaker no config uses)\n", b->name, c->state_file,
 			(unsigned)RC_MAX_BREAKERS);
 	else
-		fprintf(stderr, "recloser: no slot for '%s' in %s: another process's claim "
+		fprintf(why, "recloser: no slot for '%s' in %s: another process's claim "
 			"did not complete; its calls may pass through unprotected\n", b->name,
 			c->state_file);
 	if (json)
-		printf("%s\n  {\"name\": \"%s\", \"state\": \"unprotected\", \"mode\": \"%s\"}",
+		fprintf(f, "%s\n  {\"name\": \"%s\", \"state\": \"unprotected\", \"mode\": \"%s\"}",
 		       first ? "" : ",", b->name, cli_mode_name(b->mode));
 	else
-		printf("%-20s %-13s %10s %10s %6s %10s %8s %8s %9s\n", b->name, "unprotected",
+		fprintf(f, "%-20s %-13s %10s %10s %6s %10s %8s %8s %9s\n", b->name, "unprotected",
 		       "-", "-", "-", "-", "-", "-", "-");
+}
+
+int cli_status_print(FILE *f, FILE *why, const rc_config *c, rc_shm *shm,
+		     const char *name, int json)
+{
+	uint64_t now = rc_now_ms();
+	if (json)
+		fprintf(f, "[");
+	else
+		cli_table_header(f);
+	int first = 1, unprotected = 0;
+	for (unsigned i = 0; i < c->nbreakers; i++) {
+		const rc_breaker_cfg *b = &c->breakers[i];
+		if (name && strcmp(name, b->name) != 0)
+			continue;
+		rc_slot *s = rc_shm_slot(shm, b->name, 1);
+		if (!s) {
+			unprotected++;
+			no_slot(f, why, shm, c, b, json, first);
+			first = 0;
+			continue;
+		}
+		rc_view v;
+		cli_settle(c, s, b, now);
+		rc_breaker_view(s, b, now, &v);
+		if (json) {
+			fprintf(f, "%s\n  {\"name\": \"%s\", \"state\": \"%s\", \"mode\": \"%s\", "
+			       "\"calls\": %llu, \"successes\": %llu, \"failures\": %llu, "
+			       "\"failure_percent\": %.1f, \"slow\": %llu, \"timeouts\": %llu, "
+			       "\"rejected\": %llu, \"transitions\": %llu, \"opened\": %llu, "
+			       "\"window_calls\": %llu, \"window_failures\": %llu, "
+			       "\"probes_held\": %u, \"p50_us\": %llu, \"p99_us\": %llu, "
+			       "\"in_state_ms\": %llu, \"log_dropped\": %llu}",
+			       first ? "" : ",", b->name, rc_state_name(v.state),
+			       cli_mode_name(b->mode),
+			       (unsigned long long)v.calls, (unsigned long long)v.successes,
+			       (unsigned long long)v.failures, cli_pct(v.failures, v.calls),
+			       (unsigned long long)v.slow, (unsigned long long)v.timeouts,
+			       (unsigned long long)v.rejected, (unsigned long long)v.transitions,
+			       (unsigned long long)v.opened, (unsigned long long)v.win_calls,
+			       (unsigned long long)v.win_failures, v.probes_held,
+			       (unsigned long long)v.p50_us, (unsigned long long)v.p99_us,
+			       (unsigned long long)v.in_state_ms,
+			       (unsigned long long)rc_ld(&shm->hdr->log_dropped));
+		} else {
+			cli_table_row(f, b->name, &v, 0);
+		}
+		first = 0;
+	}
+	if (json)
+		fprintf(f, "%s]\n", first ? "" : "\n");
+	else if (rc_ld(&shm->hdr->log_dropped))
+		fprintf(f, "log_dropped: %llu log lines could not be written (see the README)\n",
+		       (unsigned long long)rc_ld(&shm->hdr->log_dropped));
+	return unprotected;
 }
 
 int cmd_status(const char *cfgpath, int argc, char **argv)
@@ -107,55 +165,7 @@ int cmd_status(const char *cfgpath, int argc, char **argv)
 	/* root on another user's config: say whose state file this is */
 	if (cli_state_note())
 		fprintf(stderr, "%s\n", cli_state_note());
-	uint64_t now = rc_now_ms();
-	if (json)
-		printf("[");
-	else
-		cli_table_header(stdout);
-	int first = 1, unprotected = 0;
-	for (unsigned i = 0; i < c->nbreakers; i++) {
-		const rc_breaker_cfg *b = &c->breakers[i];
-		if (name && strcmp(name, b->name) != 0)
-			continue;
-		rc_slot *s = rc_shm_slot(&shm, b->name, 1);
-		if (!s) {
-			unprotected++;
-			no_slot(&shm, c, b, json, first);
-			first = 0;
-			continue;
-		}
-		rc_view v;
-		cli_settle(c, s, b, now);
-		rc_breaker_view(s, b, now, &v);
-		if (json) {
-			printf("%s\n  {\"name\": \"%s\", \"state\": \"%s\", \"mode\": \"%s\", "
-			       "\"calls\": %llu, \"successes\": %llu, \"failures\": %llu, "
-			       "\"failure_percent\": %.1f, \"slow\": %llu, \"timeouts\": %llu, "
-			       "\"rejected\": %llu, \"transitions\": %llu, \"opened\": %llu, "
-			       "\"window_calls\": %llu, \"window_failures\": %llu, "
-			       "\"probes_held\": %u, \"p50_us\": %llu, \"p99_us\": %llu, "
-			       "\"in_state_ms\": %llu, \"log_dropped\": %llu}",
-			       first ? "" : ",", b->name, rc_state_name(v.state),
-			       cli_mode_name(b->mode),
-			       (unsigned long long)v.calls, (unsigned long long)v.successes,
-			       (unsigned long long)v.failures, cli_pct(v.failures, v.calls),
-			       (unsigned long long)v.slow, (unsigned long long)v.timeouts,
-			       (unsigned long long)v.rejected, (unsigned long long)v.transitions,
-			       (unsigned long long)v.opened, (unsigned long long)v.win_calls,
-			       (unsigned long long)v.win_failures, v.probes_held,
-			       (unsigned long long)v.p50_us, (unsigned long long)v.p99_us,
-			       (unsigned long long)v.in_state_ms,
-			       (unsigned long long)rc_ld(&shm.hdr->log_dropped));
-		} else {
-			cli_table_row(stdout, b->name, &v, 0);
-		}
-		first = 0;
-	}
-	if (json)
-		printf("%s]\n", first ? "" : "\n");
-	else if (rc_ld(&shm.hdr->log_dropped))
-		printf("log_dropped: %llu log lines could not be written (see the README)\n",
-		       (unsigned long long)rc_ld(&shm.hdr->log_dropped));
+	int unprotected = cli_status_print(stdout, stderr, c, &shm, name, json);
 	rc_shm_close(&shm);
 	rc_config_free(c);
 	return unprotected ? 1 : 0;

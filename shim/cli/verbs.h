@@ -47,4 +47,10 @@ int cmd_forget(const char *cfgpath, int argc, char **argv);
  * of every breaker, to stdout or atomically to DIR/recloser.prom. */
 int cmd_metrics(const char *cfgpath, int argc, char **argv);
 
+/* dashboard.c: `dashboard [--listen ADDR:PORT] [--read-only]`, the
+ * breakers in a browser and /metrics, until SIGINT or SIGTERM (0).  1 if
+ * the config does not load or the address cannot be listened on; 2 for a
+ * bad --listen. */
+int cmd_dashboard(const char *cfgpath, int argc, char **argv);
+
 #endif

@@ -501,14 +501,26 @@ void rc_breaker_view(const rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 	if (v->failures > total)
 		v->failures = total;
 	v->successes = total - v->failures;
+	rc_breaker_quantiles(v->lat_count, &v->p50_us, &v->p99_us);
+}
+
+void rc_breaker_quantiles(const uint64_t count[RC_LAT_BUCKETS], uint64_t *p50,
+			  uint64_t *p99)
+{
+	uint64_t total = 0;
+	int i;
+
+	*p50 = *p99 = 0;
+	for (i = 0; i < RC_LAT_BUCKETS; i++)
+		total += count[i];
 	if (total) {
 		/* linear interpolation inside the bucket holding the ceil(p%)-th
 		 * call, as Prometheus' histogram_quantile does; +Inf: UINT64_MAX */
 		uint64_t r50 = (total * 50 + 99) / 100, r99 = (total * 99 + 99) / 100;
 		uint64_t cum = 0, lo = 0;
 		for (i = 0; i < RC_LAT_BUCKETS; i++) {
-			uint64_t n = v->lat_count[i], hi = rc_lat_bounds_us[i];
-			uint64_t *out[2] = { &v->p50_us, &v->p99_us };
+			uint64_t n = count[i], hi = rc_lat_bounds_us[i];
+			uint64_t *out[2] = { p50, p99 };
 			uint64_t rank[2] = { r50, r99 };
 			for (int k = 0; k < 2; k++)
 				if (!*out[k] && n && cum + n >= rank[k])

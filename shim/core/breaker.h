@@ -143,6 +143,12 @@ typedef struct rc_view {
 void rc_breaker_view(const rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 		  rc_view *v);
 
+/* The p50 and p99 latencies of the calls counted in COUNT (a histogram
+ * over rc_lat_bounds_us, or the difference of two), as in rc_view: 0 if
+ * COUNT is empty, UINT64_MAX if in the +Inf bucket. */
+void rc_breaker_quantiles(const uint64_t count[RC_LAT_BUCKETS], uint64_t *p50,
+			  uint64_t *p99);
+
 /* Rejections not yet written to the log, kept in the slot so that a
  * process that ends without its destructor (_exit, a signal), a reload,
  * or a line that could not be written loses none: whoever writes the next
