@@ -34,12 +34,13 @@
 
 #include "core/alive.h"
 #include "core/breaker.h"
+#include "core/bulkhead.h"
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/shm.h"
 #include "core/sys.h"
 
-_Static_assert(sizeof(rc_slot) == 576, "rc_slot layout changed: bump RC_SHM_VERSION");
+_Static_assert(sizeof(rc_slot) == 584, "rc_slot layout changed: bump RC_SHM_VERSION");
 _Static_assert(offsetof(rc_slot, seen) == 520, "rc_slot layout changed: bump RC_SHM_VERSION");
 _Static_assert(sizeof(rc_shm_header) == 144, "header layout changed: bump RC_SHM_VERSION");
 
@@ -58,6 +59,13 @@ static int name_ok(const char *name, size_t max)
 /* ---- the state file ---- */
 
 size_t rc_shm_file_size(void)
+{
+	return sizeof(rc_shm_header) + (size_t)RC_MAX_BREAKERS * sizeof(rc_slot) +
+	       RC_BH_REGION_SIZE;
+}
+
+/* Where the bulkhead tables begin. */
+static size_t bh_offset(void)
 {
 	return sizeof(rc_shm_header) + (size_t)RC_MAX_BREAKERS * sizeof(rc_slot);
 }
@@ -132,6 +140,8 @@ static void hdr_init(rc_shm_header *h, const char *boot)
 	h->header_size = sizeof(rc_shm_header);
 	h->slot_size = sizeof(rc_slot);
 	h->nslots = RC_MAX_BREAKERS;
+	h->bh_tables = RC_BH_TABLES;
+	h->bh_table_size = sizeof(rc_bh_table);
 	memset(h->boot_id, 0, sizeof h->boot_id);
 	if (boot[0])
 		memcpy(h->boot_id, boot, strlen(boot));
@@ -538,11 +548,14 @@ static int shm_open_(const char *path, rc_shm *shm, char *err, size_t errlen)
 		goto bad;
 	}
 	if (h->header_size != sizeof(rc_shm_header) || h->slot_size != sizeof(rc_slot) ||
-	    h->nslots != RC_MAX_BREAKERS) {
+	    h->nslots != RC_MAX_BREAKERS || h->bh_tables != RC_BH_TABLES ||
+	    h->bh_table_size != sizeof(rc_bh_table)) {
 		refuse(err, errlen, path,
-		       "layout %u/%u/%u, expected %zu/%zu/%u (header/slot size, slots)",
-		       h->header_size, h->slot_size, h->nslots, sizeof(rc_shm_header),
-		       sizeof(rc_slot), (unsigned)RC_MAX_BREAKERS);
+		       "layout %u/%u/%u/%u/%u, expected %zu/%zu/%u/%u/%zu "
+		       "(header/slot size, slots, bulkhead tables/size)",
+		       h->header_size, h->slot_size, h->nslots, h->bh_tables, h->bh_table_size,
+		       sizeof(rc_shm_header), sizeof(rc_slot), (unsigned)RC_MAX_BREAKERS,
+		       (unsigned)RC_BH_TABLES, sizeof(rc_bh_table));
 		goto bad;
 	}
 	if (memchr(h->boot_id, 0, sizeof h->boot_id) == NULL) {
@@ -551,6 +564,7 @@ static int shm_open_(const char *path, rc_shm *shm, char *err, size_t errlen)
 	}
 	shm->hdr = h;
 	shm->slots = (rc_slot *)((char *)map + sizeof(rc_shm_header));
+	shm->bh = (rc_bh_table *)(void *)((char *)map + bh_offset());
 	shm->size = want;
 	if (check_slots(shm->slots, path, err, errlen) < 0) {
 		memset(shm, 0, sizeof *shm);
@@ -560,8 +574,10 @@ static int shm_open_(const char *path, rc_shm *shm, char *err, size_t errlen)
 		uint64_t bh = boot_hash(boot), old = rc_ld(&h->boot_hash);
 		/* 0: made where boot_id could not be read; adopt ours */
 		if (old != bh && rc_cas(&h->boot_hash, &old, bh)) {
-			if (old)
+			if (old) {
 				reset_for_boot(shm, rc_now_ms());
+				rc_bh_reboot(shm);
+			}
 			memset(h->boot_id, 0, sizeof h->boot_id);
 			memcpy(h->boot_id, boot, strlen(boot));
 		}

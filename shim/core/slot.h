@@ -101,7 +101,7 @@ typedef struct rc_slot {
 	uint64_t failures;
 	uint64_t slow;                 /* failures because slower than slow_call */
 	uint64_t timeouts;             /* failures by connect/response timeout */
-	uint64_t rejected;             /* calls refused */
+	uint64_t rejected;             /* calls refused, for any reason */
 	uint64_t transitions;
 	uint64_t opened;               /* transitions into open or forced_open */
 	uint64_t lat_count[RC_LAT_BUCKETS];
@@ -111,6 +111,9 @@ typedef struct rc_slot {
 	uint64_t seen;                 /* RC_SEEN: last known in use (shm.c) */
 	uint64_t pending[RC_PENDING];  /* 0, or RC_PEND: a call's deadline */
 	uint64_t pend_word[RC_PENDING];/* the state word at that call's admission */
+	uint64_t rejected_bulkhead;    /* of rejected: refused by a bulkhead
+	                                  (max_concurrent, max_connections);
+	                                  the rest were refused by the breaker */
 } rc_slot;
 
 /* Atomic access to the mapping's plain uint64_t fields. */
