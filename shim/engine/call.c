@@ -102,6 +102,7 @@ void rc_call_connected(rc_fd *e, int ok, int err)
 		return;
 	}
 	rc_call_verdict(e, rc_is_net_failure(err) ? RC_FAIL : -1, now, err);
+	rc_fd_conn_drop(e);
 	rc_fd_release(e, RC_FD_NONE);
 }
 
@@ -238,6 +239,7 @@ void rc_fd_duped(int oldfd, int newfd)
 	n->ct_ms = o->ct_ms;
 	n->rt_ms = o->rt_ms;
 	n->sotype = SOCK_STREAM;
+	n->cn.i = -1; /* the connection's record stays with oldfd */
 	rc_fd_release(n, ph == RC_FD_TIMEDOUT ? RC_FD_TIMEDOUT : RC_FD_IDLE);
 }
 
