@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "core/shm.h"
 #include "core/breaker.h"
+#include "core/bulkhead.h"
 #include "core/clock.h"
 
 /* Breaker B has no slot in the state file: its row, and why on stderr. */
@@ -44,8 +45,8 @@ static void no_slot(const rc_shm *shm, const rc_config *c, const rc_breaker_cfg 
 		printf("%s\n  {\"name\": \"%s\", \"state\": \"unprotected\", \"mode\": \"%s\"}",
 		       first ? "" : ",", b->name, cli_mode_name(b->mode));
 	else
-		printf("%-20s %-13s %10s %10s %6s %10s %8s %8s %9s\n", b->name, "unprotected",
-		       "-", "-", "-", "-", "-", "-", "-");
+		printf("%-20s %-13s %10s %10s %6s %10s %8s %8s %9s %9s\n", b->name, "unprotected",
+		       "-", "-", "-", "-", "-", "-", "-", "-");
 }
 
 int cmd_status(const char *cfgpath, int argc, char **argv)
@@ -127,6 +128,7 @@ int cmd_status(const char *cfgpath, int argc, char **argv)
 		rc_view v;
 		cli_settle(c, s, b, now);
 		rc_breaker_view(s, b, now, &v);
+		rc_bh_view(&shm, s, b, now, &v);
 		if (json) {
 			printf("%s\n  {\"name\": \"%s\", \"state\": \"%s\", \"mode\": \"%s\", "
 			       "\"calls\": %llu, \"successes\": %llu, \"failures\": %llu, "
@@ -134,7 +136,10 @@ int cmd_status(const char *cfgpath, int argc, char **argv)
 			       "\"rejected\": %llu, \"transitions\": %llu, \"opened\": %llu, "
 			       "\"window_calls\": %llu, \"window_failures\": %llu, "
 			       "\"probes_held\": %u, \"p50_us\": %llu, \"p99_us\": %llu, "
-			       "\"in_state_ms\": %llu, \"log_dropped\": %llu}",
+			       "\"in_state_ms\": %llu, \"log_dropped\": %llu, "
+			       "\"rejected_open\": %llu, \"rejected_bulkhead\": %llu, "
+			       "\"in_flight\": %llu, \"max_concurrent\": %llu, "
+			       "\"open_connections\": %llu, \"max_connections\": %llu}",
 			       first ? "" : ",", b->name, rc_state_name(v.state),
 			       cli_mode_name(b->mode),
 			       (unsigned long long)v.calls, (unsigned long long)v.successes,
@@ -145,7 +150,12 @@ int cmd_status(const char *cfgpath, int argc, char **argv)
 			       (unsigned long long)v.win_failures, v.probes_held,
 			       (unsigned long long)v.p50_us, (unsigned long long)v.p99_us,
 			       (unsigned long long)v.in_state_ms,
-			       (unsigned long long)rc_ld(&shm.hdr->log_dropped));
+			       (unsigned long long)rc_ld(&shm.hdr->log_dropped),
+			       (unsigned long long)v.rejected_open,
+			       (unsigned long long)v.rejected_bulkhead,
+			       (unsigned long long)v.in_flight, (unsigned long long)v.max_concurrent,
+			       (unsigned long long)v.open_connections,
+			       (unsigned long long)v.max_connections);
 		} else {
 			cli_table_row(stdout, b->name, &v, 0);
 		}
