@@ -112,7 +112,10 @@ want = {"recloser_breaker_state": "gauge", "recloser_calls_total": "counter",
         "recloser_slow_calls_total": "counter", "recloser_timeouts_total": "counter",
         "recloser_rejected_total": "counter", "recloser_transitions_total": "counter",
         "recloser_opened_total": "counter", "recloser_state_seconds": "gauge",
-        "recloser_call_duration_seconds": "histogram", "recloser_log_dropped_total": "counter"}
+        "recloser_call_duration_seconds": "histogram", "recloser_log_dropped_total": "counter",
+        "recloser_rejected_reason_total": "counter", "recloser_in_flight": "gauge",
+        "recloser_in_flight_max": "gauge", "recloser_open_connections": "gauge",
+        "recloser_open_connections_max": "gauge"}
 helps, types, seen, probs = {}, {}, set(), []
 for line in open(sys.argv[1]):
     line = line.rstrip("\n")

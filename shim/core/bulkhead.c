@@ -73,14 +73,6 @@ unsigned rc_bh_reclaim(rc_bh_table *t, unsigned cap, uint64_t now_ms, int dead)
 {
 	if (cap > RC_BH_RECORDS)
 		cap = RC_BH_RECORDS;
-	if (dead) {
-		uint64_t was = __atomic_load_n(&t->scan_ms, __ATOMIC_RELAXED);
-		if (now_ms < was + RC_BH_SCAN_MS && now_ms >= was)
-			dead = 0;
-		else if (!__atomic_compare_exchange_n(&t->scan_ms, &was, now_ms, 0, __ATOMIC_RELAXED,
-						      __ATOMIC_RELAXED))
-			dead = 0; /* another thread is looking now */
-	}
 	unsigned n = 0;
 	for (unsigned i = 0; i < cap; i++) {
 		uint64_t v = __atomic_load_n(&t->rec[i], __ATOMIC_ACQUIRE);
@@ -115,7 +107,6 @@ void rc_bh_reboot(struct rc_shm *shm)
 		for (unsigned k = 0; k < RC_BH_RECORDS; k++)
 			__atomic_store_n(&t->rec[k], 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&t->waiters, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&t->scan_ms, 0, __ATOMIC_RELAXED);
 	}
 }
 

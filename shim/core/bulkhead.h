@@ -39,13 +39,13 @@ enum rc_bh_kind { RC_BH_CALLS = 0, RC_BH_CONNS = 1 };
  * connection of a stopped process or one in another pid namespace. */
 #define RC_BH_CONN_TTL_MS 600000u
 
-/* How often (ms) a table's records are checked for dead holders, at
- * most, host-wide (one kill(2) per record looked at). */
+/* How often (ms) one thread checks a table's records for dead holders,
+ * at most (one kill(2) per record looked at): the shim's rule. */
 #define RC_BH_SCAN_MS 10u
 
 typedef struct rc_bh_table {
 	uint64_t owner;     /* 0 free; else (kind << 32) | (slot number + 1) */
-	uint64_t scan_ms;   /* when its records were last checked for dead holders */
+	uint64_t spare;     /* 0 */
 	uint32_t seq;       /* futex word: +1 on every release seen by a waiter */
 	uint32_t waiters;   /* threads waiting for a record (a waiter killed in
 	                       its wait leaves this high: releases then wake
@@ -118,8 +118,8 @@ static inline int rc_bh_refresh(rc_bh_table *t, int i, uint64_t *valp, uint64_t 
 }
 
 /* Free the records among the first CAP of T that expired by NOW_MS; with
- * DEAD, also those whose holder is known dead (at most once per
- * RC_BH_SCAN_MS host-wide).  Return how many were freed. */
+ * DEAD, also those whose holder is known dead (one kill(2) each).
+ * Return how many were freed. */
 unsigned rc_bh_reclaim(rc_bh_table *t, unsigned cap, uint64_t now_ms, int dead);
 
 /* Records in use among the first CAP of T (what is in flight). */

@@ -77,6 +77,9 @@ static rc_bh_table *bh_tab[2][RC_MAX_BREAKERS];
 static uint64_t bh_unlogged[RC_MAX_BREAKERS], bh_rej_sec[RC_MAX_BREAKERS];
 /* Where a thread starts its scan of a table: spread over the records. */
 static __thread unsigned bh_start __attribute__((tls_model("initial-exec")));
+/* When this thread last looked for dead holders (at most every RC_BH_SCAN_MS:
+ * a kill(2) per record). */
+static __thread uint64_t bh_scan_ms __attribute__((tls_model("initial-exec")));
 
 /* The mapping B's slot is in, as core/bulkhead.h wants it. */
 static void bk_shm(const rc_bk *b, rc_shm *m)
@@ -148,7 +151,12 @@ static int bh_take(const rc_bk *b, rc_bh_table *t, int kind, unsigned cap, uint6
 		if ((i = rc_bh_take(t, cap, start, v)) >= 0)
 			break;
 		/* full: free what expired or whose holder died */
-		if (rc_bh_reclaim(t, cap, now_ms, 1) && (i = rc_bh_take(t, cap, start, v)) >= 0)
+		int dead = now_ms - bh_scan_ms >= RC_BH_SCAN_MS;
+		if (dead)
+			bh_scan_ms = now_ms;
+		/* taken again even if another thread freed them first */
+		rc_bh_reclaim(t, cap, now_ms, dead);
+		if ((i = rc_bh_take(t, cap, start, v)) >= 0)
 			break;
 		uint64_t now = rc_now_us();
 		if (now >= until_us)

@@ -157,7 +157,6 @@ static void test_bulkhead(void)
 	waitpid(c, NULL, 0);
 	rc_bh_take(t, 3, 0, RC_BH_REC(ns, (uint32_t)c, now + 60000));  /* dead */
 	is_int(rc_bh_held(t, 3), 3, "three held: expired, foreign namespace, dead");
-	t->scan_ms = 0; /* the last look for dead holders is long past */
 	is_int(rc_bh_reclaim(t, 3, now, 1), 2, "the expired and the dead one are reclaimed");
 	is_int(rc_bh_held(t, 3), 1, "the other namespace's stays until it expires");
 	is_int(rc_bh_reclaim(t, 3, now + 60001, 0), 1, "...and goes once it has");
