@@ -277,11 +277,12 @@ EOF
 fi
 
 # ---- 7. the CLI ----
+start_server SLOW3 slow --delay 3
 write_config
-breaker cap5 "match=127.0.0.1:$SLOW" max_concurrent=5 response_timeout=5s failure_threshold=100000
+breaker cap5 "match=127.0.0.1:$SLOW3" max_concurrent=5 response_timeout=5s failure_threshold=100000
 breaker plain "match=127.0.0.1:$KA"
-for i in 1 2 3; do sc get "$SLOW" >/dev/null & done
-sleep 0.1
+for i in 1 2 3; do sc get "$SLOW3" >/dev/null & done
+wait_until 5000 sh -c "[ \"\$($RECLOSER -c $CFG status --json | grep -o '\"in_flight\": 3')\" ]"
 row=$(rc status | awk '$1 == "cap5"')
 like "$row" ' 3/5$' "status: cap5's row ends with IN-FLIGHT 3/5 while 3 calls are in flight ($row)"
 like "$(rc status | awk '$1 == "plain"')" ' -$' "...and a breaker without a cap shows -"
