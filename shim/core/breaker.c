@@ -275,6 +275,7 @@ int rc_breaker_admit(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 	t->probe = -1;
 	t->bh = -1;
 	t->bh_val = 0;
+	t->bh_tab = NULL;
 	t->probe_val = 0;
 	for (;;) {
 		uint64_t w = rc_ld(&s->word), val;
@@ -615,7 +616,7 @@ int rc_breaker_pend_settle(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 				rc_cas(&s->pending[i], &v, 0); /* stopped for good, or reused */
 			continue; /* alive: its own timer judges it */
 		}
-		rc_ticket t = { rc_ld(&s->pend_word[i]), 0, -1, -1, 0 };
+		rc_ticket t = { rc_ld(&s->pend_word[i]), 0, -1, -1, 0, NULL };
 		if (!rc_cas(&s->pending[i], &v, 0))
 			continue; /* another process settled it */
 		uint64_t lat_ms = RC_PEND_CONN(v) ? b->connect_timeout : b->response_timeout;

@@ -38,6 +38,7 @@ typedef struct rc_ticket {
 	int      probe;      /* probe slot held, or -1 */
 	int      bh;         /* bulkhead record held (core/bulkhead.h), or -1 */
 	uint64_t bh_val;     /* its value */
+	struct rc_bh_table *bh_tab; /* its table */
 } rc_ticket;
 
 enum { RC_REJECT = 0, RC_ADMIT = 1 };

@@ -217,12 +217,11 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (__builtin_expect(rc_gate_capped(bk), 0)) {
 		/* bulkheads: a ticket (and a connection record), waited for
 		 * no longer than the connect itself may take */
-		if (rc_gate_bulkhead(bk, &t, fd, blocking, b->connect_timeout, &cn, d.family, d.addr,
-				     d.port) == RC_REJECT) {
+		if (rc_gate_bulkhead(bk, &t, fd, blocking, b->connect_timeout, &cn, &start_us,
+				     d.family, d.addr, d.port) == RC_REJECT) {
 			RC_ERRNO(b->reject_errno);
 			return -1;
 		}
-		start_us = rc_now_us(); /* a wait for a ticket is not the service's latency */
 	}
 	if (!blocking || !b->connect_timeout || app_bounds_it(fd, b)) {
 		/* non-blocking, or the kernel's own bound applies: pass through */

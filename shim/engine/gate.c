@@ -81,6 +81,17 @@ static __thread unsigned bh_start __attribute__((tls_model("initial-exec")));
  * a kill(2) per record). */
 static __thread uint64_t bh_scan_ms __attribute__((tls_model("initial-exec")));
 
+/* Where this thread's next scan of a table of CAP records starts: spread
+ * over the records, no division. */
+static inline unsigned bh_next(unsigned cap)
+{
+	unsigned st = bh_start;
+	if (st >= cap)
+		st = 0;
+	bh_start = st + 1;
+	return st;
+}
+
 /* The mapping B's slot is in, as core/bulkhead.h wants it. */
 static void bk_shm(const rc_bk *b, rc_shm *m)
 {
@@ -107,10 +118,20 @@ static rc_bh_table *bh_table(const rc_bk *b, int kind)
 }
 
 /* How long a record of B's lives: a call's timeouts (core/bulkhead.h). */
-static uint64_t bh_rec(const rc_breaker_cfg *c, int kind, uint64_t now_ms)
+static uint64_t bh_who; /* RC_BH_REC(our ns, our pid, 0), made again after fork */
+static inline uint64_t bh_rec(const rc_breaker_cfg *c, int kind, uint64_t now_ms)
 {
-	uint64_t ttl = kind == RC_BH_CONNS ? RC_BH_CONN_TTL_MS : rc_breaker_probe_ttl_ms(c);
-	return RC_BH_REC(rc_alive_ns(), rc_self_pid(), now_ms + ttl);
+	/* rc_breaker_probe_ttl_ms, inline */
+	uint64_t ct = c->connect_timeout ? c->connect_timeout : 5000;
+	uint64_t rt = c->response_timeout ? c->response_timeout : 5000;
+	uint64_t ttl = kind == RC_BH_CONNS ? RC_BH_CONN_TTL_MS : ct + rt + 1000;
+	uint64_t who = __atomic_load_n(&bh_who, __ATOMIC_RELAXED);
+	uint32_t pid = rc_self_pid();
+	if (__builtin_expect(!who || RC_BH_PID(who) != (pid & 0x3fffffu), 0)) {
+		who = RC_BH_REC(rc_alive_ns(), pid, 0) & ~0xffffffffull;
+		__atomic_store_n(&bh_who, who, __ATOMIC_RELAXED);
+	}
+	return who | (uint32_t)(now_ms + ttl);
 }
 
 static void bh_wake(rc_bh_table *t)
@@ -131,7 +152,11 @@ static void bh_give(const rc_bk *b, int kind, int i, uint64_t val)
 static void bh_give_call(const rc_bk *b, const rc_ticket *t)
 {
 	if (__builtin_expect(t->bh >= 0, 0)) {
-		bh_give(b, RC_BH_CALLS, t->bh, t->bh_val);
+		rc_bh_table *tab = t->bh_tab;
+		if (rc_bh_give(tab, t->bh, t->bh_val)) {
+			RC_KEEP_ERRNO();
+			bh_wake(tab);
+		}
 		((rc_ticket *)t)->bh = -1; /* given back once, whoever asks again */
 	}
 }
@@ -141,7 +166,7 @@ static void bh_give_call(const rc_bk *b, const rc_ticket *t)
 static int bh_take(const rc_bk *b, rc_bh_table *t, int kind, unsigned cap, uint64_t until_us,
 		   uint64_t *valp)
 {
-	unsigned start = bh_start++ % cap;
+	unsigned start = bh_next(cap);
 	int i = -1, waiting = 0;
 	uint64_t v = 0;
 	for (;;) {
@@ -227,48 +252,43 @@ static void note_bh_reject(const rc_bk *b, int err, int family, const void *addr
 		__atomic_add_fetch(&bh_unlogged[k], n, __ATOMIC_RELAXED);
 }
 
-int rc_gate_bulkhead(const rc_bk *b, rc_ticket *t, int fd, int may_block, uint64_t own_ms,
-		     rc_bh_hold *conn, int family, const void *addr, uint16_t port)
+/* rc_gate_bulkhead when a table is full: wait (or not) and take, or
+ * refuse.  Off the fast path: system calls, errno kept. */
+static __attribute__((noinline)) int bh_full(const rc_bk *b, rc_ticket *t, int fd,
+					     int may_block, uint64_t own_ms, rc_bh_hold *conn,
+					     uint64_t *now_us, int family, const void *addr,
+					     uint16_t port)
 {
-	const rc_breaker_cfg *c = b->cfg;
-	if (conn)
-		conn->i = -1;
-	if (c->mode == RC_MODE_OBSERVE)
-		return RC_ADMIT; /* observed, never refused */
 	RC_SCOPE();
-	uint64_t now = rc_now_us(), until = now, wait_ms = ~0ull;
-	rc_bh_table *ct = conn && c->max_connections ? bh_table(b, RC_BH_CONNS) : NULL;
-	rc_bh_table *qt = c->max_concurrent ? bh_table(b, RC_BH_CALLS) : NULL;
-	if (ct) {
+	const rc_breaker_cfg *c = b->cfg;
+	uint64_t start = *now_us;
+	uint64_t until = start + bh_wait_ms(c, fd, may_block, own_ms) * 1000;
+	if (conn && c->max_connections && conn->i < 0) {
+		rc_bh_table *ct = bh_table(b, RC_BH_CONNS);
 		uint64_t v = 0;
-		int i = rc_bh_take(ct, c->max_connections, bh_start++ % c->max_connections,
-				   v = bh_rec(c, RC_BH_CONNS, now / 1000));
-		if (i < 0) {
-			wait_ms = bh_wait_ms(c, fd, may_block, own_ms);
-			until = now + wait_ms * 1000;
-			i = bh_take(b, ct, RC_BH_CONNS, c->max_connections, until, &v);
-		}
-		if (i < 0)
+		int i = ct ? bh_take(b, ct, RC_BH_CONNS, c->max_connections, until, &v) : -2;
+		if (i == -1)
 			goto refuse;
-		conn->i = i;
-		conn->val = v;
+		if (i >= 0) {
+			conn->i = i;
+			conn->val = v;
+		}
 	}
-	if (qt) {
+	if (c->max_concurrent && t->bh < 0) {
+		rc_bh_table *qt = bh_table(b, RC_BH_CALLS);
 		uint64_t v = 0;
-		int i = rc_bh_take(qt, c->max_concurrent, bh_start++ % c->max_concurrent,
-				   v = bh_rec(c, RC_BH_CALLS, now / 1000));
-		if (i < 0) {
-			if (wait_ms == ~0ull) {
-				wait_ms = bh_wait_ms(c, fd, may_block, own_ms);
-				until = now + wait_ms * 1000;
-			}
-			i = bh_take(b, qt, RC_BH_CALLS, c->max_concurrent, until, &v);
-		}
-		if (i < 0)
+		int i = qt ? bh_take(b, qt, RC_BH_CALLS, c->max_concurrent, until, &v) : -2;
+		if (i == -1)
 			goto refuse;
-		t->bh = i;
-		t->bh_val = v;
+		if (i >= 0) {
+			t->bh = i;
+			t->bh_val = v;
+			t->bh_tab = qt;
+		}
 	}
+	uint64_t now = rc_now_us();
+	if (now - start > 1000)
+		*now_us = now; /* it waited */
 	return RC_ADMIT;
 refuse:
 	if (conn && conn->i >= 0) {
@@ -279,6 +299,50 @@ refuse:
 	/* a request on an established connection is cut with ECONNRESET */
 	note_bh_reject(b, !conn && fd >= 0 ? ECONNRESET : c->reject_errno, family, addr, port);
 	return RC_REJECT;
+}
+
+int rc_gate_bulkhead(const rc_bk *b, rc_ticket *t, int fd, int may_block, uint64_t own_ms,
+		     rc_bh_hold *conn, uint64_t *now_us, int family, const void *addr,
+		     uint16_t port)
+{
+	const rc_breaker_cfg *c = b->cfg;
+	int full = 0;
+	if (conn)
+		conn->i = -1;
+	if (__builtin_expect(c->mode == RC_MODE_OBSERVE, 0))
+		return RC_ADMIT; /* observed, never refused */
+	/* the fast path: atomics only, errno untouched, no clock read */
+	uint64_t now_ms = *now_us / 1000;
+	if (conn && c->max_connections) {
+		rc_bh_table *ct = bh_table(b, RC_BH_CONNS);
+		if (ct) {
+			uint64_t v = bh_rec(c, RC_BH_CONNS, now_ms);
+			int i = rc_bh_take(ct, c->max_connections, bh_next(c->max_connections), v);
+			if (i >= 0) {
+				conn->i = i;
+				conn->val = v;
+			} else {
+				full = 1;
+			}
+		}
+	}
+	if (c->max_concurrent) {
+		rc_bh_table *qt = bh_table(b, RC_BH_CALLS);
+		if (qt) {
+			uint64_t v = bh_rec(c, RC_BH_CALLS, now_ms);
+			int i = rc_bh_take(qt, c->max_concurrent, bh_next(c->max_concurrent), v);
+			if (__builtin_expect(i >= 0, 1)) {
+				t->bh = i;
+				t->bh_val = v;
+				t->bh_tab = qt;
+			} else {
+				full = 1;
+			}
+		}
+	}
+	if (__builtin_expect(!full, 1))
+		return RC_ADMIT;
+	return bh_full(b, t, fd, may_block, own_ms, conn, now_us, family, addr, port);
 }
 
 void rc_gate_conn_give(const rc_bk *b, rc_bh_hold *h)

@@ -54,10 +54,13 @@ void rc_gate_reject_late(const rc_bk *b, const rc_ticket *t, int family, const v
  * ask fd's O_NONBLOCK (FD < 0: never waits).  Return RC_ADMIT, or
  * RC_REJECT: T released, the refusal counted (rejected, reason
  * bulkhead) and logged.  mode = observe: never refuses, takes nothing.
+ * *NOW_US is the time of the call's start; if it waited, the time it got
+ * its tickets (a wait for a ticket is not the service's latency).
  * The ticket goes back with T at rc_gate_verdict, rc_gate_cancel or
  * rc_gate_reject_late.  Call only when B has a cap. */
 int rc_gate_bulkhead(const rc_bk *b, rc_ticket *t, int fd, int may_block, uint64_t own_ms,
-		     rc_bh_hold *conn, int family, const void *addr, uint16_t port);
+		     rc_bh_hold *conn, uint64_t *now_us, int family, const void *addr,
+		     uint16_t port);
 
 /* Nonzero if B has a bulkhead: one predictable branch on the call path. */
 static inline int rc_gate_capped(const rc_bk *b)

@@ -83,7 +83,7 @@ static int new_call(int fd, rc_fd *e, uint32_t ph)
 	if (__builtin_expect(rc_gate_capped(bk), 0)) {
 		rc_gate_conn_touch(bk, &e->cn);
 		if (bk->cfg->max_concurrent &&
-		    rc_gate_bulkhead(bk, &t, fd, e->nonblock ? 0 : -1, 0, NULL, e->dest.family,
+		    rc_gate_bulkhead(bk, &t, fd, e->nonblock ? 0 : -1, 0, NULL, &now, e->dest.family,
 				     e->dest.addr, e->dest.port) == RC_REJECT) {
 			if (!same_peer(fd, e)) {
 				/* not the breaker's connection any more: never cut it */
@@ -94,7 +94,6 @@ static int new_call(int fd, rc_fd *e, uint32_t ph)
 			rc_fd_release(e, RC_FD_IDLE);
 			return -1;
 		}
-		now = rc_now_us(); /* a wait for a ticket is not the service's latency */
 	}
 	e->t = t;
 	rc_call_start(e, now);

@@ -36,7 +36,7 @@ int rc_transfer_begin(const char *host, uint16_t port, rc_transfer *tx)
 		return 0;
 	/* a transfer's bulkhead never waits (a multi handle must not block) */
 	if (__builtin_expect(bk->cfg->max_concurrent != 0, 0) &&
-	    rc_gate_bulkhead(bk, &tx->t, -1, 0, 0, NULL, 0, tx->host, port) == RC_REJECT)
+	    rc_gate_bulkhead(bk, &tx->t, -1, 0, 0, NULL, &now, 0, tx->host, port) == RC_REJECT)
 		return 0;
 	return 1;
 }

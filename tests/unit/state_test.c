@@ -614,7 +614,7 @@ static void test_boot(void)
 	rc_breaker_set(s, RC_OPEN, 5, NULL);
 	rc_breaker_set(f, RC_FORCED_OPEN, 5, NULL);
 	s->probes[0] = RC_PROBE(rc_alive_ns(), 1, 5);
-	rc_breaker_record(s, &b, &(rc_ticket){ 0, 0, -1, -1, 0 }, RC_FAIL, 10, 5, NULL);
+	rc_breaker_record(s, &b, &(rc_ticket){ 0, 0, -1, -1, 0, NULL }, RC_FAIL, 10, 5, NULL);
 	memcpy(m.hdr->boot_id, "00000000-0000-0000-0000-000000000000", 37);
 	m.hdr->boot_hash = 12345;
 	uint64_t gen = RC_W_GEN(s->word);
