@@ -191,6 +191,30 @@ cmp_ok "$ms" '>=' 1800 "...once the call's timeouts have passed (2.5 s; after ${
 cmp_ok "$ms" '<' 4500 "...not much later (${ms} ms)"
 kill -9 "$hp" 2>/dev/null; kill -CONT "$hp" 2>/dev/null; wait "$hp" 2>/dev/null
 
+# ---- 4b. half-open: the probe limit stays, the bulkhead applies on top ----
+start_server S4 slow --delay 0.5
+write_config
+breaker pr "match=127.0.0.1:$S4" half_open_probes=2 success_threshold=5 max_concurrent=1 \
+	open_duration=60s response_timeout=5s
+# two calls at once to a half-open breaker; "A B" sorted
+two() {
+	local a b
+	rc half-open "$1" >/dev/null
+	sc get "$S4" >"$T/two.1" & a=$!
+	sc get "$S4" >"$T/two.2" & b=$!
+	wait "$a" "$b"
+	sort "$T/two.1" "$T/two.2" | tr '\n' ' '
+}
+is "$(two pr)" "ECONNREFUSED s200 " "half-open, 2 probes free, max_concurrent 1: one call is served, the other refused"
+is "$(json_field pr rejected_bulkhead) $(json_field pr rejected_open) $(json_field pr probes_held)" "1 0 0" \
+	"...by the bulkhead; the refused call's probe is given back"
+write_config
+breaker pq "match=127.0.0.1:$S4" half_open_probes=1 success_threshold=5 max_concurrent=2 \
+	open_duration=60s response_timeout=5s
+is "$(two pq)" "ECONNREFUSED s200 " "half-open, 1 probe, max_concurrent 2: one call is served, the other refused"
+is "$(json_field pq rejected_open) $(json_field pq rejected_bulkhead) $(json_field pq in_flight)" "1 0 0" \
+	"...by the breaker (its probe limit), not the bulkhead; no ticket left held"
+
 # ---- 5. max_connections ----
 start_server KA http
 write_config

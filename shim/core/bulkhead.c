@@ -98,17 +98,6 @@ unsigned rc_bh_held(const rc_bh_table *t, unsigned cap)
 	return n;
 }
 
-void rc_bh_reboot(struct rc_shm *shm)
-{
-	if (!shm || !shm->bh)
-		return;
-	for (unsigned i = 0; i < RC_BH_TABLES; i++) {
-		rc_bh_table *t = &shm->bh[i];
-		for (unsigned k = 0; k < RC_BH_RECORDS; k++)
-			__atomic_store_n(&t->rec[k], 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&t->waiters, 0, __ATOMIC_RELAXED);
-	}
-}
 
 void rc_bh_view(struct rc_shm *shm, const struct rc_slot *s, const rc_breaker_cfg *b,
 		uint64_t now_ms, struct rc_view *v)

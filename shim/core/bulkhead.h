@@ -27,8 +27,8 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/slot.h"
 
-#define RC_BH_TABLES  128  /* tables in the state file, host-wide */
 /* RC_BH_RECORDS (config.h): records per table, the upper bound of
  * max_concurrent and max_connections */
 
@@ -43,16 +43,7 @@ enum rc_bh_kind { RC_BH_CALLS = 0, RC_BH_CONNS = 1 };
  * at most (one kill(2) per record looked at): the shim's rule. */
 #define RC_BH_SCAN_MS 10u
 
-typedef struct rc_bh_table {
-	uint64_t owner;     /* 0 free; else (kind << 32) | (slot number + 1) */
-	uint64_t spare;     /* 0 */
-	uint32_t seq;       /* futex word: +1 on every release seen by a waiter */
-	uint32_t waiters;   /* threads waiting for a record (a waiter killed in
-	                       its wait leaves this high: releases then wake
-	                       needlessly, nothing worse) */
-	uint64_t reserved[5];
-	uint64_t rec[RC_BH_RECORDS];
-} rc_bh_table;
+/* rc_bh_table (a table of records) and RC_BH_TABLES: core/slot.h. */
 
 /* A record held, as its holder keeps it: index (-1: none) and value. */
 typedef struct rc_bh_hold {
@@ -66,8 +57,6 @@ typedef struct rc_bh_hold {
 #define RC_BH_NS(v)  ((uint32_t)((v) >> 54))
 #define RC_BH_NS_BITS 10u
 
-/* Size in bytes of the tables' region (after the slots). */
-#define RC_BH_REGION_SIZE ((unsigned long)RC_BH_TABLES * sizeof(rc_bh_table))
 
 /* The table of slot number SLOTNO for KIND in the region TABS, bound if
  * CREATE and none is yet (a free table, or one whose slot is no longer
@@ -139,7 +128,5 @@ struct rc_slot;
 void rc_bh_view(struct rc_shm *shm, const struct rc_slot *s, const rc_breaker_cfg *b,
 		uint64_t now_ms, struct rc_view *v);
 
-/* The state file was made in another boot: clear every record. */
-void rc_bh_reboot(struct rc_shm *shm);
 
 #endif

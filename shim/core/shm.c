@@ -34,7 +34,6 @@
 
 #include "core/alive.h"
 #include "core/breaker.h"
-#include "core/bulkhead.h"
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/shm.h"
@@ -394,6 +393,13 @@ static void reset_for_boot(rc_shm *shm, uint64_t now)
 		if (rc_ld(&shm->slots[i].name_word) == RC_NW_READY)
 			touch(&shm->slots[i], now);
 	}
+	/* bulkhead tickets: their times and holders mean nothing now */
+	for (unsigned i = 0; i < RC_BH_TABLES; i++) {
+		rc_bh_table *t = &shm->bh[i];
+		for (unsigned k = 0; k < RC_BH_RECORDS; k++)
+			rc_st(&t->rec[k], 0);
+		__atomic_store_n(&t->waiters, 0, __ATOMIC_RELAXED);
+	}
 }
 
 /* Remove PATH if it still names the file open at FD (ours, sized by us
@@ -574,10 +580,8 @@ static int shm_open_(const char *path, rc_shm *shm, char *err, size_t errlen)
 		uint64_t bh = boot_hash(boot), old = rc_ld(&h->boot_hash);
 		/* 0: made where boot_id could not be read; adopt ours */
 		if (old != bh && rc_cas(&h->boot_hash, &old, bh)) {
-			if (old) {
+			if (old)
 				reset_for_boot(shm, rc_now_ms());
-				rc_bh_reboot(shm);
-			}
 			memset(h->boot_id, 0, sizeof h->boot_id);
 			memcpy(h->boot_id, boot, strlen(boot));
 		}

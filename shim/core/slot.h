@@ -116,6 +116,24 @@ typedef struct rc_slot {
 	                                  the rest were refused by the breaker */
 } rc_slot;
 
+/* The bulkhead tables after the slots (core/bulkhead.h says what they
+ * mean): RC_BH_TABLES of them, each of RC_BH_RECORDS (config.h) ticket
+ * records, each bound to one breaker's slot and one kind of cap. */
+#define RC_BH_TABLES 128
+typedef struct rc_bh_table {
+	uint64_t owner;     /* 0 free; else (kind << 32) | (slot number + 1) */
+	uint64_t spare;     /* 0 */
+	uint32_t seq;       /* futex word: +1 on every release seen by a waiter */
+	uint32_t waiters;   /* threads waiting for a record (a waiter killed in
+	                       its wait leaves this high: releases then wake
+	                       needlessly, nothing worse) */
+	uint64_t reserved[5];
+	uint64_t rec[RC_BH_RECORDS];
+} rc_bh_table;
+
+/* Size in bytes of the tables' region. */
+#define RC_BH_REGION_SIZE ((unsigned long)RC_BH_TABLES * sizeof(rc_bh_table))
+
 /* Atomic access to the mapping's plain uint64_t fields. */
 static inline uint64_t rc_ld(const uint64_t *p)
 {
