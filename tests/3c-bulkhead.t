@@ -143,6 +143,22 @@ is "${out% *}" ECONNREFUSED "a non-blocking connect over the cap: refused"
 cmp_ok "${out#* }" '<' 100 "...at once (${out#* } ms)"
 kill -9 "$p1" 2>/dev/null; wait "$p1" 2>/dev/null
 is "$(json_field h rejected_bulkhead)" 2 "both refusals counted, reason bulkhead"
+# a caller waiting for the ticket of a process that is then killed
+write_config
+breaker h "match=127.0.0.1:$HANG" max_concurrent=1 max_wait=5s response_timeout=60s
+breaker w "match=127.0.0.1:$S1" max_concurrent=1 max_wait=2s response_timeout=5s
+breaker k "match=127.0.0.1:$S3" max_concurrent=1 response_timeout=5s
+holder "$T/h1" "$HANG"; p1=$!
+wait_until 5000 grep -q holding "$T/h1"
+t0=$(now_ms)
+sc connect "$HANG" >"$T/c.out" & cp=$!
+sleep 0.3
+kill -9 "$p1"; wait "$p1" 2>/dev/null
+wait "$cp"
+ms=$(elapsed_ms "$t0")
+is "$(cat "$T/c.out")" ok "a caller waiting (max_wait 5s) gets the ticket of a holder killed meanwhile"
+cmp_ok "$ms" '<' 1500 "...soon after the kill, not at the ticket's expiry (61 s) nor at max_wait (${ms} ms)"
+cmp_ok "$ms" '>=' 250 "...and not before it (${ms} ms)"
 
 # pyreq PORT: a connection made while a ticket is free; its first request
 # served; then another process takes the only ticket (a request to the

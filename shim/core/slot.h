@@ -124,9 +124,10 @@ typedef struct rc_bh_table {
 	uint64_t owner;     /* 0 free; else (kind << 32) | (slot number + 1) */
 	uint64_t spare;     /* 0 */
 	uint32_t seq;       /* futex word: +1 on every release seen by a waiter */
-	uint32_t waiters;   /* threads waiting for a record (a waiter killed in
-	                       its wait leaves this high: releases then wake
-	                       needlessly, nothing worse) */
+	uint32_t waiters;   /* threads waiting for a record: a hint (waiters
+	                       also look every 20 ms); one too many (a waiter
+	                       killed in its wait) comes down at the next
+	                       release that wakes nobody */
 	uint64_t reserved[5];
 	uint64_t rec[RC_BH_RECORDS];
 } rc_bh_table;

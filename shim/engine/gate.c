@@ -134,10 +134,24 @@ static inline uint64_t bh_rec(const rc_breaker_cfg *c, int kind, uint64_t now_ms
 	return who | (uint32_t)(now_ms + ttl);
 }
 
+/* One less waiter, never below 0. */
+static void bh_waiter_gone(rc_bh_table *t)
+{
+	uint32_t w = __atomic_load_n(&t->waiters, __ATOMIC_SEQ_CST);
+	while (w && !__atomic_compare_exchange_n(&t->waiters, &w, w - 1, 0, __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST))
+		;
+}
+
+/* A ticket of T was given back and someone may wait: wake one.  Woken
+ * none: the count is one too high, say (a waiter killed in its wait), so
+ * it comes down by one; were it a waiter about to sleep, it finds the
+ * ticket at its next look, 20 ms later at most. */
 static void bh_wake(rc_bh_table *t)
 {
 	__atomic_add_fetch(&t->seq, 1, __ATOMIC_SEQ_CST);
-	REAL(syscall)(SYS_futex, &t->seq, FUTEX_WAKE, 1, NULL, NULL, 0);
+	if (REAL(syscall)(SYS_futex, &t->seq, FUTEX_WAKE, 1, NULL, NULL, 0) == 0)
+		bh_waiter_gone(t);
 }
 
 static void bh_give(const rc_bk *b, int kind, int i, uint64_t val)
@@ -200,7 +214,7 @@ static int bh_take(const rc_bk *b, rc_bh_table *t, int kind, unsigned cap, uint6
 		REAL(syscall)(SYS_futex, &t->seq, FUTEX_WAIT, seq, &ts, NULL, 0);
 	}
 	if (waiting)
-		__atomic_sub_fetch(&t->waiters, 1, __ATOMIC_SEQ_CST);
+		bh_waiter_gone(t);
 	if (i >= 0)
 		*valp = v;
 	return i;
