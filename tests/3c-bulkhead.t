@@ -316,6 +316,32 @@ EOF
 	kill "$ngx" 2>/dev/null
 fi
 
+# ---- 6b. more capped breakers than the state file has tables ----
+# (a state file of its own: the sections above bound tables of their own)
+STATE0=$STATE STATE=$T/state-tables
+write_config
+for ((i = 1; i <= 129; i++)); do
+	breaker "b$i" "match=127.0.0.1:$((40000 + i))" max_concurrent=1 connect_timeout=1s \
+		reject_errno=EHOSTUNREACH
+done
+out=$(RUN_TIMEOUT=60 under_shim "$PY" -c '
+import socket, collections
+c = collections.Counter()
+for i in range(1, 130):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.1", 40000 + i)); c["connected"] += 1
+    except OSError as e:
+        c[type(e).__name__] += 1
+    s.close()
+print(sorted(c.items()))')
+is "$out" "[('ConnectionRefusedError', 129)]" \
+	"129 capped breakers, one connect each to a closed port: each refused by the kernel, none by a bulkhead ($out)"
+is "$(log_count 'event=state_error .*breaker=b129 .*every bulkhead table')" 1 \
+	"the 129th capped breaker: one state_error line, its cap not enforced (128 tables)"
+is "$(log_count 'event=state_error .*every bulkhead table')" 1 "...and only it"
+STATE=$STATE0
+
 # ---- 7. the CLI ----
 start_server SLOW3 slow --delay 3
 write_config

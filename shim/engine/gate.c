@@ -101,7 +101,9 @@ static void bk_shm(const rc_bk *b, rc_shm *m)
 	m->size = rc_shm_file_size();
 }
 
-/* B's table of KIND, bound on first use (NULL: every table taken). */
+/* B's table of KIND, bound on first use (NULL: every table taken, said
+ * once in the log; this process does not look again). */
+#define BH_NONE ((rc_bh_table *)(uintptr_t)1)
 static rc_bh_table *bh_table(const rc_bk *b, int kind)
 {
 	rc_bh_table **c = &bh_tab[kind][b->slotno % RC_MAX_BREAKERS];
@@ -109,11 +111,18 @@ static rc_bh_table *bh_table(const rc_bk *b, int kind)
 	rc_bh_table *base = (rc_bh_table *)(void *)(b->slot - b->slotno + RC_MAX_BREAKERS);
 	if (__builtin_expect(t >= base && t < base + RC_BH_TABLES, 1))
 		return t; /* (another mapping's, after a rejoin: looked up again) */
+	if (t == BH_NONE)
+		return NULL;
 	rc_shm m;
 	bk_shm(b, &m);
 	t = rc_bh_table_of(&m, b->slotno, kind, 1);
-	if (t)
-		__atomic_store_n(c, t, __ATOMIC_RELEASE);
+	__atomic_store_n(c, t ? t : BH_NONE, __ATOMIC_RELEASE);
+	if (!t) {
+		RC_KEEP_ERRNO();
+		rc_log(RC_LOG_ERROR, "state_error", "breaker=%s msg=\"every bulkhead table of the "
+		       "state file is taken: its %s is not enforced\"", b->cfg->name,
+		       kind == RC_BH_CALLS ? "max_concurrent" : "max_connections");
+	}
 	return t;
 }
 
