@@ -7,7 +7,9 @@
  * the same table for the same slot (the lowest-numbered one bound to it).
  *
  * A ticket is one record, one 64-bit word (0: free):
- *   bits  0-31  CLOCK_MONOTONIC ms when it expires (low 32 bits)
+ *   bits  0-31  CLOCK_MONOTONIC ms / 16 when it expires (low 32 bits: an
+ *               expiry compares right within a year of now, and a record
+ *               is never that old: it expires within 10 minutes)
  *   bits 32-53  the holder's pid, in its own pid namespace
  *   bits 54-63  the low 10 bits of the holder's pid-namespace tag
  * Taking one is a single CAS 0 -> record among the first CAP records;
@@ -51,7 +53,8 @@ typedef struct rc_bh_hold {
 	uint64_t val;
 } rc_bh_hold;
 
-#define RC_BH_REC(ns, pid, exp_ms) ((uint32_t)(exp_ms) | ((uint64_t)((pid) & 0x3fffffu) << 32) | \
+#define RC_BH_REC(ns, pid, exp_ms) ((uint32_t)((uint64_t)(exp_ms) >> 4) |                \
+				     ((uint64_t)((pid) & 0x3fffffu) << 32) |                    \
 				     ((uint64_t)((ns) & 0x3ffu) << 54))
 #define RC_BH_PID(v) ((uint32_t)((v) >> 32) & 0x3fffffu)
 #define RC_BH_NS(v)  ((uint32_t)((v) >> 54))
@@ -117,7 +120,7 @@ unsigned rc_bh_held(const rc_bh_table *t, unsigned cap);
 /* Nonzero if record V has expired at NOW_MS. */
 static inline int rc_bh_expired(uint64_t v, uint64_t now_ms)
 {
-	return (int32_t)((uint32_t)now_ms - (uint32_t)v) >= 0;
+	return (int32_t)((uint32_t)(now_ms >> 4) - (uint32_t)v) >= 0;
 }
 
 /* Fill V's bulkhead fields for breaker B of slot S in SHM at NOW_MS:

@@ -140,7 +140,7 @@ static inline uint64_t bh_rec(const rc_breaker_cfg *c, int kind, uint64_t now_ms
 		who = RC_BH_REC(rc_alive_ns(), pid, 0) & ~0xffffffffull;
 		__atomic_store_n(&bh_who, who, __ATOMIC_RELAXED);
 	}
-	return who | (uint32_t)(now_ms + ttl);
+	return who | (uint32_t)((now_ms + ttl) >> 4); /* RC_BH_REC */
 }
 
 /* One less waiter, never below 0. */

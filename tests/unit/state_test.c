@@ -130,20 +130,20 @@ static void test_bulkhead(void)
 	uint32_t pid = (uint32_t)getpid(), ns = rc_alive_ns();
 	int got[5];
 	for (int i = 0; i < 5; i++)
-		got[i] = rc_bh_take(t, 5, (unsigned)i * 3 % 5, RC_BH_REC(ns, pid, now + 10000 + i));
+		got[i] = rc_bh_take(t, 5, (unsigned)i * 3 % 5, RC_BH_REC(ns, pid, now + 10000 + 100 * i));
 	ok(got[0] >= 0 && got[1] >= 0 && got[2] >= 0 && got[3] >= 0 && got[4] >= 0,
 	   "cap 5: five tickets taken");
 	is_int(rc_bh_held(t, 5), 5, "five held");
 	is_int(rc_bh_take(t, 5, 0, RC_BH_REC(ns, pid, now + 10000)), -1, "a sixth is refused");
 	is_int(rc_bh_reclaim(t, 5, now, 1), 0, "live, unexpired holders are not reclaimed");
-	uint64_t v = RC_BH_REC(ns, pid, now + 10000 + 2);
+	uint64_t v = RC_BH_REC(ns, pid, now + 10000 + 200);
 	rc_bh_give(t, got[2], v);
 	is_int(rc_bh_held(t, 5), 4, "one given back: four held");
 	rc_bh_give(t, got[2], v);
 	is_int(rc_bh_held(t, 5), 4, "given back twice: still four (CAS on the value)");
 	int k = rc_bh_take(t, 5, 0, RC_BH_REC(ns, pid, now + 10000));
 	is_int(k, got[2], "the freed record is taken again");
-	rc_bh_give(t, got[0], RC_BH_REC(ns, pid, now + 9999));
+	rc_bh_give(t, got[0], RC_BH_REC(ns, pid, now + 5000));
 	is_int(rc_bh_held(t, 5), 5, "a give with a stale value frees nothing");
 	for (int i = 0; i < 5; i++)
 		__atomic_store_n(&t->rec[i], 0, __ATOMIC_RELAXED);
@@ -160,9 +160,11 @@ static void test_bulkhead(void)
 	is_int(rc_bh_reclaim(t, 3, now, 1), 2, "the expired and the dead one are reclaimed");
 	is_int(rc_bh_held(t, 3), 1, "the other namespace's stays until it expires");
 	is_int(rc_bh_reclaim(t, 3, now + 60001, 0), 1, "...and goes once it has");
-	ok(rc_bh_expired(RC_BH_REC(ns, pid, 0xfffffff0u), 0x100000005ull) &&
-	   !rc_bh_expired(RC_BH_REC(ns, pid, 0x100000010ull), 0xfffffff0u),
-	   "expiry compares across the 32-bit wrap");
+	ok(rc_bh_expired(RC_BH_REC(ns, pid, 0xffffffff0ull), 0x1000000050ull) &&
+	   !rc_bh_expired(RC_BH_REC(ns, pid, 0x1000000100ull), 0xffffffff0ull),
+	   "expiry compares across the 32-bit wrap (ms / 16: every 2.2 years)");
+	ok(rc_bh_expired(RC_BH_REC(ns, pid, now + 600000), now + 86400000ull * 200),
+	   "a record left 200 days ago still reads expired");
 
 	/* a forgotten slot's table goes to the next breaker that needs one */
 	rc_bh_take(t2, 1, 0, RC_BH_REC(ns, pid, now + 60000));
