@@ -262,6 +262,25 @@ is "$(tr '\n' ' ' <"$T/cn.out")" "three 200 200 200 fourth ConnectionRefusedErro
 	"three connections held open: a fourth refused; one closed, another gets through"
 is "$(json_field cn open_connections)" 0 "killed with its connections open: none counted open any more"
 is "$(json_field cn rejected_bulkhead) $(json_field cn rejected)" "1 1" "the refused connect counted, reason bulkhead"
+# a connection closed with a call in flight gives its record back too
+write_config
+breaker cm "match=127.0.0.1:$HANG" max_connections=1 response_timeout=60s
+out=$(RUN_TIMEOUT=30 under_shim "$PY" -c '
+import socket, sys
+port = int(sys.argv[1])
+def conn():
+    try:
+        return socket.create_connection(("127.0.0.1", port))
+    except OSError as e:
+        return type(e).__name__
+a = conn(); a.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")   # in flight, never answered
+b = conn(); print("second", b if isinstance(b, str) else "connected")
+a.close()
+c = conn(); print("after_close", c if isinstance(c, str) else "connected")' "$HANG" | tr '\n' ' ')
+is "$out" "second ConnectionRefusedError after_close connected " \
+	"max_connections 1: a second connection is refused; the first closed mid-call, a third gets through"
+write_config
+breaker cn "match=127.0.0.1:$KA" max_connections=3 response_timeout=5s
 m=$(rc metrics)
 like "$m" 'recloser_open_connections\{breaker="cn"\} 0' "metrics: recloser_open_connections"
 like "$m" 'recloser_open_connections_max\{breaker="cn"\} 3' "metrics: recloser_open_connections_max"

@@ -128,6 +128,7 @@ uint32_t rc_call_end(int fd, rc_fd *e, uint32_t ph, int err, int closing)
 		    now - e->start_us > b->connect_timeout * 1000)
 			outcome = RC_CONNECT_TIMEOUT;
 		rc_call_verdict(e, outcome, now, soerr);
+		rc_fd_conn_drop(e);
 		return RC_FD_NONE;
 	}
 	/* WAITING: no response byte */
@@ -143,6 +144,7 @@ uint32_t rc_call_end(int fd, rc_fd *e, uint32_t ph, int err, int closing)
 		rc_call_verdict(e, RC_FAIL_TIMEOUT, now, ETIMEDOUT); /* waited too long */
 	else
 		rc_call_verdict(e, -1, now, 0); /* the app gave up first: no verdict */
+	rc_fd_conn_drop(e); /* NONE: the connection is no longer tracked */
 	return RC_FD_NONE;
 }
 
