@@ -45,7 +45,7 @@ void rc_fd_forget(rc_fd *e)
 			return;
 		if (__atomic_compare_exchange_n(&e->phase, &ph, RC_FD_NONE, 0, __ATOMIC_ACQ_REL,
 						__ATOMIC_RELAXED)) {
-			rc_fd_conn_drop(e);
+			rc_fd_bh_drop(e, ph);
 			return;
 		}
 	}

@@ -178,6 +178,17 @@ static inline void rc_fd_conn_drop(rc_fd *e)
 		rc_fd_conn_drop_(e);
 }
 
+/* e was forgotten in phase PH (its number closed where the shim could not
+ * see it): its connection record goes back, and so does the bulkhead
+ * ticket of a call it had open (which gets no verdict). */
+void rc_fd_bh_drop_(rc_fd *e, uint32_t ph);
+static inline void rc_fd_bh_drop(rc_fd *e, uint32_t ph)
+{
+	if (__builtin_expect(e->cn.i >= 0 || (e->t.bh >= 0 && e->t.bh_tab &&
+					      ph >= RC_FD_CONNECTING && ph <= RC_FD_STATUS), 0))
+		rc_fd_bh_drop_(e, ph);
+}
+
 /* Call FN(fd, e, CTX) for every entry of the fds FIRST..LAST whose chunk
  * exists, in order, until FN returns nonzero.  Return that, or 0. */
 int rc_fd_each(unsigned first, unsigned last, int (*fn)(int fd, rc_fd *e, void *ctx), void *ctx);

@@ -384,6 +384,14 @@ void rc_fd_conn_drop_(rc_fd *e)
 	e->cn.i = -1;
 }
 
+void rc_fd_bh_drop_(rc_fd *e, uint32_t ph)
+{
+	rc_fd_conn_drop(e);
+	if (e->bk && !e->quiet && e->pid == rc_self_pid() && e->t.bh >= 0 && e->t.bh_tab &&
+	    ph >= RC_FD_CONNECTING && ph <= RC_FD_STATUS)
+		bh_give_call(e->bk, &e->t);
+}
+
 void rc_gate_conn_touch(const rc_bk *b, rc_bh_hold *h)
 {
 	if (h->i < 0 || RC_BH_PID(h->val) != (rc_self_pid() & 0x3fffffu))
