@@ -33,7 +33,11 @@ sc() { RUN_TIMEOUT=20 under_shim "$CALL" "$@"; }
 # server), in the background, its output in OUT; $! is its own pid (env
 # execs it), for kill -9 and SIGSTOP.  It ends when the test kills it or
 # when the server goes (EOF).
-holder() { env LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$CFG" "$CALL" hold "$2" >"$1" & }
+# (OUT is removed first: a waiter must not read the last holder's output)
+holder() {
+	rm -f "$1"
+	env LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$CFG" "$CALL" hold "$2" >"$1" &
+}
 
 # ---- 1. 8 x 4 against a slow server, max_concurrent = 5 ----
 NP=8 NT=4 N=5
@@ -108,7 +112,7 @@ held_ok=0 refused_ok=0
 for ((k = 1; k <= 100; k++)); do
 	holder "$T/h1" "$HANG"; p1=$!
 	holder "$T/h2" "$HANG"; p2=$!
-	wait_until 5000 grep -q . "$T/h1" && wait_until 5000 grep -q . "$T/h2"
+	wait_until 5000 grep -qs . "$T/h1" && wait_until 5000 grep -qs . "$T/h2"
 	[ "$(cat "$T/h1")$(cat "$T/h2")" = holdingholding ] && held_ok=$((held_ok + 1)) ||
 		diag "round $k: $(cat "$T/h1") $(cat "$T/h2")"
 	if ((k % 10 == 1)); then
@@ -129,7 +133,7 @@ breaker h "match=127.0.0.1:$HANG" max_concurrent=1 max_wait=300ms response_timeo
 breaker w "match=127.0.0.1:$S1" max_concurrent=1 max_wait=2s response_timeout=5s
 breaker k "match=127.0.0.1:$S3" max_concurrent=1 response_timeout=5s
 holder "$T/h1" "$HANG"; p1=$!
-wait_until 5000 grep -q holding "$T/h1"
+wait_until 5000 grep -qs holding "$T/h1"
 timed ms sc connect "$HANG" >"$T/c.out"
 is "$(cat "$T/c.out")" ECONNREFUSED "over the cap, max_wait 300ms: refused with reject_errno"
 cmp_ok "$ms" '>=' 280 "...after waiting for a ticket (${ms} ms)"
@@ -149,7 +153,7 @@ breaker h "match=127.0.0.1:$HANG" max_concurrent=1 max_wait=5s response_timeout=
 breaker w "match=127.0.0.1:$S1" max_concurrent=1 max_wait=2s response_timeout=5s
 breaker k "match=127.0.0.1:$S3" max_concurrent=1 response_timeout=5s
 holder "$T/h1" "$HANG"; p1=$!
-wait_until 5000 grep -q holding "$T/h1"
+wait_until 5000 grep -qs holding "$T/h1"
 t0=$(now_ms)
 sc connect "$HANG" >"$T/c.out" & cp=$!
 sleep 0.3
@@ -195,7 +199,7 @@ write_config
 breaker st "match=127.0.0.1:$HANG" max_concurrent=1 connect_timeout=500ms response_timeout=1s
 # ticket lifetime: connect_timeout + response_timeout + 1 s = 2.5 s
 holder "$T/h1" "$HANG"; hp=$!
-wait_until 5000 grep -q holding "$T/h1"
+wait_until 5000 grep -qs holding "$T/h1"
 kill -STOP "$hp" 2>/dev/null
 t0=$(now_ms)
 is "$(sc connect "$HANG")" ECONNREFUSED "a stopped process holds the ticket: refused"
