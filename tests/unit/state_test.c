@@ -617,6 +617,9 @@ static void test_boot(void)
 	rc_breaker_set(f, RC_FORCED_OPEN, 5, NULL);
 	s->probes[0] = RC_PROBE(rc_alive_ns(), 1, 5);
 	rc_breaker_record(s, &b, &(rc_ticket){ 0, 0, -1, -1, 0, NULL }, RC_FAIL, 10, 5, NULL);
+	rc_bh_table *bt = rc_bh_table_of(&m, (unsigned)(s - m.slots), RC_BH_CALLS, 1);
+	ok(bt && rc_bh_take(bt, 4, 0, RC_BH_REC(rc_alive_ns(), 1, 5 + 60000)) >= 0,
+	   "a bulkhead ticket held before the reboot");
 	memcpy(m.hdr->boot_id, "00000000-0000-0000-0000-000000000000", 37);
 	m.hdr->boot_hash = 12345;
 	uint64_t gen = RC_W_GEN(s->word);
@@ -633,6 +636,8 @@ static void test_boot(void)
 	ok(s && s->probes[0] == 0 && s->window[0] == 0 && s->window[5 / 1000 % 10] == 0,
 	   "probes and window of the old boot cleared");
 	ok(s && s->failures == 1, "totals kept");
+	bt = s ? rc_bh_table_of(&m, (unsigned)(s - m.slots), RC_BH_CALLS, 0) : NULL;
+	ok(bt && rc_bh_held(bt, 4) == 0, "its bulkhead tickets cleared (their times meant the old boot)");
 	is_str(m.hdr->boot_id, boot, "boot_id updated");
 	rc_shm_close(&m);
 }
