@@ -24,7 +24,8 @@
 # BENCH_HC_REPS (4), BENCH_WRK_REPS, BENCH_WRK_SECS (5, 6), BENCH_HAP_REPS
 # (6), BENCH_MATCH_N, BENCH_SU_N, BENCH_SU_REPS (7), BENCH_CPU (the CPU for
 # ping-pong), BENCH_ONLY (haproxy: run only 6, with the nginx of 5 it
-# needs; scale: only 7; unset: everything).
+# needs; scale: only 7; hooks: only 4, with the echo server of 3 it needs;
+# unset: everything).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -55,8 +56,8 @@ WRK_SECS=${BENCH_WRK_SECS:-3}
 HAP_REPS=${BENCH_HAP_REPS:-5}
 ONLY=${BENCH_ONLY-}
 case $ONLY in
-"" | haproxy | scale) ;;
-*) echo "bench.sh: BENCH_ONLY=$ONLY: only 'haproxy' (section 6) or 'scale' (7) can run alone" >&2; exit 2 ;;
+"" | haproxy | scale | hooks) ;;
+*) echo "bench.sh: BENCH_ONLY=$ONLY: only 'haproxy' (section 6), 'scale' (7) or 'hooks' (4) can run alone" >&2; exit 2 ;;
 esac
 
 "$BC" serve "$T/port" & PIDS+=($!)
@@ -203,8 +204,9 @@ PP_CPU=${BENCH_CPU-$((NCPU - 1))}
 # wrk and nginx: wrk on one CPU, nginx's worker on another.
 if [ "$NCPU" -ge 2 ]; then WRK_CPU=0 NGX_CPU=1; else WRK_CPU="" NGX_CPU=""; fi
 
-# BENCH_ONLY set: sections 3 and 4 are skipped too (unindented, as above)
-if [ -z "$ONLY" ]; then
+# BENCH_ONLY set: sections 3 and 4 are skipped too (unindented, as above),
+# but for BENCH_ONLY=hooks: section 4, on the echo server of 3
+if [ -z "$ONLY" ] || [ "$ONLY" = hooks ]; then
 
 # ---- 3. 64-byte ping-pong on one blocking TCP connection ----
 
@@ -228,6 +230,12 @@ printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:
 # its request and clears it at its answer (the timer thread, engine/timer.h)
 printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:%s\nresponse_timeout = 5s\n' \
 	"$T/hd-state" "$T/log" "$PP_PORT" > "$T/hd.ini"
+# the breaker with a bulkhead: every call takes a ticket at its request and
+# gives it back at its answer (core/bulkhead.h)
+printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:%s\nmax_concurrent = 64\n' \
+	"$T/hk-state" "$T/log" "$PP_PORT" > "$T/hk.ini"
+
+if [ -z "$ONLY" ]; then # BENCH_ONLY=hooks: the measurements of 3 are skipped
 
 pp_run() { # pp_run VARIANT: one client run, appended to $T/pp.VARIANT
 	local env=()
@@ -298,6 +306,7 @@ echo "throughput goal >= 0.99x: unmatched $(goal_min "$(ratio "${mx[1]}" "${mx[2
 	"breaker $(goal_max "$(half "${mx[10]}")" 30)"
 if [ "$mx_calls" = "$mx_made" ]; then verdict=ok; else verdict=WRONG; fi
 echo "breaker fd counted: calls = $mx_calls, hooked round trips made = $mx_made: $verdict"
+fi # end of section 3's measurements
 
 # ---- 4. the hooks alone: fake I/O under the shim, no kernel ----
 
@@ -308,6 +317,7 @@ hc_run() { # hc_run VARIANT
 	breaker) pre="$SHIM $T/libfakeio.so" cfg=$T/hc.ini ;;
 	deadline) pre="$SHIM $T/libfakeio.so" cfg=$T/hd.ini ;;
 	deadline_nb) pre="$SHIM $T/libfakeio.so" cfg=$T/hd.ini ;;
+	bulkhead) pre="$SHIM $T/libfakeio.so" cfg=$T/hk.ini ;;
 	esac
 	local nb=0
 	[ "$1" = deadline_nb ] && nb=1
@@ -316,9 +326,9 @@ hc_run() { # hc_run VARIANT
 		"$BH" "$PP_PORT" "$HC_N" >> "$T/hc.$1"
 }
 : > "$T/hc.none"; : > "$T/hc.unmatched"; : > "$T/hc.breaker"; : > "$T/hc.deadline"
-: > "$T/hc.deadline_nb"
+: > "$T/hc.deadline_nb"; : > "$T/hc.bulkhead"
 for i in $(seq "$HC_REPS"); do
-	for v in $(rotate "$i" none unmatched breaker deadline deadline_nb); do hc_run "$v"; done
+	for v in $(rotate "$i" none unmatched breaker deadline deadline_nb bulkhead); do hc_run "$v"; done
 done
 best() { sort -g | head -1; }
 hn=$(col 1 < "$T/hc.none" | median); hn_b=$(col 2 < "$T/hc.none" | best)
@@ -334,6 +344,13 @@ hdu=$(pairdiff "$T/hc.none" "$T/hc.unmatched" 1 | median)
 hdb=$(pairdiff "$T/hc.none" "$T/hc.breaker" 1 | median)
 hdu_b=$(awk -v a="$hu_b" -v b="$hn_b" 'BEGIN { print a - b }')
 hdb_b=$(awk -v a="$hb_b" -v b="$hn_b" 'BEGIN { print a - b }')
+hk=$(col 1 < "$T/hc.bulkhead" | median); hk_b=$(col 2 < "$T/hc.bulkhead" | best)
+# what taking and giving back a ticket adds per call: bulkhead - breaker
+hkd=$(pairdiff "$T/hc.breaker" "$T/hc.bulkhead" 1 | median)
+hkd_b=$(awk -v a="$hk_b" -v b="$hb_b" 'BEGIN { print a - b }')
+hk_made=$(col 3 < "$T/hc.bulkhead" | awk '{s += $1} END {print s}')
+hk_calls=$(json_field "$T/hk.ini" pingpong calls)
+hk_rej=$(json_field "$T/hk.ini" pingpong rejected)
 hc_made=$(col 3 < "$T/hc.breaker" | awk '{s += $1} END {print s}')
 hc_calls=$(json_field "$T/hc.ini" pingpong calls)
 echo
@@ -347,6 +364,8 @@ printf '%-20s %12s %12s %12s %12s\n' "shim, unmatched fd" "$hu" "$hu_b" "$(half 
 printf '%-20s %12s %12s %12s %12s\n' "shim, breaker fd" "$hb" "$hb_b" "$(half "$hdb")" "$(half "$hdb_b")"
 printf '%-20s %12s %12s %12s %12s\n' "+ response_timeout" "$hd" "$hd_b" "" ""
 printf '%-20s %12s %12s %12s %12s\n' "  non-blocking fd" "$hn2" "$hn2_b" "" ""
+printf '%-20s %12s %12s %12s %12s\n' "+ max_concurrent" "$hk" "$hk_b" "$(ratio "$hk" "$hb")x" \
+	"$(ratio "$hk_b" "$hb_b")x"
 echo "arming and clearing a deadline, per call (pair), vs the same breaker without one:" \
 	"non-blocking socket (an event loop's) median $(awk -v a="$hdn" 'BEGIN { printf "%+.0f", a }') ns;" \
 	"blocking socket median $(awk -v a="$hdd" 'BEGIN { printf "%+.0f", a }') ns, best $(awk -v a="$hdd_b" 'BEGIN { printf "%+.0f", a }') ns" \
@@ -355,6 +374,12 @@ echo "added per hooked call goal <= 30 ns (median / best): unmatched $(goal_max 
 	"$(goal_max "$(half "$hdu_b")" 30), breaker $(goal_max "$(half "$hdb")" 30) / $(goal_max "$(half "$hdb_b")" 30)"
 if [ "$hc_calls" = "$hc_made" ]; then verdict=ok; else verdict=WRONG; fi
 echo "breaker fd counted: calls = $hc_calls, pairs made = $hc_made: $verdict"
+echo "taking and giving back a bulkhead ticket (max_concurrent), per call (pair), vs the same breaker"
+echo "without one (the + max_concurrent row's ratios are to the breaker fd's): median" \
+	"$(awk -v a="$hkd" 'BEGIN { printf "%+.1f", a }') ns, best $(awk -v a="$hkd_b" 'BEGIN { printf "%+.1f", a }') ns;" \
+	"goal <= 10 ns: $(goal_max "$hkd" 10) / $(goal_max "$hkd_b" 10)"
+if [ "$hk_calls" = "$hk_made" ] && [ "$hk_rej" = 0 ]; then verdict=ok; else verdict=WRONG; fi
+echo "bulkhead fd counted: calls = $hk_calls, pairs made = $hk_made, rejected = $hk_rej: $verdict"
 
 fi # end of sections 3 and 4 (skipped when BENCH_ONLY is set)
 
@@ -651,7 +676,7 @@ bench_scale() {
 		"$rss_add KiB RSS (the rest: the shim's code and the state file's pages, shared by every process)"
 }
 
-if [ "$ONLY" != scale ]; then bench_wrk; fi
+if [ -z "$ONLY" ] || [ "$ONLY" = haproxy ]; then bench_wrk; fi
 if [ -z "$ONLY" ] || [ "$ONLY" = scale ]; then bench_scale; fi
 if [ -n "$ONLY" ]; then # BENCH_ONLY: the libcurl transfers are skipped too
 	echo

@@ -52,6 +52,10 @@ and S seconds before the answer.
 --count-file F: after each accepted connection, F is rewritten (atomically)
 with the number of connections accepted so far, and, for the HTTP modes,
 a second number, the requests answered: "CONNECTIONS REQUESTS\\n".
+
+--max-file F (the HTTP modes): F is rewritten (atomically) with the most
+requests this server has had in hand at once (from a request's last header
+byte read to its answer sent), each time that number grows: "MAX\\n".
 """
 
 import argparse
@@ -138,10 +142,35 @@ class Counter:
                 atomic_write(self.path, "%d %d\n" % (self.conns, self.reqs))
 
 
+class InFlight:
+    """Requests in hand at once, and the most seen (--max-file)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+        if path:
+            atomic_write(path, "0\n")
+
+    def enter(self):
+        with self.lock:
+            self.now += 1
+            if self.now > self.most:
+                self.most = self.now
+                if self.path:
+                    atomic_write(self.path, "%d\n" % self.most)
+
+    def leave(self):
+        with self.lock:
+            self.now -= 1
+
+
 class Server:
     def __init__(self, args):
         self.a = args
         self.counter = Counter(args.count_file)
+        self.inflight = InFlight(args.max_file)
         self.lsock = None
         self.port = args.port
         self.stopping = False
@@ -345,44 +374,53 @@ class Server:
             if head is None:
                 return
             reqline, hdrs, keep = parse_head(head)
-            status = self.answer_status(conn)
-            if status is None:
+            self.inflight.enter()
+            try:
+                status = self.answer(conn, reqline, keep)
+            finally:
+                self.inflight.leave()
+            if status is None or not keep:
                 return
-            if self.a.mode == "slow":
+
+    def answer(self, conn, reqline, keep):
+        """Answer one request (http, slow, bytewise, big); None: none given."""
+        status = self.answer_status(conn)
+        if status is None:
+            return None
+        if self.a.mode == "slow":
+            time.sleep(self.a.delay)
+        if self.a.mode == "big":
+            n = self.a.body_size
+            body = bytes((i * 7 + 3) % 256 for i in range(256)) * (n // 256 + 1)
+            body = body[:n]
+        else:
+            body = ("status %d\n" % status).encode()
+        if reqline.startswith("HEAD "):
+            sendbody = b""
+        else:
+            sendbody = body
+        sline = ("HTTP/1.1 %d %s\r\n" % (status, REASONS.get(status, "Status"))).encode()
+        rest = ("Content-Type: text/plain\r\nContent-Length: %d\r\n"
+                "Connection: %s\r\n\r\n" % (len(body), "keep-alive" if keep else "close")
+                ).encode() + sendbody
+        if self.a.interim:
+            pre = ("HTTP/1.1 %d %s\r\n%s\r\n" % (
+                self.a.interim, INTERIM.get(self.a.interim, "Info"),
+                "Link: </style.css>; rel=preload\r\n"
+                if self.a.interim == 103 else "")).encode()
+            if self.a.interim_gap > 0:
+                conn.sendall(pre)
+                time.sleep(self.a.interim_gap)
+            else:
+                sline = pre + sline     # in the same send as the answer
+        if self.a.mode == "bytewise":
+            for i in range(len(sline)):
+                conn.sendall(sline[i:i + 1])
                 time.sleep(self.a.delay)
-            if self.a.mode == "big":
-                n = self.a.body_size
-                body = bytes((i * 7 + 3) % 256 for i in range(256)) * (n // 256 + 1)
-                body = body[:n]
-            else:
-                body = ("status %d\n" % status).encode()
-            if reqline.startswith("HEAD "):
-                sendbody = b""
-            else:
-                sendbody = body
-            sline = ("HTTP/1.1 %d %s\r\n" % (status, REASONS.get(status, "Status"))).encode()
-            rest = ("Content-Type: text/plain\r\nContent-Length: %d\r\n"
-                    "Connection: %s\r\n\r\n" % (len(body), "keep-alive" if keep else "close")
-                    ).encode() + sendbody
-            if self.a.interim:
-                pre = ("HTTP/1.1 %d %s\r\n%s\r\n" % (
-                    self.a.interim, INTERIM.get(self.a.interim, "Info"),
-                    "Link: </style.css>; rel=preload\r\n"
-                    if self.a.interim == 103 else "")).encode()
-                if self.a.interim_gap > 0:
-                    conn.sendall(pre)
-                    time.sleep(self.a.interim_gap)
-                else:
-                    sline = pre + sline     # in the same send as the answer
-            if self.a.mode == "bytewise":
-                for i in range(len(sline)):
-                    conn.sendall(sline[i:i + 1])
-                    time.sleep(self.a.delay)
-                conn.sendall(rest)
-            else:
-                conn.sendall(sline + rest)
-            if not keep:
-                return
+            conn.sendall(rest)
+        else:
+            conn.sendall(sline + rest)
+        return status
 
 
     def sink(self, conn):
@@ -445,6 +483,7 @@ def main():
     p.add_argument("--status", type=int, default=200)
     p.add_argument("--control")
     p.add_argument("--count-file")
+    p.add_argument("--max-file")
     p.add_argument("--delay", type=float, default=None)
     p.add_argument("--body-size", type=int, default=1 << 20)
     p.add_argument("--interim", type=int, default=0)

@@ -42,7 +42,7 @@ chmod 640 "$CFG"
 
 out=$(rc add svc "127.0.0.1:$HTTP" failure_threshold=2 success_threshold=1 2>&1); st=$?
 is "$st" 0 "add svc PATTERN key=value: exit 0" || diag "$out"
-like "$out" "added breaker \[svc\] to $CFG \(lines 15-32\)" "says what it added and where"
+like "$out" "added breaker \[svc\] to $CFG \(lines 15-35\)" "says what it added and where"
 n=$(stat -c %s "$T/orig")
 head -c "$n" "$CFG" | cmp -s - "$T/orig"
 ok $? "the old text is kept byte for byte (comments, spacing, continuation lines)"
@@ -65,7 +65,10 @@ half_open_probes = 1
 success_threshold = 1
 http_failure_status = 502, 503
 reject_errno = ECONNREFUSED
-cut_idle = yes"
+cut_idle = yes
+max_concurrent = 0
+max_wait = 0
+max_connections = 0"
 is "$(cat "$CFG")" "$expected" \
 	"appended after a newline and a blank line: every key, given values, [global]'s values as written, built-in defaults"
 is "$(tail -c 1 "$CFG" | od -An -c | tr -d ' ')" '\n' "the file ends with a newline"
@@ -122,7 +125,7 @@ unchanged "bad port"
 out=$(rc add x 127.0.0.1:9 failure_threshold=abc 2>&1); st=$?
 is "$st" 1 "bad value: exit 1"
 like "$out" "$CFG:$((L + 3)): bad value 'abc' for failure_threshold" "...FILE:LINE of that key in the would-be section" || diag "$out"
-like "$out" "lines $L-$((L + 17))" "...and says which lines the section would have been"
+like "$out" "lines $L-$((L + 20))" "...and says which lines the section would have been"
 unchanged "bad value"
 
 out=$(rc add x 127.0.0.1:9 open_duration=5parsecs 2>&1); st=$?

@@ -112,7 +112,10 @@ want = {"recloser_breaker_state": "gauge", "recloser_calls_total": "counter",
         "recloser_slow_calls_total": "counter", "recloser_timeouts_total": "counter",
         "recloser_rejected_total": "counter", "recloser_transitions_total": "counter",
         "recloser_opened_total": "counter", "recloser_state_seconds": "gauge",
-        "recloser_call_duration_seconds": "histogram", "recloser_log_dropped_total": "counter"}
+        "recloser_call_duration_seconds": "histogram", "recloser_log_dropped_total": "counter",
+        "recloser_rejected_reason_total": "counter", "recloser_in_flight": "gauge",
+        "recloser_in_flight_max": "gauge", "recloser_open_connections": "gauge",
+        "recloser_open_connections_max": "gauge"}
 helps, types, seen, probs = {}, {}, set(), []
 for line in open(sys.argv[1]):
     line = line.rstrip("\n")
@@ -221,7 +224,23 @@ tests:
   - interval: 1m
     input_series:
 $(cat "$T/series.yml")
+      - series: 'recloser_in_flight{breaker="bh",instance="host1"}'
+        values: '5x10'
+      - series: 'recloser_in_flight_max{breaker="bh",instance="host1"}'
+        values: '5x10'
+      - series: 'recloser_rejected_reason_total{breaker="bh",instance="host1",reason="bulkhead"}'
+        values: '0+4x10'
+      - series: 'recloser_in_flight{breaker="bq",instance="host1"}'
+        values: '5 4 5 5 5 5 5 5 5 5'
+      - series: 'recloser_in_flight_max{breaker="bq",instance="host1"}'
+        values: '5x10'
+      - series: 'recloser_rejected_reason_total{breaker="bq",instance="host1",reason="bulkhead"}'
+        values: '0+4x10'
     alert_rule_test:
+      - eval_time: 5m
+        alertname: RecloserBulkheadSaturated
+        exp_alerts:
+          - exp_labels: {severity: warning, instance: host1, breaker: bh}
       - eval_time: 5m
         alertname: RecloserBreakerOpen
         exp_alerts:
@@ -241,7 +260,7 @@ $(cat "$T/series.yml")
         exp_alerts: []
 EOF
 out=$(cd "$T" && "$PROMTOOL" test rules test.yml 2>&1); st=$?
-is "$st" 0 "promtool test rules: open/forced_open, opened and rejections alerts fire for svc and idle, none for quiet" || diag "$out"
+is "$st" 0 "promtool test rules: open/forced_open, opened and rejections alerts fire for svc and idle, none for quiet; a bulkhead full for 5 minutes and refusing alerts, one that had a free ticket does not" || diag "$out"
 # ...and the test can fail: with quiet expected to alert too, it does.
 sed 's/breaker: svc, state: open}/breaker: svc, state: open}\n          - exp_labels: {severity: critical, instance: host1, breaker: quiet, state: closed}/' \
 	"$T/test.yml" >"$T/test-wrong.yml"

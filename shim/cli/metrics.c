@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "core/shm.h"
 #include "core/breaker.h"
+#include "core/bulkhead.h"
 #include "core/clock.h"
 
 #define NSTATES 5
@@ -77,6 +78,21 @@ static void simple(FILE *f, const struct row *r, size_t n, const char *metric,
 	}
 }
 
+/* A gauge FIELD for the breakers whose CAP field is not 0. */
+static void capped(FILE *f, const struct row *r, size_t n, const char *metric,
+		   const char *help, size_t field, size_t cap)
+{
+	family(f, metric, "gauge", help);
+	for (size_t i = 0; i < n; i++) {
+		if (!*(const uint64_t *)((const char *)&r[i].v + cap))
+			continue;
+		fprintf(f, "%s{breaker=\"", metric);
+		label(f, r[i].name);
+		fprintf(f, "\"} %llu\n",
+			(unsigned long long)*(const uint64_t *)((const char *)&r[i].v + field));
+	}
+}
+
 static void expose(FILE *f, const struct row *r, size_t n)
 {
 	static const int states[NSTATES] = {
@@ -110,8 +126,31 @@ static void expose(FILE *f, const struct row *r, size_t n)
 	       "Calls failed by connect_timeout or response_timeout.",
 	       offsetof(rc_view, timeouts));
 	simple(f, r, n, "recloser_rejected_total", "counter",
-	       "Calls refused because the breaker was open.",
+	       "Calls refused, for any reason (recloser_rejected_reason_total tells which).",
 	       offsetof(rc_view, rejected));
+	family(f, "recloser_rejected_reason_total", "counter",
+	       "Calls refused, by reason: open (the breaker) or bulkhead (max_concurrent, "
+	       "max_connections).");
+	for (size_t i = 0; i < n; i++) {
+		fputs("recloser_rejected_reason_total{breaker=\"", f);
+		label(f, r[i].name);
+		fprintf(f, "\",reason=\"open\"} %llu\n", (unsigned long long)r[i].v.rejected_open);
+		fputs("recloser_rejected_reason_total{breaker=\"", f);
+		label(f, r[i].name);
+		fprintf(f, "\",reason=\"bulkhead\"} %llu\n",
+			(unsigned long long)r[i].v.rejected_bulkhead);
+	}
+	capped(f, r, n, "recloser_in_flight", "Calls in flight host-wide (tickets held); "
+	       "breakers with max_concurrent only.", offsetof(rc_view, in_flight),
+	       offsetof(rc_view, max_concurrent));
+	capped(f, r, n, "recloser_in_flight_max", "max_concurrent: the cap on calls in flight.",
+	       offsetof(rc_view, max_concurrent), offsetof(rc_view, max_concurrent));
+	capped(f, r, n, "recloser_open_connections", "Connections open host-wide; breakers "
+	       "with max_connections only.", offsetof(rc_view, open_connections),
+	       offsetof(rc_view, max_connections));
+	capped(f, r, n, "recloser_open_connections_max", "max_connections: the cap on open "
+	       "connections.", offsetof(rc_view, max_connections),
+	       offsetof(rc_view, max_connections));
 	simple(f, r, n, "recloser_transitions_total", "counter",
 	       "State changes of the breaker.", offsetof(rc_view, transitions));
 	simple(f, r, n, "recloser_opened_total", "counter",
@@ -177,6 +216,7 @@ void cli_metrics_expose(FILE *f, const rc_config *c, rc_shm *shm, FILE *why)
 		rows[n].name = b->name;
 		cli_settle(c, s, b, now);
 		rc_breaker_view(s, b, now, &rows[n].v);
+		rc_bh_view(shm, s, b, now, &rows[n].v);
 		n++;
 	}
 	expose(f, rows, n);

@@ -22,6 +22,7 @@
 #include "core/config.h"
 #include "core/shm.h"
 #include "core/breaker.h"
+#include "core/bulkhead.h"
 #include "core/clock.h"
 
 /* Breaker B has no slot in the state file: its row, and why on stderr. */
@@ -47,8 +48,8 @@ static void no_slot(FILE *f, FILE *why, const rc_shm *shm, const rc_config *c,
 		fprintf(f, "%s\n  {\"name\": \"%s\", \"state\": \"unprotected\", \"mode\": \"%s\"}",
 		       first ? "" : ",", b->name, cli_mode_name(b->mode));
 	else
-		fprintf(f, "%-20s %-13s %10s %10s %6s %10s %8s %8s %9s\n", b->name, "unprotected",
-		       "-", "-", "-", "-", "-", "-", "-");
+		fprintf(f, "%-20s %-13s %10s %10s %6s %10s %8s %8s %9s %9s\n", b->name, "unprotected",
+		       "-", "-", "-", "-", "-", "-", "-", "-");
 }
 
 int cli_status_print(FILE *f, FILE *why, const rc_config *c, rc_shm *shm,
@@ -74,6 +75,7 @@ int cli_status_print(FILE *f, FILE *why, const rc_config *c, rc_shm *shm,
 		rc_view v;
 		cli_settle(c, s, b, now);
 		rc_breaker_view(s, b, now, &v);
+		rc_bh_view(shm, s, b, now, &v);
 		if (json) {
 			fprintf(f, "%s\n  {\"name\": \"%s\", \"state\": \"%s\", \"mode\": \"%s\", "
 			       "\"calls\": %llu, \"successes\": %llu, \"failures\": %llu, "
@@ -81,7 +83,10 @@ int cli_status_print(FILE *f, FILE *why, const rc_config *c, rc_shm *shm,
 			       "\"rejected\": %llu, \"transitions\": %llu, \"opened\": %llu, "
 			       "\"window_calls\": %llu, \"window_failures\": %llu, "
 			       "\"probes_held\": %u, \"p50_us\": %llu, \"p99_us\": %llu, "
-			       "\"in_state_ms\": %llu, \"log_dropped\": %llu}",
+			       "\"in_state_ms\": %llu, \"log_dropped\": %llu, "
+			       "\"rejected_open\": %llu, \"rejected_bulkhead\": %llu, "
+			       "\"in_flight\": %llu, \"max_concurrent\": %llu, "
+			       "\"open_connections\": %llu, \"max_connections\": %llu}",
 			       first ? "" : ",", b->name, rc_state_name(v.state),
 			       cli_mode_name(b->mode),
 			       (unsigned long long)v.calls, (unsigned long long)v.successes,
@@ -92,7 +97,12 @@ int cli_status_print(FILE *f, FILE *why, const rc_config *c, rc_shm *shm,
 			       (unsigned long long)v.win_failures, v.probes_held,
 			       (unsigned long long)v.p50_us, (unsigned long long)v.p99_us,
 			       (unsigned long long)v.in_state_ms,
-			       (unsigned long long)rc_ld(&shm->hdr->log_dropped));
+			       (unsigned long long)rc_ld(&shm->hdr->log_dropped),
+			       (unsigned long long)v.rejected_open,
+			       (unsigned long long)v.rejected_bulkhead,
+			       (unsigned long long)v.in_flight, (unsigned long long)v.max_concurrent,
+			       (unsigned long long)v.open_connections,
+			       (unsigned long long)v.max_connections);
 		} else {
 			cli_table_row(f, b->name, &v, 0);
 		}

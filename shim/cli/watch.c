@@ -22,6 +22,7 @@
 #include "core/config.h"
 #include "core/shm.h"
 #include "core/breaker.h"
+#include "core/bulkhead.h"
 #include "core/clock.h"
 
 static volatile sig_atomic_t stop;
@@ -80,6 +81,7 @@ static void frame(FILE *f, const char *cfgpath, const rc_config *c, const char *
 			}
 			cli_settle(c, s, b, now);
 			rc_breaker_view(s, b, now, &v);
+			rc_bh_view(&shm, s, b, now, &v);
 			cli_table_row(f, b->name, &v, colour);
 			shown++;
 		}

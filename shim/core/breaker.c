@@ -275,6 +275,9 @@ int rc_breaker_admit(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 		tr = &dummy;
 	clear_tr(tr);
 	t->probe = -1;
+	t->bh = -1;
+	t->bh_val = 0;
+	t->bh_tab = NULL;
 	t->probe_val = 0;
 	for (;;) {
 		uint64_t w = rc_ld(&s->word), val;
@@ -441,6 +444,7 @@ static void clear_counts(rc_slot *s)
 	rc_st(&s->slow, 0);
 	rc_st(&s->timeouts, 0);
 	rc_st(&s->rejected, 0);
+	rc_st(&s->rejected_bulkhead, 0);
 	rc_st(&s->unlogged, 0);
 	for (i = 0; i < RC_LAT_BUCKETS; i++)
 		rc_st(&s->lat_count[i], 0);
@@ -485,6 +489,11 @@ void rc_breaker_view(const rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 	v->slow = rc_ld(&s->slow);
 	v->timeouts = rc_ld(&s->timeouts);
 	v->rejected = rc_ld(&s->rejected);
+	v->rejected_bulkhead = rc_ld(&s->rejected_bulkhead);
+	if (v->rejected_bulkhead > v->rejected)
+		v->rejected_bulkhead = v->rejected; /* read between the two adds */
+	v->rejected_open = v->rejected - v->rejected_bulkhead;
+	v->in_flight = v->max_concurrent = v->open_connections = v->max_connections = 0;
 	v->transitions = rc_ld(&s->transitions);
 	v->opened = rc_ld(&s->opened);
 	win_sum(s, b, now_ms, now_ms / win_width(b), UINT64_MAX, &v->win_calls, &v->win_failures);
@@ -577,6 +586,12 @@ void rc_breaker_count_reject(rc_slot *s)
 	rc_add(&s->rejected, 1);
 }
 
+void rc_breaker_count_reject_bulkhead(rc_slot *s)
+{
+	rc_add(&s->rejected_bulkhead, 1);
+	rc_add(&s->rejected, 1);
+}
+
 void rc_breaker_unlogged_add(rc_slot *s, uint64_t n)
 {
 	rc_add(&s->unlogged, n);
@@ -629,7 +644,7 @@ int rc_breaker_pend_settle(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 				rc_cas(&s->pending[i], &v, 0); /* stopped for good, or reused */
 			continue; /* alive: its own timer judges it */
 		}
-		rc_ticket t = { rc_ld(&s->pend_word[i]), 0, -1 };
+		rc_ticket t = { rc_ld(&s->pend_word[i]), 0, -1, -1, 0, NULL };
 		if (!rc_cas(&s->pending[i], &v, 0))
 			continue; /* another process settled it */
 		uint64_t lat_ms = RC_PEND_CONN(v) ? b->connect_timeout : b->response_timeout;

@@ -36,6 +36,9 @@ typedef struct rc_ticket {
 	uint64_t word;       /* state word at admission */
 	uint64_t probe_val;  /* value stored in probes[probe] */
 	int      probe;      /* probe slot held, or -1 */
+	int      bh;         /* bulkhead record held (core/bulkhead.h), or -1 */
+	uint64_t bh_val;     /* its value */
+	struct rc_bh_table *bh_tab; /* its table */
 } rc_ticket;
 
 enum { RC_REJECT = 0, RC_ADMIT = 1 };
@@ -115,6 +118,11 @@ void rc_breaker_cancel(rc_slot *s, const rc_ticket *t);
  * refused further down because the breaker opened meanwhile). */
 void rc_breaker_count_reject(rc_slot *s);
 
+/* Count one call refused by a bulkhead (max_concurrent, max_connections):
+ * in rejected, and in rejected_bulkhead (added first, so that a reader
+ * never sees more refused by the bulkhead than refused in all). */
+void rc_breaker_count_reject_bulkhead(rc_slot *s);
+
 /* Set the state to TO (any enum rc_state) for every process: the CLI.
  * RC_CLOSED also clears the counts and the window.  Return 0. */
 int rc_breaker_set(rc_slot *s, int to, uint64_t now_ms, rc_transition *tr);
@@ -131,6 +139,10 @@ typedef struct rc_view {
 	unsigned level;
 	uint64_t since_ms, in_state_ms;
 	uint64_t calls, successes, failures, slow, timeouts, rejected;
+	uint64_t rejected_bulkhead;         /* of rejected; the rest: the breaker (open) */
+	uint64_t rejected_open;             /* rejected - rejected_bulkhead */
+	/* bulkheads, filled by rc_bh_view (core/bulkhead.h); 0 without a cap */
+	uint64_t in_flight, max_concurrent, open_connections, max_connections;
 	uint64_t transitions, opened;
 	uint64_t win_calls, win_failures;   /* in the current window */
 	unsigned probes_held;

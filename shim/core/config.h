@@ -18,6 +18,9 @@
 #define RC_NAME_MAX      64   /* breaker names: 1-63 chars of [A-Za-z0-9_.-] */
 #define RC_MAX_BREAKERS 4096  /* per config file; also the state file's slots */
 #define RC_MAX_PROBES    16   /* upper bound of half_open_probes (keys.def) */
+#define RC_BH_RECORDS   256   /* upper bound of max_concurrent and
+                                 max_connections (keys.def, core/bulkhead.h) */
+#define RC_MAX_WAIT_MS 60000  /* upper bound of max_wait (keys.def) */
 
 typedef struct rc_breaker_cfg {
 	const char *name;        /* 1 to RC_NAME_MAX - 1 characters (kept in the

@@ -39,7 +39,7 @@
 #include "core/shm.h"
 #include "core/sys.h"
 
-_Static_assert(sizeof(rc_slot) == 576, "rc_slot layout changed: bump RC_SHM_VERSION");
+_Static_assert(sizeof(rc_slot) == 584, "rc_slot layout changed: bump RC_SHM_VERSION");
 _Static_assert(offsetof(rc_slot, seen) == 520, "rc_slot layout changed: bump RC_SHM_VERSION");
 _Static_assert(sizeof(rc_shm_header) == 144, "header layout changed: bump RC_SHM_VERSION");
 
@@ -58,6 +58,13 @@ static int name_ok(const char *name, size_t max)
 /* ---- the state file ---- */
 
 size_t rc_shm_file_size(void)
+{
+	return sizeof(rc_shm_header) + (size_t)RC_MAX_BREAKERS * sizeof(rc_slot) +
+	       RC_BH_REGION_SIZE;
+}
+
+/* Where the bulkhead tables begin. */
+static size_t bh_offset(void)
 {
 	return sizeof(rc_shm_header) + (size_t)RC_MAX_BREAKERS * sizeof(rc_slot);
 }
@@ -132,6 +139,8 @@ static void hdr_init(rc_shm_header *h, const char *boot)
 	h->header_size = sizeof(rc_shm_header);
 	h->slot_size = sizeof(rc_slot);
 	h->nslots = RC_MAX_BREAKERS;
+	h->bh_tables = RC_BH_TABLES;
+	h->bh_table_size = sizeof(rc_bh_table);
 	memset(h->boot_id, 0, sizeof h->boot_id);
 	if (boot[0])
 		memcpy(h->boot_id, boot, strlen(boot));
@@ -394,6 +403,13 @@ static void reset_for_boot(rc_shm *shm, uint64_t now)
 		if (rc_ld(&shm->slots[i].name_word) == RC_NW_READY)
 			touch(&shm->slots[i], now);
 	}
+	/* bulkhead tickets: their times and holders mean nothing now */
+	for (unsigned i = 0; i < RC_BH_TABLES; i++) {
+		rc_bh_table *t = &shm->bh[i];
+		for (unsigned k = 0; k < RC_BH_RECORDS; k++)
+			rc_st(&t->rec[k], 0);
+		__atomic_store_n(&t->waiters, 0, __ATOMIC_RELAXED);
+	}
 }
 
 /* Remove PATH if it still names the file open at FD (ours, sized by us
@@ -548,11 +564,14 @@ static int shm_open_(const char *path, rc_shm *shm, char *err, size_t errlen)
 		goto bad;
 	}
 	if (h->header_size != sizeof(rc_shm_header) || h->slot_size != sizeof(rc_slot) ||
-	    h->nslots != RC_MAX_BREAKERS) {
+	    h->nslots != RC_MAX_BREAKERS || h->bh_tables != RC_BH_TABLES ||
+	    h->bh_table_size != sizeof(rc_bh_table)) {
 		refuse(err, errlen, path,
-		       "layout %u/%u/%u, expected %zu/%zu/%u (header/slot size, slots)",
-		       h->header_size, h->slot_size, h->nslots, sizeof(rc_shm_header),
-		       sizeof(rc_slot), (unsigned)RC_MAX_BREAKERS);
+		       "layout %u/%u/%u/%u/%u, expected %zu/%zu/%u/%u/%zu "
+		       "(header/slot size, slots, bulkhead tables/size)",
+		       h->header_size, h->slot_size, h->nslots, h->bh_tables, h->bh_table_size,
+		       sizeof(rc_shm_header), sizeof(rc_slot), (unsigned)RC_MAX_BREAKERS,
+		       (unsigned)RC_BH_TABLES, sizeof(rc_bh_table));
 		goto bad;
 	}
 	if (memchr(h->boot_id, 0, sizeof h->boot_id) == NULL) {
@@ -561,6 +580,7 @@ static int shm_open_(const char *path, rc_shm *shm, char *err, size_t errlen)
 	}
 	shm->hdr = h;
 	shm->slots = (rc_slot *)((char *)map + sizeof(rc_shm_header));
+	shm->bh = (rc_bh_table *)(void *)((char *)map + bh_offset());
 	shm->size = want;
 	if (check_slots(shm->slots, path, err, errlen) < 0) {
 		memset(shm, 0, sizeof *shm);

@@ -13,8 +13,10 @@
 #include "core/slot.h"
 
 #define RC_SHM_MAGIC   0x31534f4c43455252ULL /* "RRECLOS1" little-endian */
-#define RC_SHM_VERSION 3u  /* 2: pid-namespace-aware claims and probes, free slots, seen;
-                               3: 4096 slots */
+#define RC_SHM_VERSION 4u  /* 2: pid-namespace-aware claims and probes, free slots, seen;
+                               3: 4096 slots;
+                               4: bulkheads (rejected_bulkhead, the tables after the slots);
+                                  calls and successes derived, fail_ms (slot.h) */
 
 typedef struct rc_shm_header {
 	uint64_t magic;                /* RC_SHM_MAGIC once initialised */
@@ -30,12 +32,16 @@ typedef struct rc_shm_header {
 	                                  by the one process that resets the
 	                                  slots of a file from another boot */
 	uint64_t log_dropped;          /* log lines any process could not write */
-	uint64_t reserved[6];
+	uint32_t bh_tables;            /* RC_BH_TABLES (core/bulkhead.h) */
+	uint32_t bh_table_size;        /* sizeof(rc_bh_table) */
+	uint64_t reserved[5];
 } rc_shm_header;
 
 typedef struct rc_shm {
 	rc_shm_header *hdr;
 	rc_slot       *slots;          /* hdr->nslots of them */
+	struct rc_bh_table *bh;        /* the bulkhead tables, after the slots
+	                                  (core/bulkhead.h) */
 	size_t         size;           /* bytes mapped */
 } rc_shm;
 

@@ -104,7 +104,7 @@ typedef struct rc_slot {
 	uint64_t failures;
 	uint64_t slow;                 /* failures because slower than slow_call */
 	uint64_t timeouts;             /* failures by connect/response timeout */
-	uint64_t rejected;             /* calls refused */
+	uint64_t rejected;             /* calls refused, for any reason */
 	uint64_t transitions;
 	uint64_t opened;               /* transitions into open or forced_open */
 	uint64_t lat_count[RC_LAT_BUCKETS];
@@ -114,7 +114,29 @@ typedef struct rc_slot {
 	uint64_t seen;                 /* RC_SEEN: last known in use (shm.c) */
 	uint64_t pending[RC_PENDING];  /* 0, or RC_PEND: a call's deadline */
 	uint64_t pend_word[RC_PENDING];/* the state word at that call's admission */
+	uint64_t rejected_bulkhead;    /* of rejected: refused by a bulkhead
+	                                  (max_concurrent, max_connections);
+	                                  the rest were refused by the breaker */
 } rc_slot;
+
+/* The bulkhead tables after the slots (core/bulkhead.h says what they
+ * mean): RC_BH_TABLES of them, each of RC_BH_RECORDS (config.h) ticket
+ * records, each bound to one breaker's slot and one kind of cap. */
+#define RC_BH_TABLES 128
+typedef struct rc_bh_table {
+	uint64_t owner;     /* 0 free; else (kind << 32) | (slot number + 1) */
+	uint64_t spare;     /* 0 */
+	uint32_t seq;       /* futex word: +1 on every release seen by a waiter */
+	uint32_t waiters;   /* threads waiting for a record: a hint (waiters
+	                       also look every 20 ms); one too many (a waiter
+	                       killed in its wait) comes down at the next
+	                       release that wakes nobody */
+	uint64_t reserved[5];
+	uint64_t rec[RC_BH_RECORDS];
+} rc_bh_table;
+
+/* Size in bytes of the tables' region. */
+#define RC_BH_REGION_SIZE ((unsigned long)RC_BH_TABLES * sizeof(rc_bh_table))
 
 /* Atomic access to the mapping's plain uint64_t fields. */
 static inline uint64_t rc_ld(const uint64_t *p)

@@ -102,6 +102,7 @@ void rc_call_connected(rc_fd *e, int ok, int err)
 		return;
 	}
 	rc_call_verdict(e, rc_is_net_failure(err) ? RC_FAIL : -1, now, err);
+	rc_fd_conn_drop(e);
 	rc_fd_release(e, RC_FD_NONE);
 }
 
@@ -127,6 +128,7 @@ uint32_t rc_call_end(int fd, rc_fd *e, uint32_t ph, int err, int closing)
 		    now - e->start_us > b->connect_timeout * 1000)
 			outcome = RC_CONNECT_TIMEOUT;
 		rc_call_verdict(e, outcome, now, soerr);
+		rc_fd_conn_drop(e);
 		return RC_FD_NONE;
 	}
 	/* WAITING: no response byte */
@@ -142,6 +144,7 @@ uint32_t rc_call_end(int fd, rc_fd *e, uint32_t ph, int err, int closing)
 		rc_call_verdict(e, RC_FAIL_TIMEOUT, now, ETIMEDOUT); /* waited too long */
 	else
 		rc_call_verdict(e, -1, now, 0); /* the app gave up first: no verdict */
+	rc_fd_conn_drop(e); /* NONE: the connection is no longer tracked */
 	return RC_FD_NONE;
 }
 
@@ -238,6 +241,7 @@ void rc_fd_duped(int oldfd, int newfd)
 	n->ct_ms = o->ct_ms;
 	n->rt_ms = o->rt_ms;
 	n->sotype = SOCK_STREAM;
+	n->cn.i = -1; /* the connection's record stays with oldfd */
 	rc_fd_release(n, ph == RC_FD_TIMEDOUT ? RC_FD_TIMEDOUT : RC_FD_IDLE);
 }
 

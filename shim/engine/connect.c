@@ -39,6 +39,7 @@ static int connect_again(int fd, rc_fd *e, const struct sockaddr *sa, socklen_t 
 			if (rc_fd_claim(e, RC_FD_CONNECTING)) {
 				RC_SCOPE();
 				rc_call_verdict(e, RC_CONNECT_TIMEOUT, rc_now_us(), ETIMEDOUT);
+				rc_fd_conn_drop(e);
 				rc_fd_release(e, RC_FD_NONE);
 			}
 			errno = ETIMEDOUT;
@@ -152,6 +153,7 @@ static void track(int fd, rc_fd *e, const rc_bk *bk, const rc_dest *d, uint64_t 
 	e->rt = b->response_timeout != 0;
 	e->ct_ms = b->connect_timeout;
 	e->rt_ms = b->response_timeout;
+	e->cn.i = -1;
 	rc_call_start(e, start_us);
 }
 
@@ -211,6 +213,16 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	int flags = REAL(fcntl)(fd, F_GETFL);
 	int blocking = flags >= 0 && !(flags & O_NONBLOCK);
 	int r, err, outcome;
+	rc_bh_hold cn = { -1, 0 };
+	if (__builtin_expect(rc_gate_capped(bk), 0)) {
+		/* bulkheads: a ticket (and a connection record), waited for
+		 * no longer than the connect itself may take */
+		if (rc_gate_bulkhead(bk, &t, fd, blocking, b->connect_timeout, &cn, &start_us,
+				     d.family, d.addr, d.port) == RC_REJECT) {
+			RC_ERRNO(b->reject_errno);
+			return -1;
+		}
+	}
 	if (!blocking || !b->connect_timeout || app_bounds_it(fd, b)) {
 		/* non-blocking, or the kernel's own bound applies: pass through */
 		r = REAL(connect)(fd, sa, len);
@@ -235,14 +247,17 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		track(fd, ne, bk, &d, start_us, 0);
 		ne->nonblock = !blocking && flags >= 0;
 		ne->t = t;
+		ne->cn = cn;
 		rc_fd_release(ne, outcome == RC_OK ? RC_FD_WAITING : RC_FD_CONNECTING);
 		if (outcome == PENDING && b->connect_timeout)
 			rc_timer_arm(ne, start_us + b->connect_timeout * 1000, RC_DL_CONNECT);
 	} else if (outcome == RC_OK || outcome == PENDING || outcome == NOT_OURS) {
 		rc_gate_cancel(bk, &t); /* untracked, or the app's own error */
+		rc_gate_conn_give(bk, &cn);
 	} else {
 		rc_gate_verdict(bk, &t, outcome, start_us, rc_now_us(), d.family, d.addr, d.port,
 				err);
+		rc_gate_conn_give(bk, &cn);
 	}
 	if (r != 0)
 		RC_ERRNO(err);

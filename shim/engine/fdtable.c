@@ -44,8 +44,10 @@ void rc_fd_forget(rc_fd *e)
 		if (ph == RC_FD_NONE || ph == RC_FD_BUSY)
 			return;
 		if (__atomic_compare_exchange_n(&e->phase, &ph, RC_FD_NONE, 0, __ATOMIC_ACQ_REL,
-						__ATOMIC_RELAXED))
+						__ATOMIC_RELAXED)) {
+			rc_fd_bh_drop(e, ph);
 			return;
+		}
 	}
 }
 

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "core/breaker.h"
+#include "core/bulkhead.h"
 #include "core/dest.h"
 #include "core/http.h"
 
@@ -77,6 +78,9 @@ typedef struct rc_fd {
 	uint64_t     start_us;  /* when the open call started */
 	uint64_t     first_us;  /* when its first response byte came */
 	rc_ticket    t;
+	rc_bh_hold   cn;        /* its connection's record under max_connections
+	                           (i -1: none), given back when the entry
+	                           stops tracking it (rc_fd_conn_drop) */
 	rc_http      http;      /* the response's status line so far */
 } rc_fd;
 
@@ -166,6 +170,26 @@ static inline void rc_fd_disarm(rc_fd *e)
 	__atomic_store_n(&e->deadline, 0, __ATOMIC_RELAXED);
 	if (__builtin_expect(e->pend != 0, 0))
 		rc_fd_pend_drop(e);
+}
+
+/* e stops tracking its connection (NONE, or forgotten): its
+ * max_connections record, if any, goes back (engine/gate.c). */
+void rc_fd_conn_drop_(rc_fd *e);
+static inline void rc_fd_conn_drop(rc_fd *e)
+{
+	if (__builtin_expect(e->cn.i >= 0, 0))
+		rc_fd_conn_drop_(e);
+}
+
+/* e was forgotten in phase PH (its number closed where the shim could not
+ * see it): its connection record goes back, and so does the bulkhead
+ * ticket of a call it had open (which gets no verdict). */
+void rc_fd_bh_drop_(rc_fd *e, uint32_t ph);
+static inline void rc_fd_bh_drop(rc_fd *e, uint32_t ph)
+{
+	if (__builtin_expect(e->cn.i >= 0 || (e->t.bh >= 0 && e->t.bh_tab &&
+					      ph >= RC_FD_CONNECTING && ph <= RC_FD_STATUS), 0))
+		rc_fd_bh_drop_(e, ph);
 }
 
 /* Call FN(fd, e, CTX) for every entry of the fds FIRST..LAST whose chunk

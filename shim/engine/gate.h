@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/breaker.h"
+#include "core/bulkhead.h"
 #include "engine/live.h"
 
 /* Judge the calls of B whose process died with no verdict, once their
@@ -44,6 +45,37 @@ void rc_gate_cancel(const rc_bk *b, const rc_ticket *t);
  * meanwhile: released, and counted and logged as a rejection. */
 void rc_gate_reject_late(const rc_bk *b, const rc_ticket *t, int family, const void *addr,
 			 uint16_t port);
+
+/* B's bulkheads (max_concurrent, and max_connections when CONN is not
+ * NULL), for a call admitted by rc_gate_admit with T: take a ticket into
+ * T (and a connection record into *CONN).  When all are held, a caller
+ * that may block waits for one, up to max_wait, never longer than OWN_MS
+ * (its own bound, 0 none) or fd's SO_SNDTIMEO: MAY_BLOCK 1 yes, 0 no, -1
+ * ask fd's O_NONBLOCK (FD < 0: never waits).  Return RC_ADMIT, or
+ * RC_REJECT: T released, the refusal counted (rejected, reason
+ * bulkhead) and logged.  mode = observe: never refuses, takes nothing.
+ * *NOW_US is the time of the call's start; if it waited, the time it got
+ * its tickets (a wait for a ticket is not the service's latency).
+ * The ticket goes back with T at rc_gate_verdict, rc_gate_cancel or
+ * rc_gate_reject_late.  Call only when B has a cap. */
+int rc_gate_bulkhead(const rc_bk *b, rc_ticket *t, int fd, int may_block, uint64_t own_ms,
+		     rc_bh_hold *conn, uint64_t *now_us, int family, const void *addr,
+		     uint16_t port);
+
+/* Nonzero if B has a bulkhead: one predictable branch on the call path. */
+static inline int rc_gate_capped(const rc_bk *b)
+{
+	return (b->cfg->max_concurrent | b->cfg->max_connections) != 0;
+}
+
+/* Give back B's connection record H (the connection is closed or no
+ * longer tracked); a record a parent made (H inherited over fork) stays
+ * the parent's.  H->i becomes -1. */
+void rc_gate_conn_give(const rc_bk *b, rc_bh_hold *h);
+
+/* A call starts on the connection holding H: its record's expiry moves
+ * to RC_BH_CONN_TTL_MS from now. */
+void rc_gate_conn_touch(const rc_bk *b, rc_bh_hold *h);
 
 /* Nonzero if B refuses every new call now (open or forced_open, mode
  * enforce): the socket layer's question inside a libcurl transfer. */

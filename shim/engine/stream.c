@@ -35,6 +35,7 @@ static void stale(int fd, rc_fd *e)
 	if (ph == RC_FD_CONNECTING) {
 		/* the socket to ask how the connect went is gone */
 		rc_call_verdict(e, -1, 0, 0);
+		rc_fd_conn_drop(e);
 		rc_fd_release(e, RC_FD_NONE);
 	} else if (ph != RC_FD_NONE) {
 		rc_fd_release(e, rc_call_end(fd, e, ph, 0, 1));
@@ -69,6 +70,7 @@ static int new_call(int fd, rc_fd *e, uint32_t ph)
 		if (!same_peer(fd, e)) {
 			/* the number was closed where the shim could not see it and
 			 * now is something else: never cut what is not ours */
+			rc_fd_conn_drop(e);
 			rc_fd_release(e, RC_FD_NONE);
 			return 0;
 		}
@@ -78,6 +80,21 @@ static int new_call(int fd, rc_fd *e, uint32_t ph)
 	if (rc_gate_admit(bk, now, e->dest.family, e->dest.addr, e->dest.port, &e->t) == RC_REJECT) {
 		rc_fd_release(e, RC_FD_IDLE);
 		return -1;
+	}
+	if (__builtin_expect(rc_gate_capped(bk), 0)) {
+		rc_gate_conn_touch(bk, &e->cn);
+		if (bk->cfg->max_concurrent &&
+		    rc_gate_bulkhead(bk, &e->t, fd, e->nonblock ? 0 : -1, 0, NULL, &now, e->dest.family,
+				     e->dest.addr, e->dest.port) == RC_REJECT) {
+			if (!same_peer(fd, e)) {
+				/* not the breaker's connection any more: never cut it */
+				rc_fd_conn_drop(e);
+				rc_fd_release(e, RC_FD_NONE);
+				return 0;
+			}
+			rc_fd_release(e, RC_FD_IDLE);
+			return -1;
+		}
 	}
 	rc_call_start(e, now);
 	rc_fd_release(e, RC_FD_WAITING);

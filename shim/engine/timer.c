@@ -50,6 +50,7 @@ static void expire(int fd, rc_fd *e, uint32_t ph)
 				ETIMEDOUT);
 		if (d >= 0)
 			REAL(close)(d);
+		rc_fd_conn_drop(e);
 		rc_fd_release(e, RC_FD_NONE);
 		return;
 	}

@@ -32,7 +32,13 @@ int rc_transfer_begin(const char *host, uint16_t port, rc_transfer *tx)
 	tx->bk = bk;
 	tx->pid = rc_self_pid();
 	tx->start_us = now;
-	return rc_gate_admit(bk, now, 0, tx->host, port, &tx->t) == RC_ADMIT;
+	if (rc_gate_admit(bk, now, 0, tx->host, port, &tx->t) != RC_ADMIT)
+		return 0;
+	/* a transfer's bulkhead never waits (a multi handle must not block) */
+	if (__builtin_expect(bk->cfg->max_concurrent != 0, 0) &&
+	    rc_gate_bulkhead(bk, &tx->t, -1, 0, 0, NULL, &now, 0, tx->host, port) == RC_REJECT)
+		return 0;
+	return 1;
 }
 
 void rc_transfer_end(rc_transfer *tx, int outcome, uint64_t end_us)

@@ -258,6 +258,29 @@ static void test_errors(void)
 	bad1("[a]\nmatch = a.example\n   mode = observe\n", "t.ini:3: ",
 	     "is read as a continuation of 'match'", "indented key after match");
 
+	/* bulkhead keys: defaults 0, bounds */
+	{
+		rc_config *c = good("[global]\nmax_wait = 250ms\n[a]\nmatch = a.example\n"
+				    "max_concurrent = 256\nmax_connections = 3\n[b]\nmatch = b.example\n",
+				    "bulkhead keys");
+		if (c) {
+			is_int(c->breakers[0].max_concurrent, 256, "max_concurrent = 256");
+			is_int(c->breakers[0].max_connections, 3, "max_connections = 3");
+			is_int(c->breakers[0].max_wait, 250, "max_wait from [global]: 250 ms");
+			is_int(c->breakers[1].max_concurrent, 0, "max_concurrent defaults to 0 (no cap)");
+			is_int(c->breakers[1].max_connections, 0, "max_connections defaults to 0");
+			rc_config_free(c);
+		}
+	}
+	bad1("[a]\nmatch = a.example\nmax_concurrent = 257\n", "t.ini:3: ",
+	     "bad value '257' for max_concurrent: expected at most 256", "max_concurrent 257");
+	bad1("[a]\nmatch = a.example\nmax_connections = 1000\n", "t.ini:3: ",
+	     "for max_connections", "max_connections 1000");
+	bad1("[a]\nmatch = a.example\nmax_wait = 61s\n", "t.ini:3: ",
+	     "for max_wait", "max_wait 61s");
+	bad1("[a]\nmatch = a.example\nmax_concurrent = -1\n", "t.ini:3: ",
+	     "for max_concurrent", "max_concurrent -1");
+
 	/* half_open_probes bounds */
 	bad1("[a]\nmatch = a.example\nhalf_open_probes = 0\n", "t.ini:3: ",
 	     "bad value '0' for half_open_probes: expected 1-16", "half_open_probes 0");

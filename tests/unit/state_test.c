@@ -19,6 +19,7 @@
 #include "core/alive.h"
 #include "core/shm.h"
 #include "core/breaker.h"
+#include "core/bulkhead.h"
 #include "core/clock.h"
 
 static char dir[256];
@@ -115,11 +116,143 @@ static rc_slot *fresh(rc_shm *m, const char *name, uint64_t now)
 	return s;
 }
 
+/* ------------------------------------------------------------- bulkheads */
+
+static void test_bulkhead(void)
+{
+	char err[256];
+	rc_shm a, b;
+	const char *p = tpath("bulkhead");
+	ok(rc_shm_open(p, &a, err, sizeof err) == 0 && rc_shm_open(p, &b, err, sizeof err) == 0,
+	   "bulkhead: two mappings (%s)", err);
+	rc_slot *s1 = rc_shm_slot(&a, "one", 1), *s2 = rc_shm_slot(&a, "two", 1);
+	unsigned n1 = (unsigned)(s1 - a.slots), n2 = (unsigned)(s2 - a.slots);
+	ok(rc_bh_table_of(&a, n1, RC_BH_CALLS, 0) == NULL, "no table bound before one is asked for");
+	rc_bh_table *t = rc_bh_table_of(&a, n1, RC_BH_CALLS, 1);
+	rc_bh_table *tc = rc_bh_table_of(&a, n1, RC_BH_CONNS, 1);
+	rc_bh_table *t2 = rc_bh_table_of(&a, n2, RC_BH_CALLS, 1);
+	ok(t && tc && t2 && t != tc && t != t2 && tc != t2, "one table per slot and kind");
+	ok(rc_bh_table_of(&b, n1, RC_BH_CALLS, 1) == (rc_bh_table *)((char *)b.bh +
+			((char *)t - (char *)a.bh)), "another mapping finds the same table");
+
+	uint64_t now = rc_now_ms();
+	uint32_t pid = (uint32_t)getpid(), ns = rc_alive_ns();
+	int got[5];
+	for (int i = 0; i < 5; i++)
+		got[i] = rc_bh_take(t, 5, (unsigned)i * 3 % 5, RC_BH_REC(ns, pid, now + 10000 + 100 * i));
+	ok(got[0] >= 0 && got[1] >= 0 && got[2] >= 0 && got[3] >= 0 && got[4] >= 0,
+	   "cap 5: five tickets taken");
+	is_int(rc_bh_held(t, 5), 5, "five held");
+	is_int(rc_bh_take(t, 5, 0, RC_BH_REC(ns, pid, now + 10000)), -1, "a sixth is refused");
+	is_int(rc_bh_reclaim(t, 5, now, 1), 0, "live, unexpired holders are not reclaimed");
+	uint64_t v = RC_BH_REC(ns, pid, now + 10000 + 200);
+	rc_bh_give(t, got[2], v);
+	is_int(rc_bh_held(t, 5), 4, "one given back: four held");
+	rc_bh_give(t, got[2], v);
+	is_int(rc_bh_held(t, 5), 4, "given back twice: still four (CAS on the value)");
+	int k = rc_bh_take(t, 5, 0, RC_BH_REC(ns, pid, now + 10000));
+	is_int(k, got[2], "the freed record is taken again");
+	rc_bh_give(t, got[0], RC_BH_REC(ns, pid, now + 5000));
+	is_int(rc_bh_held(t, 5), 5, "a give with a stale value frees nothing");
+	for (int i = 0; i < 5; i++)
+		__atomic_store_n(&t->rec[i], 0, __ATOMIC_RELAXED);
+
+	/* expiry and dead holders */
+	rc_bh_take(t, 3, 0, RC_BH_REC(ns, pid, now - 1));          /* expired */
+	rc_bh_take(t, 3, 0, RC_BH_REC(ns ^ 1, 4194000, now + 60000)); /* another namespace */
+	pid_t c = fork();
+	if (c == 0)
+		_exit(0);
+	waitpid(c, NULL, 0);
+	rc_bh_take(t, 3, 0, RC_BH_REC(ns, (uint32_t)c, now + 60000));  /* dead */
+	is_int(rc_bh_held(t, 3), 3, "three held: expired, foreign namespace, dead");
+	is_int(rc_bh_reclaim(t, 3, now, 1), 2, "the expired and the dead one are reclaimed");
+	is_int(rc_bh_held(t, 3), 1, "the other namespace's stays until it expires");
+	is_int(rc_bh_reclaim(t, 3, now + 60001, 0), 1, "...and goes once it has");
+	ok(rc_bh_expired(RC_BH_REC(ns, pid, 0xffffffff0ull), 0x1000000050ull) &&
+	   !rc_bh_expired(RC_BH_REC(ns, pid, 0x1000000100ull), 0xffffffff0ull),
+	   "expiry compares across the 32-bit wrap (ms / 16: every 2.2 years)");
+	ok(rc_bh_expired(RC_BH_REC(ns, pid, now + 600000), now + 86400000ull * 200),
+	   "a record left 200 days ago still reads expired");
+
+	/* a forgotten slot's table goes to the next breaker that needs one */
+	rc_bh_take(t2, 1, 0, RC_BH_REC(ns, pid, now + 60000));
+	is_int(rc_shm_forget(&a, "two", 0, NULL), 0, "slot two forgotten");
+	ok(rc_bh_table_of(&a, n1 + 50, RC_BH_CALLS, 1) == t2 && rc_bh_held(t2, 1) == 0,
+	   "the table of a forgotten slot goes to the next slot that asks, its records cleared");
+	t2->owner = ((uint64_t)RC_BH_CALLS << 32) | (n2 + 1u); /* as it was */
+	unsigned used = 0;
+	for (unsigned i = 0; i < RC_BH_TABLES; i++)
+		used += a.bh[i].owner != 0;
+	is_int(used, 3, "three tables bound");
+	rc_bh_table *last = NULL;
+	for (unsigned i = 0; i < RC_BH_TABLES - 1; i++) {
+		char nm[32];
+		snprintf(nm, sizeof nm, "bh%u", i);
+		rc_slot *sx = rc_shm_slot(&a, nm, 1);
+		rc_bh_table *x = sx ? rc_bh_table_of(&a, (unsigned)(sx - a.slots), RC_BH_CALLS, 1) : NULL;
+		if (x)
+			last = x;
+		if (i == 0)
+			ok(x == t2 && sx == s2,
+			   "a new name in the forgotten slot inherits its table");
+		if (i == RC_BH_TABLES - 2)
+			ok(x == NULL, "every table taken: none (the breaker goes uncapped)");
+	}
+	ok(last != NULL, "tables were bound");
+	memset(a.bh, 0, RC_BH_REGION_SIZE);
+	rc_shm_close(&a);
+	rc_shm_close(&b);
+}
+
+/* Threads take and give tickets under a cap: never more than CAP at once. */
+#define BH_THREADS 8
+static rc_bh_table *bh_t;
+static int bh_now, bh_most, bh_bad;
+static void *bh_worker(void *arg)
+{
+	uint32_t pid = (uint32_t)getpid(), ns = rc_alive_ns();
+	unsigned start = (unsigned)(uintptr_t)arg;
+	for (int n = 0; n < 20000; n++) {
+		uint64_t v = RC_BH_REC(ns, pid, rc_now_ms() + 60000);
+		int i = rc_bh_take(bh_t, 3, start++ % 3, v);
+		if (i < 0)
+			continue;
+		int c = __atomic_add_fetch(&bh_now, 1, __ATOMIC_SEQ_CST);
+		if (c > 3)
+			__atomic_store_n(&bh_bad, 1, __ATOMIC_RELAXED);
+		int m = __atomic_load_n(&bh_most, __ATOMIC_RELAXED);
+		while (c > m && !__atomic_compare_exchange_n(&bh_most, &m, c, 0, __ATOMIC_RELAXED,
+							     __ATOMIC_RELAXED))
+			;
+		__atomic_sub_fetch(&bh_now, 1, __ATOMIC_SEQ_CST);
+		rc_bh_give(bh_t, i, v);
+	}
+	return NULL;
+}
+
+static void test_bulkhead_threads(void)
+{
+	char err[256];
+	rc_shm a;
+	ok(rc_shm_open(tpath("bulkhead_mt"), &a, err, sizeof err) == 0, "threads: state (%s)", err);
+	bh_t = rc_bh_table_of(&a, 0, RC_BH_CALLS, 1);
+	pthread_t th[BH_THREADS];
+	for (uintptr_t i = 0; i < BH_THREADS; i++)
+		pthread_create(&th[i], NULL, bh_worker, (void *)i);
+	for (int i = 0; i < BH_THREADS; i++)
+		pthread_join(th[i], NULL);
+	ok(!bh_bad && bh_most >= 1 && bh_most <= 3, "8 threads x 20000 takes, cap 3: at most %d at once",
+	   bh_most);
+	is_int(rc_bh_held(bh_t, 3), 0, "every ticket given back");
+	rc_shm_close(&a);
+}
+
 /* ---------------------------------------------------------------- layout */
 
 static void test_layout(void)
 {
-	ok(sizeof(rc_slot) == 576, "sizeof(rc_slot) == 576");
+	ok(sizeof(rc_slot) == 584, "sizeof(rc_slot) == 584");
 	ok(sizeof(rc_shm_header) == 144, "sizeof(rc_shm_header) == 144");
 	ok(offsetof(rc_slot, name_word) == 0 && offsetof(rc_slot, name) == 8 &&
 	   offsetof(rc_slot, word) == 72 && offsetof(rc_slot, consec) == 80 &&
@@ -130,7 +263,8 @@ static void test_layout(void)
 	   offsetof(rc_slot, transitions) == 344 && offsetof(rc_slot, opened) == 352 &&
 	   offsetof(rc_slot, lat_count) == 360 && offsetof(rc_slot, lat_sum_us) == 504 &&
 	   offsetof(rc_slot, unlogged) == 512 && offsetof(rc_slot, seen) == 520 &&
-	   offsetof(rc_slot, pending) == 528 && offsetof(rc_slot, pend_word) == 552,
+	   offsetof(rc_slot, pending) == 528 && offsetof(rc_slot, pend_word) == 552 &&
+	   offsetof(rc_slot, rejected_bulkhead) == 576,
 	   "rc_slot field offsets");
 	ok(offsetof(rc_shm_header, magic) == 0 && offsetof(rc_shm_header, version) == 8 &&
 	   offsetof(rc_shm_header, header_size) == 12 &&
@@ -138,12 +272,15 @@ static void test_layout(void)
 	   offsetof(rc_shm_header, init_word) == 24 && offsetof(rc_shm_header, boot_id) == 32 &&
 	   offsetof(rc_shm_header, created_ms) == 72 &&
 	   offsetof(rc_shm_header, boot_hash) == 80 &&
-	   offsetof(rc_shm_header, log_dropped) == 88 && offsetof(rc_shm_header, reserved) == 96,
+	   offsetof(rc_shm_header, log_dropped) == 88 && offsetof(rc_shm_header, bh_tables) == 96 &&
+	   offsetof(rc_shm_header, bh_table_size) == 100 && offsetof(rc_shm_header, reserved) == 104,
 	   "rc_shm_header field offsets");
-	is_int(rc_shm_file_size(), 144 + 4096 * 576, "file size = header + 4096 slots");
+	is_int(sizeof(rc_bh_table), 64 + 8 * 256, "sizeof(rc_bh_table) == 2112");
+	is_int(rc_shm_file_size(), 144 + 4096 * 584 + 128 * 2112,
+	       "file size = header + 4096 slots + 128 bulkhead tables");
 	uint64_t m = RC_SHM_MAGIC;
 	ok(memcmp(&m, "RRECLOS1", 8) == 0, "magic reads RRECLOS1 in memory");
-	is_int(RC_SHM_VERSION, 3, "version 3");
+	is_int(RC_SHM_VERSION, 4, "version 4");
 	uint64_t c = RC_CLAIM(0xbeef, 4194303, 123456789);
 	ok(RC_CLAIM_IS(c) && RC_CLAIM_PID(c) == 4194303 && RC_CLAIM_NS(c) == 0xbeef &&
 	   RC_CLAIM_T(c) == ((123456789 >> 4) & 0xffffff) && c != RC_NW_READY && c != RC_NW_FREE,
@@ -205,6 +342,8 @@ static void test_file(void)
 	   a.hdr->header_size == sizeof(rc_shm_header) &&
 	   a.hdr->slot_size == sizeof(rc_slot), "header initialised");
 	ok((char *)a.slots == (char *)a.hdr + sizeof(rc_shm_header), "slots follow the header");
+	ok((char *)a.bh == (char *)(a.slots + RC_MAX_BREAKERS) && a.hdr->bh_tables == RC_BH_TABLES &&
+	   a.hdr->bh_table_size == sizeof(rc_bh_table), "the bulkhead tables follow the slots");
 	if (read_boot(boot) == 0)
 		is_str(a.hdr->boot_id, boot, "boot_id recorded");
 	else
@@ -339,8 +478,8 @@ static void test_refusals(void)
 	p = mkstate("version");
 	uint32_t v7 = 7;
 	poke(p, 8, &v7, 4);
-	ok(refused(p, "version 7, expected 3", err, sizeof err), "bad version refused: %s", err);
-	ok(truncate(p, 4096) == 0 && refused(p, "version 7, expected 3", err, sizeof err),
+	ok(refused(p, "version 7, expected 4", err, sizeof err), "bad version refused: %s", err);
+	ok(truncate(p, 4096) == 0 && refused(p, "version 7, expected 4", err, sizeof err),
 	   "another version of another size: the version is named: %s", err);
 
 	p = mkstate("nslots");
@@ -486,7 +625,10 @@ static void test_boot(void)
 	rc_breaker_set(s, RC_OPEN, 5, NULL);
 	rc_breaker_set(f, RC_FORCED_OPEN, 5, NULL);
 	s->probes[0] = RC_PROBE(rc_alive_ns(), 1, 5);
-	rc_breaker_record(s, &b, &(rc_ticket){ 0, 0, -1 }, RC_FAIL, 10, 5, NULL);
+	rc_breaker_record(s, &b, &(rc_ticket){ 0, 0, -1, -1, 0, NULL }, RC_FAIL, 10, 5, NULL);
+	rc_bh_table *bt = rc_bh_table_of(&m, (unsigned)(s - m.slots), RC_BH_CALLS, 1);
+	ok(bt && rc_bh_take(bt, 4, 0, RC_BH_REC(rc_alive_ns(), 1, 5 + 60000)) >= 0,
+	   "a bulkhead ticket held before the reboot");
 	memcpy(m.hdr->boot_id, "00000000-0000-0000-0000-000000000000", 37);
 	m.hdr->boot_hash = 12345;
 	uint64_t gen = RC_W_GEN(s->word);
@@ -503,6 +645,8 @@ static void test_boot(void)
 	ok(s && s->probes[0] == 0 && s->window[0] == 0 && s->window[5 / 1000 % 10] == 0,
 	   "probes and window of the old boot cleared");
 	ok(s && s->failures == 1, "totals kept");
+	bt = s ? rc_bh_table_of(&m, (unsigned)(s - m.slots), RC_BH_CALLS, 0) : NULL;
+	ok(bt && rc_bh_held(bt, 4) == 0, "its bulkhead tickets cleared (their times meant the old boot)");
 	is_str(m.hdr->boot_id, boot, "boot_id updated");
 	rc_shm_close(&m);
 }
@@ -1475,6 +1619,8 @@ int main(void)
 	test_errno(&m);
 	rc_shm_close(&m);
 
+	test_bulkhead();
+	test_bulkhead_threads();
 	test_concurrency();
 	test_claims();
 	test_forget();
