@@ -278,6 +278,30 @@ printf '\n[later]\nmatch = 127.0.0.1:5\n' >>"$CFG"
 wait_until 5000 sh -c "curl -s -m 5 '$D_BASE/api/dash' | grep -q '\"name\": \"later\"'"
 ok $? "a breaker added to the file by hand shows up"
 
+# ---- a bulkhead's refusals, by their reason ----
+start_server HANG hang
+printf '\n[bh]\nmatch = 127.0.0.1:%s\nmax_concurrent = 1\nresponse_timeout = 20s\n' "$HANG" >>"$CFG"
+wait_until 5000 sh -c "curl -s -m 5 '$D_BASE/api/dash' | grep -q '\"name\": \"bh\"'"
+ok $? "a capped breaker added: shown"
+under_shim "$CURL" -s -m 8 -o /dev/null "http://127.0.0.1:$HANG/" &
+HOLDER=$!
+_cleanup_hooks+=("kill $HOLDER")
+wait_until 5000 sh -c "'$RECLOSER' -c '$CFG' status --json | grep -q '\"name\": \"bh\".*\"in_flight\": 1'"
+for i in 1 2 3; do under_shim "$CURL" -s -m 5 -o /dev/null "http://127.0.0.1:$HANG/"; done
+is "$(json_field bh rejected_bulkhead)" 3 "the holder keeps the one ticket: 3 calls refused by the bulkhead"
+out=$(wait_until 5000 sh -c "curl -s -m 5 '$D_BASE/api/dash' | grep -q '\"bulkhead\": [1-9]'"; \
+	curl -s -m 5 "$D_BASE/api/dash")
+"$PY" -c '
+import json, sys
+d = json.loads(sys.argv[1])
+bs = d["breakers"] if isinstance(d, dict) else d
+b = [x for x in bs if x.get("name") == "bh"][0]
+r = b["rej_by"]
+print("ok" if r["bulkhead"] > 0 and r["open"] == 0 and b["in_flight"] == 1 and b["max_concurrent"] == 1
+      else json.dumps(b))' "$out" >"$T/bh.out" 2>&1
+is "$(cat "$T/bh.out")" ok "the dashboard tells rejections by reason: bulkhead, not open; 1 of 1 in flight"
+kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null
+
 # ---- bad arguments ----
 out=$("$RECLOSER" -c "$CFG" dashboard --listen example.com:80 2>&1); st=$?
 is "$st" 2 "--listen with a host name: exit 2"

@@ -196,8 +196,8 @@ function updateRow(r, b) {
   c.fail_pct.textContent = b.fail_pct === null || b.fail_pct === undefined ? '–' : fmtNum(b.fail_pct);
   c.rej_s.textContent = fmtNum(b.rej_s);
   if (b.rej_by)
-    c.rej_s.title = `open ${fmtNum(b.rej_by.open)}/s, forced_open ${fmtNum(b.rej_by.forced_open)}/s, ` +
-      `half_open (probes busy) ${fmtNum(b.rej_by.half_open)}/s`;
+    c.rej_s.title = `open ${fmtNum(b.rej_by.open)}/s, bulkhead ${fmtNum(b.rej_by.bulkhead)}/s` +
+      (b.max_concurrent ? `; in flight ${b.in_flight}/${b.max_concurrent}` : '');
   c.p50.textContent = fmtUs(b.p50_us);
   c.p99.textContent = fmtUs(b.p99_us);
   c.since.textContent = b.in_state_ms === undefined ? '–' : fmtAge(b.in_state_ms);

@@ -21,6 +21,7 @@
 #include "cli/dashview.h"
 #include "cli/views.h"
 #include "core/breaker.h"
+#include "core/bulkhead.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -33,7 +34,7 @@
 /* One second of one breaker: counts judged in it, its latency, its state. */
 struct hpt {
 	uint32_t t;                 /* wall clock, seconds */
-	uint32_t calls, fails, rej;
+	uint32_t calls, fails, rej, rejb;  /* rejb: of rej, by a bulkhead */
 	uint32_t p50, p99;          /* us in that second; 0 none, UINT32_MAX +Inf */
 	uint8_t  state;
 };
@@ -239,6 +240,7 @@ static void sample_one(dashdata *d, struct dbk *k, const rc_breaker_cfg *b,
 		return;
 	cli_settle(d->c, s, b, now);
 	rc_breaker_view(s, b, now, &v);
+	rc_bh_view(&d->shm, s, b, now, &v);
 	if (k->have) {
 		const rc_view *o = &k->last;
 		int reset = v.calls < o->calls || v.rejected < o->rejected;  /* close clears */
@@ -254,6 +256,10 @@ static void sample_one(dashdata *d, struct dbk *k, const rc_breaker_cfg *b,
 		p->fails = (uint32_t)(reset || v.failures < o->failures ? v.failures
 				      : v.failures - o->failures);
 		p->rej = (uint32_t)(reset ? v.rejected : v.rejected - o->rejected);
+		p->rejb = (uint32_t)(reset || v.rejected_bulkhead < o->rejected_bulkhead
+				     ? v.rejected_bulkhead : v.rejected_bulkhead - o->rejected_bulkhead);
+		if (p->rejb > p->rej)
+			p->rejb = p->rej;
 		p->p50 = us32(p50);
 		p->p99 = us32(p99);
 		p->state = (uint8_t)v.state;
@@ -289,7 +295,7 @@ static void lat_us(FILE *f, uint64_t us)
 /* Breaker K's counts, rates and state as the members of a JSON object. */
 static void entry(FILE *f, const struct dbk *k, const rc_breaker_cfg *b)
 {
-	uint64_t calls = 0, fails = 0, rej[3] = { 0, 0, 0 };
+	uint64_t calls = 0, fails = 0, rej = 0, rejb = 0;
 	unsigned n = k->n < RATE_S ? k->n : RATE_S;
 	const rc_view *v = &k->last;
 
@@ -304,7 +310,8 @@ static void entry(FILE *f, const struct dbk *k, const rc_breaker_cfg *b)
 		const struct hpt *p = point(k, a);
 		calls += p->calls;
 		fails += p->fails;
-		rej[p->state == RC_FORCED_OPEN ? 1 : p->state == RC_HALF_OPEN ? 2 : 0] += p->rej;
+		rej += p->rej;
+		rejb += p->rejb;
 	}
 	double secs = n ? n : 1;
 	fprintf(f, ", \"state\": \"%s\", \"calls\": %llu, \"successes\": %llu, "
@@ -320,15 +327,18 @@ static void entry(FILE *f, const struct dbk *k, const rc_breaker_cfg *b)
 		num(f, cli_pct(fails, calls));
 	else
 		fputs("null", f);
+	/* by reason, as status and metrics count them: the breaker (open,
+	 * forced_open, half_open's probes all taken) or a bulkhead */
 	fputs(", \"rej_s\": ", f);
-	num(f, (double)(rej[0] + rej[1] + rej[2]) / secs);
+	num(f, (double)rej / secs);
 	fputs(", \"rej_by\": {\"open\": ", f);
-	num(f, (double)rej[0] / secs);
-	fputs(", \"forced_open\": ", f);
-	num(f, (double)rej[1] / secs);
-	fputs(", \"half_open\": ", f);
-	num(f, (double)rej[2] / secs);
-	fputs("}, \"p50_us\": ", f);
+	num(f, (double)(rej - rejb) / secs);
+	fputs(", \"bulkhead\": ", f);
+	num(f, (double)rejb / secs);
+	fputs("}, \"in_flight\": ", f);
+	fprintf(f, "%llu, \"max_concurrent\": %llu", (unsigned long long)v->in_flight,
+		(unsigned long long)v->max_concurrent);
+	fputs(", \"p50_us\": ", f);
 	lat_us(f, v->p50_us);
 	fputs(", \"p99_us\": ", f);
 	lat_us(f, v->p99_us);
