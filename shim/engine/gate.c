@@ -324,6 +324,24 @@ refuse:
 	return RC_REJECT;
 }
 
+int rc_gate_ticket(const rc_bk *b, rc_ticket *t, uint64_t now_us)
+{
+	const rc_breaker_cfg *c = b->cfg;
+	if (__builtin_expect(c->mode == RC_MODE_OBSERVE, 0))
+		return RC_ADMIT; /* observed, never refused */
+	rc_bh_table *qt = bh_table(b, RC_BH_CALLS);
+	if (!qt)
+		return RC_ADMIT;
+	uint64_t v = bh_rec(c, RC_BH_CALLS, now_us / 1000);
+	int i = rc_bh_take(qt, c->max_concurrent, bh_next(c->max_concurrent), v);
+	if (__builtin_expect(i < 0, 0))
+		return -1;
+	t->bh = i;
+	t->bh_val = v;
+	t->bh_tab = qt;
+	return RC_ADMIT;
+}
+
 int rc_gate_bulkhead(const rc_bk *b, rc_ticket *t, int fd, int may_block, uint64_t own_ms,
 		     rc_bh_hold *conn, uint64_t *now_us, int family, const void *addr,
 		     uint16_t port)

@@ -62,6 +62,12 @@ int rc_gate_bulkhead(const rc_bk *b, rc_ticket *t, int fd, int may_block, uint64
 		     rc_bh_hold *conn, uint64_t *now_us, int family, const void *addr,
 		     uint16_t port);
 
+/* A request's ticket under B's max_concurrent, the common case only:
+ * RC_ADMIT if taken (or none is needed), -1 if every ticket is held (then
+ * rc_gate_bulkhead waits or refuses).  Three arguments, not ten: it is on
+ * every request of a capped breaker. */
+int rc_gate_ticket(const rc_bk *b, rc_ticket *t, uint64_t now_us);
+
 /* Nonzero if B has a bulkhead: one predictable branch on the call path. */
 static inline int rc_gate_capped(const rc_bk *b)
 {

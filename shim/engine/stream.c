@@ -82,8 +82,9 @@ static int new_call(int fd, rc_fd *e, uint32_t ph)
 		return -1;
 	}
 	if (__builtin_expect(rc_gate_capped(bk), 0)) {
-		rc_gate_conn_touch(bk, &e->cn);
-		if (bk->cfg->max_concurrent &&
+		if (bk->cfg->max_connections)
+			rc_gate_conn_touch(bk, &e->cn);
+		if (bk->cfg->max_concurrent && rc_gate_ticket(bk, &e->t, now) < 0 &&
 		    rc_gate_bulkhead(bk, &e->t, fd, e->nonblock ? 0 : -1, 0, NULL, &now, e->dest.family,
 				     e->dest.addr, e->dest.port) == RC_REJECT) {
 			if (!same_peer(fd, e)) {
