@@ -41,7 +41,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +49,7 @@
 #include "core/sys.h"
 #include "core/index.h"
 #include "core/pattern.h"
+#include "core/scratch.h"
 #include "core/value.h"
 
 #define FILE_MAX        (16u << 20)            /* bytes in a config file */
@@ -225,22 +225,6 @@ struct rc_strchunk {
 	size_t used, cap;
 	char data[];
 };
-
-/* The parse's big scratch (the per-breaker bookkeeping, the file's
- * text) is mapped, not malloc'd: freeing a large malloc'd block raises
- * glibc's thresholds, after which the index's temporaries are left as
- * holes in the heap of every process that loads a large config. */
-static void *scratch_alloc(size_t n)
-{
-	void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void scratch_free(void *p, size_t n)
-{
-	if (p)
-		munmap(p, n ? n : 1);
-}
 
 /* N bytes, 8-aligned, from the config's pool, or NULL. */
 static void *pool_alloc(rc_config *c, size_t n)
@@ -986,8 +970,8 @@ static rc_config *load_text(const char *text, size_t len, const char *file,
 	P.text = text;
 	P.len = len;
 	P.cfg = calloc(1, sizeof *P.cfg);
-	P.meta = scratch_alloc(RC_MAX_BREAKERS * sizeof *P.meta); /* zero pages */
-	P.names = calloc(NAMES_TAB, sizeof *P.names);
+	P.meta = rc_scratch_alloc(RC_MAX_BREAKERS * sizeof *P.meta); /* zero pages */
+	P.names = rc_scratch_alloc(NAMES_TAB * sizeof *P.names);
 	if (!P.cfg || !P.meta || !P.names ||
 	    !(P.cfg->path = strdup(file)) ||
 	    !(P.cfg->breakers = calloc(RC_MAX_BREAKERS, sizeof *P.cfg->breakers))) {
@@ -1036,8 +1020,8 @@ out:
 	if (!P.nerrs && !P.dropped && !P.oom)
 		pack_patterns(&P);
 	free(P.pats);
-	scratch_free(P.meta, RC_MAX_BREAKERS * sizeof *P.meta);
-	free(P.names);
+	rc_scratch_free(P.meta, RC_MAX_BREAKERS * sizeof *P.meta);
+	rc_scratch_free(P.names, NAMES_TAB * sizeof *P.names);
 	if (P.nerrs || P.dropped || P.oom) {
 		format_problems(&P, err, errlen);
 		for (size_t i = 0; i < P.nerrs; i++)
@@ -1066,10 +1050,10 @@ static char *grow(char *buf, size_t cap, size_t n, size_t ncap, int mapped)
 {
 	if (!mapped)
 		return buf ? realloc(buf, ncap) : malloc(ncap);
-	char *nb = scratch_alloc(ncap);
+	char *nb = rc_scratch_alloc(ncap);
 	if (nb && buf) {
 		memcpy(nb, buf, n);
-		scratch_free(buf, cap);
+		rc_scratch_free(buf, cap);
 	}
 	return nb;
 }
@@ -1137,7 +1121,7 @@ static int read_text(const char *path, char **text, size_t *len, size_t *capp, i
 fail:
 	e = errno;
 	if (mapped)
-		scratch_free(buf, cap);
+		rc_scratch_free(buf, cap);
 	else
 		free(buf);
 	rc_sys_close(fd);
@@ -1171,7 +1155,7 @@ rc_config *rc_config_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	c = load_text(text, len, path, err, errlen);
-	scratch_free(text, cap);
+	rc_scratch_free(text, cap);
 	errno = saved;
 	return c;
 }
@@ -1185,6 +1169,18 @@ rc_config *rc_config_load_string(const char *text, const char *name,
 
 	errno = saved;
 	return c;
+}
+
+void rc_config_drop_patterns(rc_config *c)
+{
+	if (!c || !c->index)
+		return;
+	for (unsigned i = 0; i < c->nbreakers; i++) {
+		c->breakers[i].pats = NULL;
+		c->breakers[i].npats = 0;
+	}
+	free(c->pats);
+	c->pats = NULL;
 }
 
 void rc_config_free(rc_config *c)

@@ -22,13 +22,36 @@
                                  max_connections (keys.def, core/bulkhead.h) */
 #define RC_MAX_WAIT_MS 60000  /* upper bound of max_wait (keys.def) */
 
+/* A breaker's keys, the 8-byte ones first, then the 4-byte ones: no
+ * padding between them (4,096 breakers are a config's largest array). */
+#define RC_WIDE_DURATION(n)  RC_CTYPE_DURATION n;
+#define RC_WIDE_STATUSES(n)  RC_CTYPE_STATUSES n;
+#define RC_WIDE_PATH(n)      RC_CTYPE_PATH n;
+#define RC_WIDE_UINT(n)
+#define RC_WIDE_PERCENT(n)
+#define RC_WIDE_BOOL(n)
+#define RC_WIDE_MODE(n)
+#define RC_WIDE_LEVEL(n)
+#define RC_WIDE_ERRNO(n)
+#define RC_NARROW_DURATION(n)
+#define RC_NARROW_STATUSES(n)
+#define RC_NARROW_PATH(n)
+#define RC_NARROW_UINT(n)    RC_CTYPE_UINT n;
+#define RC_NARROW_PERCENT(n) RC_CTYPE_PERCENT n;
+#define RC_NARROW_BOOL(n)    RC_CTYPE_BOOL n;
+#define RC_NARROW_MODE(n)    RC_CTYPE_MODE n;
+#define RC_NARROW_LEVEL(n)   RC_CTYPE_LEVEL n;
+#define RC_NARROW_ERRNO(n)   RC_CTYPE_ERRNO n;
+
 typedef struct rc_breaker_cfg {
 	const char *name;        /* 1 to RC_NAME_MAX - 1 characters (kept in the
 	                            config's string pool) */
-	int         line;        /* line of the [section] header */
 	rc_pattern *pats;
+#define RC_BREAKER(n, t, d, ...) RC_WIDE_##t(n)
+#include "core/keys.def"
+	int         line;        /* line of the [section] header */
 	unsigned    npats;
-#define RC_BREAKER(n, t, d, ...) RC_CTYPE_##t n;
+#define RC_BREAKER(n, t, d, ...) RC_NARROW_##t(n)
 #include "core/keys.def"
 } rc_breaker_cfg;
 
@@ -57,6 +80,12 @@ rc_config *rc_config_load_string(const char *text, const char *name,
 
 /* Free C and everything it holds (NULL: nothing). */
 void rc_config_free(rc_config *c);
+
+/* Free C's patterns once its index holds them (the shim's copy of a
+ * config: matching goes through the index, and nothing reads a pattern
+ * again); every breaker then has none (pats NULL, npats 0).  A config
+ * without an index keeps them (match.h scans them). */
+void rc_config_drop_patterns(rc_config *c);
 
 /* Read all of PATH into *TEXT (malloc'd, NUL-terminated; *LEN bytes), at
  * most the 16 MiB a config may have.  Return 0, else -1 with errno set

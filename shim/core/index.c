@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "core/index.h"
+#include "core/scratch.h"
 
 typedef struct pair {
 	uint16_t port;  /* 0: any */
@@ -29,9 +30,20 @@ typedef struct key {
 	uint16_t port;    /* an item's port */
 } key;
 
+/* A key once sealed: what a lookup compares, in 32 bytes (a key is 48;
+ * 4,096 breakers, make bench).  A name's bytes are at w0 in the pool. */
+typedef struct ent {
+	uint64_t w0, w1;
+	uint32_t h32;     /* the low 32 bits of the key's hash */
+	uint32_t off, n;  /* its pairs */
+	uint16_t slen;
+	uint8_t  kind, len;
+} ent;
+
 struct rc_index {
 	size_t   cap, nitems;
-	key     *items;      /* while building; the entries once sealed */
+	key     *items;      /* while building (scratch); NULL once sealed */
+	ent     *ents;       /* the keys, once sealed */
 	size_t   nkeys;
 	pair    *pairs;
 	uint32_t *table;     /* entry number + 1, 0 empty */
@@ -117,7 +129,7 @@ rc_index *rc_index_new(size_t npats)
 	if (!ix)
 		return NULL;
 	ix->cap = npats;
-	if (npats && !(ix->items = malloc(npats * sizeof *ix->items))) {
+	if (npats && !(ix->items = rc_scratch_alloc(npats * sizeof *ix->items))) {
 		free(ix);
 		return NULL;
 	}
@@ -246,9 +258,16 @@ int rc_index_seal(rc_index *ix)
 		ix->items[nk++] = e;
 	}
 	ix->nkeys = nk;
+	if (!(ix->ents = malloc((nk ? nk : 1) * sizeof *ix->ents))) {
+		rc_index_free(ix);
+		return -1;
+	}
 	uint8_t seen4[33] = { 0 }, seen6[129] = { 0 };
 	for (size_t i = 0; i < nk; i++) {
 		key *e = &ix->items[i];
+		int addr = e->kind == RC_PAT_IP4 || e->kind == RC_PAT_IP6;
+		ix->ents[i] = (ent){ addr ? e->w0 : e->soff, addr ? e->w1 : 0, (uint32_t)e->h,
+				     e->off, e->n, e->slen, e->kind, e->len };
 		uint64_t s = e->h & ix->mask;
 		while (ix->table[s])
 			s = (s + 1) & ix->mask;
@@ -262,11 +281,8 @@ int rc_index_seal(rc_index *ix)
 			ix->lens6[ix->nlens6++] = e->len;
 		}
 	}
-	if (nk < ix->nitems) {
-		key *k = realloc(ix->items, (nk ? nk : 1) * sizeof *k);
-		if (k)
-			ix->items = k;
-	}
+	rc_scratch_free(ix->items, ix->cap * sizeof *ix->items);
+	ix->items = NULL;
 	return 0;
 }
 
@@ -274,7 +290,8 @@ void rc_index_free(rc_index *ix)
 {
 	if (!ix)
 		return;
-	free(ix->items);
+	rc_scratch_free(ix->items, ix->cap * sizeof *ix->items);
+	free(ix->ents);
 	free(ix->pairs);
 	free(ix->table);
 	free(ix->pool);
@@ -285,7 +302,7 @@ size_t rc_index_bytes(const rc_index *ix)
 {
 	if (!ix)
 		return 0;
-	return sizeof *ix + ix->nkeys * sizeof(key) + ix->nitems * sizeof(pair) +
+	return sizeof *ix + ix->nkeys * sizeof(ent) + ix->nitems * sizeof(pair) +
 	       (ix->mask + 1) * sizeof(uint32_t) + ix->poolcap;
 }
 
@@ -293,7 +310,7 @@ size_t rc_index_bytes(const rc_index *ix)
 
 /* The lowest index of entry E's pairs applying to PORT (ANY: any), or
  * BEST if that is lower. */
-static int best_of(const rc_index *ix, const key *e, uint16_t port, int any, int best)
+static int best_of(const rc_index *ix, const ent *e, uint16_t port, int any, int best)
 {
 	const pair *p = &ix->pairs[e->off];
 	for (uint32_t i = 0; i < e->n; i++) {
@@ -322,9 +339,9 @@ int rc_index_addr(const rc_index *ix, int family, const uint8_t *addr, uint16_t 
 			uint32_t t = ix->table[s];
 			if (!t)
 				break;
-			const key *e = &ix->items[t - 1];
-			if (e->h == h && e->kind == kind && e->len == lens[l] && e->w0 == w0 &&
-			    e->w1 == w1) {
+			const ent *e = &ix->ents[t - 1];
+			if (e->h32 == (uint32_t)h && e->kind == kind && e->len == lens[l] &&
+			    e->w0 == w0 && e->w1 == w1) {
 				best = best_of(ix, e, port, 0, best);
 				break;
 			}
@@ -334,16 +351,16 @@ int rc_index_addr(const rc_index *ix, int family, const uint8_t *addr, uint16_t 
 }
 
 /* The entry of the name NAME[0..N) (lowercase) of KIND with hash H. */
-static const key *find_name(const rc_index *ix, uint64_t h, int kind, const char *name,
+static const ent *find_name(const rc_index *ix, uint64_t h, int kind, const char *name,
 			    size_t n)
 {
 	for (uint64_t s = h & ix->mask;; s = (s + 1) & ix->mask) {
 		uint32_t t = ix->table[s];
 		if (!t)
 			return NULL;
-		const key *e = &ix->items[t - 1];
-		if (e->h == h && e->kind == kind && e->slen == n &&
-		    memcmp(ix->pool + e->soff, name, n) == 0)
+		const ent *e = &ix->ents[t - 1];
+		if (e->h32 == (uint32_t)h && e->kind == kind && e->slen == n &&
+		    memcmp(ix->pool + e->w0, name, n) == 0)
 			return e;
 	}
 }
@@ -370,14 +387,14 @@ int rc_index_name(const rc_index *ix, const char *name, uint16_t port, int anypo
 		h = name_step(h, (unsigned char)buf[k]);
 		/* ".example.com" matches a name with at least one byte before it */
 		if (buf[k] == '.' && k + off > 0) {
-			const key *e = find_name(ix, name_final(h, RC_PAT_WILD), RC_PAT_WILD,
+			const ent *e = find_name(ix, name_final(h, RC_PAT_WILD), RC_PAT_WILD,
 						 buf + k, n - k);
 			if (e)
 				best = best_of(ix, e, port, anyport, best);
 		}
 	}
 	if (!off) {
-		const key *e = find_name(ix, name_final(h, RC_PAT_HOST), RC_PAT_HOST, buf, n);
+		const ent *e = find_name(ix, name_final(h, RC_PAT_HOST), RC_PAT_HOST, buf, n);
 		if (e)
 			best = best_of(ix, e, port, anyport, best);
 	}

@@ -36,6 +36,7 @@
 #include "core/breaker.h"
 #include "core/clock.h"
 #include "core/hash.h"
+#include "core/scratch.h"
 #include "core/shm.h"
 #include "core/sys.h"
 
@@ -334,9 +335,11 @@ static int check_slots_(rc_slot *slots, unsigned *tab, const char *path, char *e
 /* Light checks of every slot: a corrupt file is refused, not trusted. */
 static int check_slots(rc_slot *slots, const char *path, char *err, size_t errlen)
 {
-	unsigned *tab = calloc(DUP_TAB, sizeof *tab);
+	unsigned *tab = rc_scratch_alloc(DUP_TAB * sizeof *tab);
+	if (!tab)
+		return refuse(err, errlen, path, "out of memory");
 	int r = check_slots_(slots, tab, path, err, errlen);
-	free(tab);
+	rc_scratch_free(tab, DUP_TAB * sizeof *tab);
 	return r;
 }
 
@@ -892,7 +895,7 @@ void rc_shm_slots(rc_shm *shm, const char *const *names, unsigned n, int create,
 	size_t tsize = 16;
 	while (tsize < 2 * (size_t)n)
 		tsize *= 2;
-	unsigned *tab = calloc(tsize, sizeof *tab); /* name index + 1, 0 empty */
+	unsigned *tab = rc_scratch_alloc(tsize * sizeof *tab); /* name index + 1, 0 empty */
 	if (tab) {
 		for (unsigned i = 0; i < n; i++) {
 			if (!names[i] || !name_ok(names[i], RC_NAME_MAX))
@@ -921,7 +924,7 @@ void rc_shm_slots(rc_shm *shm, const char *const *names, unsigned n, int create,
 				}
 			}
 		}
-		free(tab);
+		rc_scratch_free(tab, tsize * sizeof *tab);
 	}
 	for (unsigned i = 0; i < n; i++)
 		if (!out[i])

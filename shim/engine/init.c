@@ -59,6 +59,7 @@ static int start(const char *path)
 	const char *prog = program_invocation_short_name;
 	static char err[4096];
 	rc_config *cfg = rc_config_load(path, err, sizeof err);
+	rc_config_drop_patterns(cfg); /* matched through its index only */
 	if (!cfg) {
 		char lp[4096];
 		fallback_log_path(path, lp, sizeof lp);

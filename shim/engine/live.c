@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/scratch.h"
 #include "engine/fdtable.h"
 #include "engine/live.h"
 #include "engine/real.h"
@@ -131,8 +132,9 @@ static rc_live *make_live(rc_config *cfg, int owns_cfg)
 	L->cfg = cfg;
 	L->gen = ++next_gen;
 	L->owns_cfg = owns_cfg;
-	const char **names = malloc((cfg->nbreakers ? cfg->nbreakers : 1) * sizeof *names);
-	rc_slot **slots = malloc((cfg->nbreakers ? cfg->nbreakers : 1) * sizeof *slots);
+	size_t nb = cfg->nbreakers ? cfg->nbreakers : 1;
+	const char **names = rc_scratch_alloc(nb * sizeof *names);
+	rc_slot **slots = rc_scratch_alloc(nb * sizeof *slots);
 	if (names && slots) {
 		for (unsigned i = 0; i < cfg->nbreakers; i++)
 			names[i] = cfg->breakers[i].name;
@@ -151,8 +153,8 @@ static rc_live *make_live(rc_config *cfg, int owns_cfg)
 			       "breaker=%s msg=\"no slot in the state file\" action=pass_through",
 			       cfg->breakers[i].name);
 	}
-	free(names);
-	free(slots);
+	rc_scratch_free(names, nb * sizeof *names);
+	rc_scratch_free(slots, nb * sizeof *slots);
 	return L;
 }
 
@@ -249,6 +251,7 @@ static int reload(rc_live *L)
 {
 	static char err[4096];
 	rc_config *c = rc_config_load(cfg_path, err, sizeof err);
+	rc_config_drop_patterns(c); /* matched through its index only */
 	if (!c) {
 		/* "FILE:0: cannot read: ..." (out of fds, say): logged once, and
 		 * the next check tries again; a bad file waits for its next edit */

@@ -1458,6 +1458,16 @@ static void test_layout(void)
 	   rc_status_in(b[0].http_failure_status, 503) && !rc_status_in(b[0].http_failure_status, 500) &&
 	   rc_status_in(b[2].http_failure_status, 500),
 	   "layout: a set of statuses is kept once for every breaker that has it");
+	uint8_t a4[4] = { 10, 0, 0, 2 };
+	int before = rc_match(c, AF_INET, a4, 80, NULL, 0);
+	const char *nm[] = { "x.svc.example.com" };
+	int before_n = rc_match(c, AF_INET, (uint8_t[4]){ 192, 0, 2, 9 }, 443, nm, 1);
+	rc_config_drop_patterns(c);
+	ok(!c->pats && !b[0].pats && !b[0].npats && !b[3].pats && c->index,
+	   "drop_patterns: the patterns go, the index stays");
+	ok(before == 1 && rc_match(c, AF_INET, a4, 80, NULL, 0) == 1 && before_n == 0 &&
+	   rc_match(c, AF_INET, (uint8_t[4]){ 192, 0, 2, 9 }, 443, nm, 1) == 0,
+	   "...and matching through the index answers as before (b by address, a by wildcard)");
 	rc_config_free(c);
 }
 
