@@ -20,6 +20,8 @@
 #   5. max_connections with connections held open; closed, killed.
 #   6. wrk with a cap larger than its connections: no refusal, exact counts.
 #   7. status, --json and metrics show in-flight, caps and refusals by reason.
+#   8. both caps on one breaker; send(MSG_DONTWAIT); the wait within
+#      SO_SNDTIMEO (three findings of a review, each failed before its fix).
 source "$(dirname "$0")/lib.sh"
 need_build
 
@@ -364,6 +366,84 @@ is "$(log_count 'event=state_error .*breaker=b129 .*every bulkhead table')" 1 \
 	"the 129th capped breaker: one state_error line, its cap not enforced (128 tables)"
 is "$(log_count 'event=state_error .*every bulkhead table')" 1 "...and only it"
 STATE=$STATE0
+
+# ---- 8. both caps on one breaker; MSG_DONTWAIT; the wait within SO_SNDTIMEO ----
+# A connect refused by max_connections gives back the call ticket it took
+# (review finding: it stayed held until the ticket expired).
+write_config
+breaker both "match=127.0.0.1:$KA" max_concurrent=3 max_connections=1 response_timeout=5s
+out=$(RUN_TIMEOUT=20 under_shim "$PY" -c '
+import socket, sys
+port = int(sys.argv[1])
+a = socket.create_connection(("127.0.0.1", port))
+a.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+r = [a.recv(100)[9:12].decode()]
+for i in range(3):
+    try:
+        socket.create_connection(("127.0.0.1", port)); r.append("connected")
+    except OSError as e:
+        r.append(type(e).__name__)
+try:
+    a.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"); r.append(a.recv(100)[9:12].decode())
+except OSError as e:
+    r.append(type(e).__name__)
+print(" ".join(r))' "$KA" 2>&1)
+is "$out" "200 ConnectionRefusedError ConnectionRefusedError ConnectionRefusedError 200" \
+	"both caps: 3 connects over max_connections refused, and the held connection's next request is served (no call ticket left behind)"
+is "$(json_field both in_flight) $(json_field both rejected_bulkhead)" "0 3" "...in_flight 0, 3 refused by the bulkhead"
+
+# send(MSG_DONTWAIT) on a blocking socket cannot block: refused at once,
+# not after max_wait (review finding: it waited max_wait)
+write_config
+breaker dw "match=127.0.0.1:$KA" max_concurrent=1 max_wait=2s response_timeout=60s
+breaker dh "match=127.0.0.1:$HANG" max_concurrent=1 max_wait=2s response_timeout=60s
+out=$(RUN_TIMEOUT=30 under_shim "$PY" -c '
+import socket, sys, time
+ka, hang = int(sys.argv[1]), int(sys.argv[2])
+a = socket.create_connection(("127.0.0.1", ka))
+a.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"); a.recv(100)
+# this process holds dw'"'"'s one ticket with a request its server answers
+# after it is read: a second connection, its request in flight
+h = socket.create_connection(("127.0.0.1", ka))
+h.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+t = time.monotonic()
+try:
+    a.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", socket.MSG_DONTWAIT); r = "sent"
+except OSError as e:
+    r = type(e).__name__
+print(r, int((time.monotonic() - t) * 1000))' "$KA" "$HANG" 2>&1)
+ms=${out##* }
+is "${out% *}" ConnectionResetError "send(MSG_DONTWAIT) over max_concurrent on a blocking socket: refused (ECONNRESET)"
+cmp_ok "${ms:-99999}" '<' 1000 "...at once (${ms} ms; max_wait is 2 s)"
+
+# A blocking connect under SO_SNDTIMEO = 2 s: the wait for a ticket and
+# the connect share the 2 s (review finding: the connect got 2 s more after
+# the wait).  The holder is killed 1 s into the wait; the connect then goes
+# to a blackhole: it ends at the program's 2 s, not 3.
+start_server BH blackhole
+write_config
+breaker sn "match=127.0.0.1:$HANG, 127.0.0.1:$BH" max_concurrent=1 max_wait=5s connect_timeout=10s \
+	response_timeout=60s
+holder "$T/sn.hold" "$HANG"
+hp=$!
+wait_until 5000 grep -qs holding "$T/sn.hold"
+(sleep 1; kill -9 $hp) &
+killer=$!
+out=$(RUN_TIMEOUT=30 under_shim "$PY" -c '
+import socket, struct, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 2, 0))
+t = time.monotonic()
+try:
+    s.connect(("127.0.0.1", int(sys.argv[1]))); r = "connected"
+except OSError as e:
+    r = type(e).__name__
+print(r, int((time.monotonic() - t) * 1000))' "$BH" 2>&1)
+wait $killer 2>/dev/null; wait $hp 2>/dev/null
+ms=${out##* }
+note "SO_SNDTIMEO 2 s, a ticket after about 1 s, then a blackhole: $out"
+cmp_ok "${ms:-99999}" '>=' 1500 "the connect waited for its ticket and then for the blackhole (${ms} ms)"
+cmp_ok "${ms:-99999}" '<' 2600 "...within the program's 2 s in all, not 2 s more after the wait"
 
 # ---- 7. the CLI ----
 start_server SLOW3 slow --delay 3

@@ -126,7 +126,7 @@ static int is_stream(int fd, const rc_fd *e)
 
 /* Nonzero if the app's own SO_SNDTIMEO bounds a blocking connect at
  * least as tightly as B's connect_timeout. */
-static int app_bounds_it(int fd, const rc_breaker_cfg *b)
+static int app_bounds_it(int fd, const rc_breaker_cfg *b, uint64_t *app_msp)
 {
 	struct timeval sndto = { 0, 0 };
 	socklen_t sl = sizeof sndto;
@@ -134,6 +134,7 @@ static int app_bounds_it(int fd, const rc_breaker_cfg *b)
 	    !(sndto.tv_sec || sndto.tv_usec))
 		return 0;
 	uint64_t app_ms = (uint64_t)sndto.tv_sec * 1000 + (uint64_t)sndto.tv_usec / 1000;
+	*app_msp = app_ms ? app_ms : 1;
 	return !b->connect_timeout || app_ms <= b->connect_timeout;
 }
 
@@ -214,16 +215,28 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	int blocking = flags >= 0 && !(flags & O_NONBLOCK);
 	int r, err, outcome;
 	rc_bh_hold cn = { -1, 0 };
+	int waited = 0;
 	if (__builtin_expect(rc_gate_capped(bk), 0)) {
 		/* bulkheads: a ticket (and a connection record), waited for
-		 * no longer than the connect itself may take */
-		if (rc_gate_bulkhead(bk, &t, fd, blocking, b->connect_timeout, &cn, &start_us,
+		 * no longer than the connect itself may take; the wait is part
+		 * of the connect: its deadline runs from before it */
+		uint64_t w = start_us;
+		if (rc_gate_bulkhead(bk, &t, fd, blocking, b->connect_timeout, &cn, &w,
 				     d.family, d.addr, d.port) == RC_REJECT) {
 			RC_ERRNO(b->reject_errno);
 			return -1;
 		}
+		waited = w != start_us;
 	}
-	if (!blocking || !b->connect_timeout || app_bounds_it(fd, b)) {
+	uint64_t app_ms = 0, bound_ms = b->connect_timeout;
+	int app = blocking && (b->connect_timeout || waited) && app_bounds_it(fd, b, &app_ms);
+	if (app && waited) {
+		/* the program's SO_SNDTIMEO, less what the wait for a ticket
+		 * took: the shim bounds the rest itself, not the kernel anew */
+		bound_ms = app_ms;
+		app = 0;
+	}
+	if (!blocking || !bound_ms || app) {
 		/* non-blocking, or the kernel's own bound applies: pass through */
 		r = REAL(connect)(fd, sa, len);
 		err = errno;
@@ -233,8 +246,8 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		/* the wait is kept in the slot: judged even if the process dies in it */
 		uint64_t pv = 0;
 		int pi = rc_breaker_pend_add(bk->slot, rc_self_pid(),
-					     start_us / 1000 + b->connect_timeout + 1, 1, &t, &pv);
-		r = bounded_connect(fd, flags, sa, len, start_us, b->connect_timeout, &outcome);
+					     start_us / 1000 + bound_ms + 1, 1, &t, &pv);
+		r = bounded_connect(fd, flags, sa, len, start_us, bound_ms, &outcome);
 		err = errno;
 		rc_breaker_pend_drop(bk->slot, pi, pv);
 	}

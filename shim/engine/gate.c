@@ -318,6 +318,9 @@ refuse:
 		bh_give(b, RC_BH_CONNS, conn->i, conn->val);
 		conn->i = -1;
 	}
+	/* a call ticket the fast path took before the connection cap
+	 * refused: given back too (every caller comes with none held) */
+	bh_give_call(b, t);
 	rc_breaker_cancel(b->slot, t);
 	/* a request on an established connection is cut with ECONNRESET */
 	note_bh_reject(b, !conn && fd >= 0 ? ECONNRESET : c->reject_errno, family, addr, port);

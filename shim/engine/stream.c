@@ -46,7 +46,7 @@ static void stale(int fd, rc_fd *e)
 /* Start a new call on e (claimed, IDLE or STATUS) at the first write of a
  * request.  Return 0 (e released), or -1 with errno ECONNRESET (cut by an
  * open breaker, e back to IDLE). */
-static int new_call(int fd, rc_fd *e, uint32_t ph)
+static int new_call(int fd, rc_fd *e, uint32_t ph, int dontwait)
 {
 	const rc_bk *bk = e->bk;
 	if (ph == RC_FD_STATUS)
@@ -84,17 +84,21 @@ static int new_call(int fd, rc_fd *e, uint32_t ph)
 	if (__builtin_expect(rc_gate_capped(bk), 0)) {
 		if (bk->cfg->max_connections)
 			rc_gate_conn_touch(bk, &e->cn);
-		if (bk->cfg->max_concurrent && rc_gate_ticket(bk, &e->t, now) < 0 &&
-		    rc_gate_bulkhead(bk, &e->t, fd, e->nonblock ? 0 : -1, 0, NULL, &now, e->dest.family,
-				     e->dest.addr, e->dest.port) == RC_REJECT) {
+		if (bk->cfg->max_concurrent && rc_gate_ticket(bk, &e->t, now) < 0) {
 			if (!same_peer(fd, e)) {
-				/* not the breaker's connection any more: never cut it */
+				/* not the breaker's connection any more: never cut
+				 * it, nor count it (before a refusal is counted) */
+				rc_gate_cancel(bk, &e->t);
 				rc_fd_conn_drop(e);
 				rc_fd_release(e, RC_FD_NONE);
 				return 0;
 			}
-			rc_fd_release(e, RC_FD_IDLE);
-			return -1;
+			if (rc_gate_bulkhead(bk, &e->t, fd, dontwait || e->nonblock ? 0 : -1, 0, NULL,
+					     &now, e->dest.family, e->dest.addr,
+					     e->dest.port) == RC_REJECT) {
+				rc_fd_release(e, RC_FD_IDLE);
+				return -1;
+			}
 		}
 	}
 	rc_call_start(e, now);
@@ -111,7 +115,7 @@ static void request_sent(rc_fd *e)
 		rc_timer_arm(e, e->start_us + e->rt_ms * 1000, RC_DL_RESPONSE);
 }
 
-int rc_write_begin(int fd, rc_fd *e)
+int rc_write_begin_(int fd, rc_fd *e, int dontwait)
 {
 	uint32_t ph = rc_fd_phase(e);
 	if (ph == RC_FD_TIMEDOUT) {
@@ -123,7 +127,7 @@ int rc_write_begin(int fd, rc_fd *e)
 	if (!rc_fd_claim(e, ph))
 		return 0; /* another thread is at it */
 	RC_SCOPE();
-	if (new_call(fd, e, ph) == 0)
+	if (new_call(fd, e, ph, dontwait) == 0)
 		return 0;
 	RC_ERRNO(ECONNRESET);
 	return -1;

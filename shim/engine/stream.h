@@ -11,7 +11,13 @@
 
 /* Around a write-side call on a tracked fd.  rc_write_begin returns 0 to
  * go on, or -1 with errno set (a request cut by an open breaker). */
-int rc_write_begin(int fd, rc_fd *e);
+int rc_write_begin_(int fd, rc_fd *e, int dontwait);
+/* DONTWAIT: the call cannot block (MSG_DONTWAIT): a bulkhead over its
+ * cap refuses it at once, as a non-blocking socket's. */
+static inline int rc_write_begin(int fd, rc_fd *e)
+{
+	return rc_write_begin_(fd, e, 0);
+}
 void rc_write_end(int fd, rc_fd *e, ssize_t r, int err);
 
 /* Around a read-side call on a tracked fd (not MSG_PEEK).  DONTWAIT: the

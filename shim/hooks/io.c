@@ -44,8 +44,9 @@ static inline rc_fd *UNSEEN(int fd, rc_fd *e)
 }
 
 /* A write-side hook: a request may start here (and be cut by an open
- * breaker before any byte is sent). */
-#define WRITE_HOOK(ret, name, params, args)                                            \
+ * breaker before any byte is sent).  DONTWAIT: the call cannot block
+ * (MSG_DONTWAIT), so it never waits for a bulkhead's ticket. */
+#define WRITE_HOOK(ret, name, params, args, dontwait)                                  \
 	RC_EXPORT ret name params                                                      \
 	{                                                                              \
 		rc_fd *e = rc_fd_peek(fd);                                             \
@@ -55,7 +56,7 @@ static inline rc_fd *UNSEEN(int fd, rc_fd *e)
 		int t_ = rc_guard ? 1 : TLS_SOCKET(fd, e);                             \
 		if (t_)                                                                \
 			return t_ < 0 ? -1 : REAL(name) args;                          \
-		if (rc_write_begin(fd, e) < 0)                                         \
+		if (rc_write_begin_(fd, e, (dontwait)) < 0)                            \
 			return -1;                                                     \
 		ret r = REAL(name) args;                                               \
 		rc_write_end(fd, e, r, errno);                                         \
@@ -86,13 +87,15 @@ static inline rc_fd *UNSEEN(int fd, rc_fd *e)
 		READ_BODY(ret, name, args, peek, dontwait, head)                       \
 	}
 
-WRITE_HOOK(ssize_t, write, (int fd, const void *buf, size_t n), (fd, buf, n))
-WRITE_HOOK(ssize_t, writev, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt))
-WRITE_HOOK(ssize_t, send, (int fd, const void *buf, size_t n, int fl), (fd, buf, n, fl))
+WRITE_HOOK(ssize_t, write, (int fd, const void *buf, size_t n), (fd, buf, n), 0)
+WRITE_HOOK(ssize_t, writev, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), 0)
+WRITE_HOOK(ssize_t, send, (int fd, const void *buf, size_t n, int fl), (fd, buf, n, fl),
+	   fl & MSG_DONTWAIT)
 WRITE_HOOK(ssize_t, sendto,
 	   (int fd, const void *buf, size_t n, int fl, const struct sockaddr *sa, socklen_t sl),
-	   (fd, buf, n, fl, sa, sl))
-WRITE_HOOK(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl))
+	   (fd, buf, n, fl, sa, sl), fl & MSG_DONTWAIT)
+WRITE_HOOK(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl),
+	   fl & MSG_DONTWAIT)
 
 READ_HOOK(ssize_t, read, (int fd, void *buf, size_t n), (fd, buf, n), 0, 0, PLAIN(buf, n))
 READ_HOOK(ssize_t, __read_chk, (int fd, void *buf, size_t n, size_t bl), (fd, buf, n, bl),
