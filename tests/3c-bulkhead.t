@@ -342,11 +342,13 @@ EOF
 fi
 
 # ---- 6b. more capped breakers than the state file has tables ----
-# (a state file of its own: the sections above bound tables of their own)
+# (a state file of its own: the sections above bound tables of their own;
+# ports below the kernel's ephemeral range, where no server of this test or
+# any other lands)
 STATE0=$STATE STATE=$T/state-tables
 write_config
 for ((i = 1; i <= 129; i++)); do
-	breaker "b$i" "match=127.0.0.1:$((40000 + i))" max_concurrent=1 connect_timeout=1s \
+	breaker "b$i" "match=127.0.0.1:$((21000 + i))" max_concurrent=1 connect_timeout=1s \
 		reject_errno=EHOSTUNREACH
 done
 out=$(RUN_TIMEOUT=60 under_shim "$PY" -c '
@@ -355,7 +357,7 @@ c = collections.Counter()
 for i in range(1, 130):
     s = socket.socket()
     try:
-        s.connect(("127.0.0.1", 40000 + i)); c["connected"] += 1
+        s.connect(("127.0.0.1", 21000 + i)); c["connected"] += 1
     except OSError as e:
         c[type(e).__name__] += 1
     s.close()
@@ -456,6 +458,9 @@ row=$(rc status | awk '$1 == "cap5"')
 like "$row" ' 3/5$' "status: cap5's row ends with IN-FLIGHT 3/5 while 3 calls are in flight ($row)"
 like "$(rc status | awk '$1 == "plain"')" ' -$' "...and a breaker without a cap shows -"
 like "$(rc status | head -n 1)" 'IN-FLIGHT$' "...under an IN-FLIGHT header"
+like "$row" " $(json_field cap5 rejected) +$(json_field cap5 rejected_bulkhead) " \
+	"status: REJECTED, then BULKHEAD: of them, those the bulkhead refused ($row)"
+like "$(rc status | head -n 1)" ' REJECTED +BULKHEAD ' "...under a BULKHEAD header"
 is "$(json_field cap5 in_flight) $(json_field cap5 max_concurrent)" "3 5" "--json: in_flight 3, max_concurrent 5"
 m=$(rc metrics)
 like "$m" 'recloser_in_flight\{breaker="cap5"\} 3' "metrics: recloser_in_flight 3"

@@ -19,10 +19,10 @@ is "$st" 0 "--watch --count 3 into a file: exit 0"
 out=$(cat "$T/plain")
 is "$(grep -cE '^# [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z ' "$T/plain")" 3 \
 	"three frames, each headed by a UTC timestamp"
-is "$(grep -c '^NAME  *STATE  *CALLS  *FAILURES  *FAIL%  *REJECTED  *P50  *P99  *IN-STATE  *IN-FLIGHT$' "$T/plain")" 3 \
+is "$(grep -c '^NAME  *STATE  *CALLS  *FAILURES  *FAIL%  *REJECTED  *BULKHEAD  *P50  *P99  *IN-STATE  *IN-FLIGHT$' "$T/plain")" 3 \
 	"...each with the table header (p50/p99, time in state, calls in flight)"
-is "$(grep -cE '^svc  +closed  +4  +0  +0\.0%  +0  +[0-9.]+(us|ms)  +[0-9.]+(us|ms)  +[0-9.]+s  +-$' "$T/plain")" 3 \
-	"...and svc's row: closed, 4 calls, p50 and p99 latencies, time in state, no cap (-)" || diag "$out"
+is "$(grep -cE '^svc  +closed  +4  +0  +0\.0%  +0  +-  +[0-9.]+(us|ms)  +[0-9.]+(us|ms)  +[0-9.]+s  +-$' "$T/plain")" 3 \
+	"...and svc's row: closed, 4 calls, no bulkhead (-), p50 and p99 latencies, time in state, no cap (-)" || diag "$out"
 is "$(grep -c '^other ' "$T/plain")" 3 "...and other's row"
 grep -q $'\033' "$T/plain"; isnt "$?" 0 "no escape code at all"
 cmp_ok "$ms" '>=' 290 "two pauses of 150ms between the 3 frames (took $ms ms)"

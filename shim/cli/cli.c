@@ -361,8 +361,9 @@ double cli_pct(uint64_t part, uint64_t whole)
 
 void cli_table_header(FILE *f)
 {
-	fprintf(f, "%-20s %-13s %10s %10s %6s %10s %8s %8s %9s %9s\n", "NAME", "STATE", "CALLS",
-		"FAILURES", "FAIL%", "REJECTED", "P50", "P99", "IN-STATE", "IN-FLIGHT");
+	fprintf(f, "%-20s %-13s %10s %10s %6s %10s %8s %8s %8s %9s %9s\n", "NAME", "STATE",
+		"CALLS", "FAILURES", "FAIL%", "REJECTED", "BULKHEAD", "P50", "P99", "IN-STATE",
+		"IN-FLIGHT");
 }
 
 static const char *state_colour(int state)
@@ -379,8 +380,13 @@ static const char *state_colour(int state)
 
 void cli_table_row(FILE *f, const char *name, const rc_view *v, int colour)
 {
-	char p50[32], p99[32], age[32], fl[48];
+	char p50[32], p99[32], age[32], fl[48], bh[32];
 
+	/* of REJECTED, those a bulkhead refused (the rest: the breaker) */
+	if (v->max_concurrent || v->max_connections || v->rejected_bulkhead)
+		snprintf(bh, sizeof bh, "%llu", (unsigned long long)v->rejected_bulkhead);
+	else
+		snprintf(bh, sizeof bh, "-");
 	if (v->max_concurrent)
 		snprintf(fl, sizeof fl, "%llu/%llu", (unsigned long long)v->in_flight,
 			 (unsigned long long)v->max_concurrent);
@@ -389,11 +395,11 @@ void cli_table_row(FILE *f, const char *name, const rc_view *v, int colour)
 	fmt_us(v->p50_us, v->calls > 0, p50, sizeof p50);
 	fmt_us(v->p99_us, v->calls > 0, p99, sizeof p99);
 	fmt_age(v->in_state_ms, age, sizeof age);
-	fprintf(f, "%-20s %s%-13s%s %10llu %10llu %5.1f%% %10llu %8s %8s %9s %9s\n", name,
+	fprintf(f, "%-20s %s%-13s%s %10llu %10llu %5.1f%% %10llu %8s %8s %8s %9s %9s\n", name,
 		colour ? state_colour(v->state) : "", rc_state_name(v->state),
 		colour ? "\033[0m" : "", (unsigned long long)v->calls,
 		(unsigned long long)v->failures, cli_pct(v->failures, v->calls),
-		(unsigned long long)v->rejected, p50, p99, age, fl);
+		(unsigned long long)v->rejected, bh, p50, p99, age, fl);
 }
 
 void cli_settle(const rc_config *c, rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms)

@@ -48,6 +48,9 @@ struct server {
 	char      token[65];
 	char      hosts[3][80];     /* Host values accepted (loopback); */
 	int       nhosts;           /* 0: any */
+	int       ready;            /* hosts set (atomic): before, every
+	                               request is refused (the server's thread
+	                               runs before the port it bound is known) */
 };
 
 struct req {
@@ -114,6 +117,8 @@ static int host_ok(const struct server *S, struct MHD_Connection *conn)
 {
 	const char *h = header(conn, "Host");
 
+	if (!__atomic_load_n(&S->ready, __ATOMIC_ACQUIRE))
+		return 0;
 	if (!S->nhosts)
 		return 1;
 	if (!h)
@@ -514,6 +519,7 @@ int cmd_dashboard(const char *cfgpath, int argc, char **argv)
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT);
 	unsigned port = info ? info->port : 0;
 	allow_hosts(&S, &sa, port, shown, sizeof shown);
+	__atomic_store_n(&S.ready, 1, __ATOMIC_RELEASE);
 	/* per port: two dashboards of one state file keep a token each */
 	snprintf(tokpath, sizeof tokpath, "%s.dashboard-%u.token", dashdata_state_file(S.d), port);
 	if (!S.read_only && token_save(&S, tokpath) < 0) {

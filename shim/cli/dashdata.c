@@ -43,7 +43,8 @@ struct dbk {
 	char        name[RC_NAME_MAX];
 	struct hpt *ring;           /* DASH_HISTORY of them */
 	unsigned    head, n;        /* next to write; how many kept */
-	rc_view     last;
+	rc_view     last;           /* as of the ring's newest point */
+	rc_view     cur;            /* as of the last look (shown) */
 	int         have, slot;     /* LAST is valid; a slot was found */
 	char       *detail;         /* dashdata_breaker's document of sample SEQ */
 	size_t      detail_len;
@@ -230,7 +231,7 @@ static uint32_t us32(uint64_t us)
 
 /* B's counts now, and the second since the last sample into its ring. */
 static void sample_one(dashdata *d, struct dbk *k, const rc_breaker_cfg *b,
-		       uint64_t now, uint32_t wall)
+		       uint64_t now, uint32_t wall, int push)
 {
 	rc_slot *s = rc_shm_slot(&d->shm, b->name, 1);
 	rc_view v;
@@ -241,6 +242,9 @@ static void sample_one(dashdata *d, struct dbk *k, const rc_breaker_cfg *b,
 	cli_settle(d->c, s, b, now);
 	rc_breaker_view(s, b, now, &v);
 	rc_bh_view(&d->shm, s, b, now, &v);
+	k->cur = v;
+	if (!push && k->have)
+		return; /* a look after a change (a flip): shown, not a point */
 	if (k->have) {
 		const rc_view *o = &k->last;
 		int reset = v.calls < o->calls || v.rejected < o->rejected;  /* close clears */
@@ -297,7 +301,7 @@ static void entry(FILE *f, const struct dbk *k, const rc_breaker_cfg *b)
 {
 	uint64_t calls = 0, fails = 0, rej = 0, rejb = 0;
 	unsigned n = k->n < RATE_S ? k->n : RATE_S;
-	const rc_view *v = &k->last;
+	const rc_view *v = &k->cur;
 
 	fputs("\"name\": ", f);
 	dashview_jstr(f, k->name);
@@ -422,14 +426,17 @@ static void build(dashdata *d, int which)
 	d->doclen[which] = len;
 }
 
-static void sample_locked(dashdata *d)
+/* Look at every breaker; PUSH: the second's sample (a point in each
+ * ring), else a look after a change from the page (shown at once, no
+ * point: a partial second would skew the rates and crowd the history). */
+static void sample_locked(dashdata *d, int push)
 {
 	uint64_t now = rc_now_ms();
 	uint32_t wall = (uint32_t)time(NULL);
 
 	reload(d);
 	for (unsigned i = 0; i < d->nbk; i++)
-		sample_one(d, &d->bk[i], &d->c->breakers[i], now, wall);
+		sample_one(d, &d->bk[i], &d->c->breakers[i], now, wall, push);
 	d->seq++;
 	for (int w = 0; w < 3; w++)
 		build(d, w);
@@ -438,7 +445,7 @@ static void sample_locked(dashdata *d)
 void dashdata_sample(dashdata *d)
 {
 	pthread_mutex_lock(&d->mu);
-	sample_locked(d);
+	sample_locked(d, 1);
 	pthread_mutex_unlock(&d->mu);
 }
 
@@ -537,7 +544,7 @@ int dashdata_flip(dashdata *d, const char *name, int to, char *err, size_t errle
 	pthread_mutex_lock(&d->mu);
 	int rc = cli_flip_set(d->c, &d->shm, name, to, "dashboard", err, errlen);
 	if (rc == 0)
-		sample_locked(d);
+		sample_locked(d, 0);
 	pthread_mutex_unlock(&d->mu);
 	return rc;
 }
@@ -556,7 +563,7 @@ int dashdata_add(dashdata *d, int argc, char **argv, char **msg)
 	pthread_mutex_lock(&d->mu);
 	rc = cli_add_apply(d->cfgpath, argc, argv, f, f, 0);
 	if (rc == 0)
-		sample_locked(d);   /* the new breaker shows at once */
+		sample_locked(d, 0);   /* the new breaker shows at once */
 	pthread_mutex_unlock(&d->mu);
 	if (fclose(f) != 0) {
 		free(text);

@@ -48,8 +48,8 @@ static void no_slot(FILE *f, FILE *why, const rc_shm *shm, const rc_config *c,
 		fprintf(f, "%s\n  {\"name\": \"%s\", \"state\": \"unprotected\", \"mode\": \"%s\"}",
 		       first ? "" : ",", b->name, cli_mode_name(b->mode));
 	else
-		fprintf(f, "%-20s %-13s %10s %10s %6s %10s %8s %8s %9s %9s\n", b->name, "unprotected",
-		       "-", "-", "-", "-", "-", "-", "-", "-");
+		fprintf(f, "%-20s %-13s %10s %10s %6s %10s %8s %8s %8s %9s %9s\n", b->name,
+		       "unprotected", "-", "-", "-", "-", "-", "-", "-", "-", "-");
 }
 
 int cli_status_print(FILE *f, FILE *why, const rc_config *c, rc_shm *shm,
