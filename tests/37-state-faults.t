@@ -21,7 +21,7 @@
 source "$(dirname "$0")/lib.sh"
 need_build
 
-SIZE=$((144 + 4096 * 584 + 128 * 2112))  # rc_shm_file_size(): header, slots, bulkhead tables
+SIZE=$((144 + 4096 * 600 + 128 * 2112))  # rc_shm_file_size(): header, slots, bulkhead tables
 start_server HTTP http
 URL=http://127.0.0.1:$HTTP/
 

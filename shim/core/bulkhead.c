@@ -1,11 +1,14 @@
 /* bulkhead.c - see bulkhead.h.
  *
- * Binding a table: the lowest-numbered table whose owner word names
- * (kind, slot) is that pair's.  A binder CASes the first free table (or
- * one whose slot no longer holds a breaker: RC_NW_FREE or RC_NW_EMPTY)
- * to the pair, then looks again: if a lower table names the pair too (two
- * binders at once), it gives its own back and uses that one.  Only the
- * higher one ever backs off, so every binder ends on the same table. */
+ * Binding a table: the slot's bh_bind word of the kind names it (table
+ * number + 1), set by one CAS from 0 (or from a table no longer the
+ * pair's), so however many processes bind at once, they all end on the
+ * table the winning CAS named.  A binder first takes a free table (or one
+ * whose slot no longer holds a breaker: RC_NW_FREE or RC_NW_EMPTY) by a
+ * CAS of its owner word to (kind, slot), then CASes the bind word; losing
+ * that, it gives its table back and uses the winner's.  (Choosing "the
+ * lowest table naming the pair" instead let three binders at once end on
+ * two tables: a review found it.) */
 #include <errno.h>
 
 #include "core/alive.h"
@@ -40,31 +43,44 @@ static int orphaned(const struct rc_shm *shm, uint64_t ow)
 
 rc_bh_table *rc_bh_table_of(struct rc_shm *shm, unsigned slotno, int kind, int create)
 {
-	if (!shm || !shm->bh || slotno >= RC_MAX_BREAKERS)
+	if (!shm || !shm->bh || slotno >= RC_MAX_BREAKERS || (kind != RC_BH_CALLS &&
+							       kind != RC_BH_CONNS))
 		return NULL;
 	rc_bh_table *tabs = shm->bh;
-	uint64_t ow = owner_word(slotno, kind);
-	int i = find(tabs, ow);
-	if (i >= 0 || !create)
-		return i >= 0 ? &tabs[i] : NULL;
-	for (unsigned j = 0; j < RC_BH_TABLES; j++) {
-		uint64_t cur = __atomic_load_n(&tabs[j].owner, __ATOMIC_ACQUIRE);
-		if (cur && !orphaned(shm, cur))
-			continue;
-		if (!__atomic_compare_exchange_n(&tabs[j].owner, &cur, ow, 0, __ATOMIC_SEQ_CST,
-						 __ATOMIC_SEQ_CST))
-			continue;
-		if (cur) {
-			/* a table of a breaker that is gone: its records mean nothing */
-			for (unsigned k = 0; k < RC_BH_RECORDS; k++)
-				__atomic_store_n(&tabs[j].rec[k], 0, __ATOMIC_RELAXED);
+	uint64_t ow = owner_word(slotno, kind), *bind = &shm->slots[slotno].bh_bind[kind];
+	for (int round = 0; round < 4; round++) {
+		uint64_t bw = __atomic_load_n(bind, __ATOMIC_ACQUIRE);
+		if (bw && bw <= RC_BH_TABLES &&
+		    __atomic_load_n(&tabs[bw - 1].owner, __ATOMIC_ACQUIRE) == ow)
+			return &tabs[bw - 1]; /* bound */
+		if (!create)
+			return NULL;
+		/* unbound, or bound to a table that is no longer the pair's (a
+		 * slot reused): a table that names the pair already (the slot's
+		 * last breaker's), else a free one; then the bind word */
+		int j = find(tabs, ow), taken = 0;
+		for (unsigned t = 0; t < RC_BH_TABLES && j < 0; t++) {
+			uint64_t cur = __atomic_load_n(&tabs[t].owner, __ATOMIC_ACQUIRE);
+			if (cur && !orphaned(shm, cur))
+				continue;
+			if (!__atomic_compare_exchange_n(&tabs[t].owner, &cur, ow, 0,
+							 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+				continue;
+			if (cur) /* a table of a breaker that is gone: its records mean nothing */
+				for (unsigned k = 0; k < RC_BH_RECORDS; k++)
+					__atomic_store_n(&tabs[t].rec[k], 0, __ATOMIC_RELAXED);
+			j = (int)t;
+			taken = 1;
 		}
-		int lo = find(tabs, ow);
-		if (lo >= 0 && (unsigned)lo < j) {
+		if (j < 0)
+			return NULL; /* every table taken */
+		if (__atomic_compare_exchange_n(bind, &bw, (uint64_t)j + 1, 0, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			return &tabs[j];
+		/* another binder's CAS came first: a table we took goes back,
+		 * the one it names is used */
+		if (taken)
 			__atomic_store_n(&tabs[j].owner, 0, __ATOMIC_SEQ_CST);
-			return &tabs[lo];
-		}
-		return &tabs[j];
 	}
 	return NULL;
 }

@@ -40,7 +40,7 @@
 #include "core/shm.h"
 #include "core/sys.h"
 
-_Static_assert(sizeof(rc_slot) == 584, "rc_slot layout changed: bump RC_SHM_VERSION");
+_Static_assert(sizeof(rc_slot) == 600, "rc_slot layout changed: bump RC_SHM_VERSION");
 _Static_assert(offsetof(rc_slot, seen) == 520, "rc_slot layout changed: bump RC_SHM_VERSION");
 _Static_assert(sizeof(rc_shm_header) == 144, "header layout changed: bump RC_SHM_VERSION");
 

@@ -117,6 +117,10 @@ typedef struct rc_slot {
 	uint64_t rejected_bulkhead;    /* of rejected: refused by a bulkhead
 	                                  (max_concurrent, max_connections);
 	                                  the rest were refused by the breaker */
+	uint64_t bh_bind[2];           /* the bulkhead table (number + 1, 0 none)
+	                                  of each kind (RC_BH_CALLS, RC_BH_CONNS):
+	                                  set by one CAS, so every process binds
+	                                  the same one (core/bulkhead.c) */
 } rc_slot;
 
 /* The bulkhead tables after the slots (core/bulkhead.h says what they

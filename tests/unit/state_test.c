@@ -231,11 +231,64 @@ static void *bh_worker(void *arg)
 	return NULL;
 }
 
+/* Threads bind one breaker's table at once: all end on the same one. */
+static rc_shm *bind_shm;
+static pthread_barrier_t bind_bar;
+static rc_bh_table *bind_got[BH_THREADS];
+static void *bind_worker(void *arg)
+{
+	unsigned k = (unsigned)(uintptr_t)arg;
+	for (int round = 0; round < 300; round++) {
+		pthread_barrier_wait(&bind_bar); /* reset done */
+		bind_got[k] = rc_bh_table_of(bind_shm, 7, RC_BH_CALLS, 1);
+		pthread_barrier_wait(&bind_bar); /* all bound */
+		pthread_barrier_wait(&bind_bar); /* compared */
+	}
+	return NULL;
+}
+
+static void test_bulkhead_bind_race(rc_shm *a)
+{
+	pthread_t th[BH_THREADS];
+	int split = 0, none = 0;
+	bind_shm = a;
+	pthread_barrier_init(&bind_bar, NULL, BH_THREADS + 1);
+	for (uintptr_t i = 0; i < BH_THREADS; i++)
+		pthread_create(&th[i], NULL, bind_worker, (void *)i);
+	for (int round = 0; round < 300; round++) {
+		for (unsigned t = 0; t < RC_BH_TABLES; t++)
+			a->bh[t].owner = 0;
+		a->slots[7].bh_bind[RC_BH_CALLS] = 0;
+		/* a table some earlier binder of the slot left behind, now and then */
+		if (round % 3 == 1)
+			a->bh[round % RC_BH_TABLES].owner = ((uint64_t)RC_BH_CALLS << 32) | 8u;
+		pthread_barrier_wait(&bind_bar);
+		pthread_barrier_wait(&bind_bar);
+		for (int k = 1; k < BH_THREADS; k++)
+			split += bind_got[k] != bind_got[0];
+		none += !bind_got[0];
+		unsigned owned = 0;
+		for (unsigned t = 0; t < RC_BH_TABLES; t++)
+			owned += a->bh[t].owner == (((uint64_t)RC_BH_CALLS << 32) | 8u);
+		split += owned != 1;
+		pthread_barrier_wait(&bind_bar);
+	}
+	for (int i = 0; i < BH_THREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&bind_bar);
+	ok(!split && !none, "8 threads binding one breaker's table at once, 300 times: all on one "
+	   "table, the only one naming it (%d split, %d none)", split, none);
+	for (unsigned t = 0; t < RC_BH_TABLES; t++)
+		a->bh[t].owner = 0;
+	a->slots[7].bh_bind[RC_BH_CALLS] = 0;
+}
+
 static void test_bulkhead_threads(void)
 {
 	char err[256];
 	rc_shm a;
 	ok(rc_shm_open(tpath("bulkhead_mt"), &a, err, sizeof err) == 0, "threads: state (%s)", err);
+	test_bulkhead_bind_race(&a);
 	bh_t = rc_bh_table_of(&a, 0, RC_BH_CALLS, 1);
 	pthread_t th[BH_THREADS];
 	for (uintptr_t i = 0; i < BH_THREADS; i++)
@@ -252,7 +305,7 @@ static void test_bulkhead_threads(void)
 
 static void test_layout(void)
 {
-	ok(sizeof(rc_slot) == 584, "sizeof(rc_slot) == 584");
+	ok(sizeof(rc_slot) == 600, "sizeof(rc_slot) == 600");
 	ok(sizeof(rc_shm_header) == 144, "sizeof(rc_shm_header) == 144");
 	ok(offsetof(rc_slot, name_word) == 0 && offsetof(rc_slot, name) == 8 &&
 	   offsetof(rc_slot, word) == 72 && offsetof(rc_slot, consec) == 80 &&
@@ -264,7 +317,7 @@ static void test_layout(void)
 	   offsetof(rc_slot, lat_count) == 360 && offsetof(rc_slot, lat_sum_us) == 504 &&
 	   offsetof(rc_slot, unlogged) == 512 && offsetof(rc_slot, seen) == 520 &&
 	   offsetof(rc_slot, pending) == 528 && offsetof(rc_slot, pend_word) == 552 &&
-	   offsetof(rc_slot, rejected_bulkhead) == 576,
+	   offsetof(rc_slot, rejected_bulkhead) == 576 && offsetof(rc_slot, bh_bind) == 584,
 	   "rc_slot field offsets");
 	ok(offsetof(rc_shm_header, magic) == 0 && offsetof(rc_shm_header, version) == 8 &&
 	   offsetof(rc_shm_header, header_size) == 12 &&
@@ -276,7 +329,7 @@ static void test_layout(void)
 	   offsetof(rc_shm_header, bh_table_size) == 100 && offsetof(rc_shm_header, reserved) == 104,
 	   "rc_shm_header field offsets");
 	is_int(sizeof(rc_bh_table), 64 + 8 * 256, "sizeof(rc_bh_table) == 2112");
-	is_int(rc_shm_file_size(), 144 + 4096 * 584 + 128 * 2112,
+	is_int(rc_shm_file_size(), 144 + 4096 * 600 + 128 * 2112,
 	       "file size = header + 4096 slots + 128 bulkhead tables");
 	uint64_t m = RC_SHM_MAGIC;
 	ok(memcmp(&m, "RRECLOS1", 8) == 0, "magic reads RRECLOS1 in memory");
