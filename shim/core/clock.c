@@ -31,6 +31,7 @@
 #include "core/sys.h"
 
 #if defined(__x86_64__)
+#include <sys/prctl.h>
 #include <x86intrin.h>
 #define HAVE_TSC 1
 static inline uint64_t ticks(void)
@@ -46,6 +47,23 @@ static inline uint64_t ticks(void)
 #endif
 
 enum { SLOW = 0, CALIBRATING = 1, FAST = 2 };
+
+/* Nonzero unless the process made rdtsc fault (prctl PR_SET_TSC,
+ * PR_TSC_SIGSEGV: a replay tool's choice): then the counter is not taken
+ * up.  Asked at start and before every new base.  (Such a process cannot
+ * call the vDSO's clock_gettime either: it reads the same counter; rr,
+ * the usual user of the prctl, emulates the instruction.) */
+static int tsc_allowed(void)
+{
+#if HAVE_TSC
+	int v = 0, e = errno;
+	int r = prctl(PR_GET_TSC, &v, 0, 0, 0);
+	errno = e;
+	return r == 0 && v == PR_TSC_ENABLE;
+#else
+	return 0;
+#endif
+}
 
 #define CALIBRATE_NS 20000000ull    /* the first rate: after 20 ms */
 #define REBASE_NS    1000000000ull  /* a new base each second, at least */
@@ -88,7 +106,7 @@ static inline void st(uint64_t *p, uint64_t v)
 static uint64_t slow(void)
 {
 	int e = errno;
-	uint64_t t = ticks(), ns = gettime_ns(), us = ns / 1000u;
+	uint64_t ns = gettime_ns(), us = ns / 1000u;
 	int m = __atomic_load_n(&mode, __ATOMIC_ACQUIRE);
 	uint64_t s = __atomic_load_n(&ck.seq, __ATOMIC_RELAXED);
 	if (m == SLOW || (s & 1) ||
@@ -96,6 +114,13 @@ static uint64_t slow(void)
 		errno = e;
 		return us;
 	}
+	if (!tsc_allowed()) { /* asked before the counter is read */
+		__atomic_store_n(&mode, SLOW, __ATOMIC_RELEASE);
+		__atomic_store_n(&ck.seq, s + 2, __ATOMIC_RELEASE);
+		errno = e;
+		return us;
+	}
+	uint64_t t = ticks();
 	uint64_t t0 = ld(&ck.t0), ns0 = ld(&ck.ns0), dt = t - ld(&ck.tsc);
 	if (m == FAST && dt > ld(&ck.idle)) {
 		/* not looked at for long (idle, or a suspend the TSC may have
@@ -164,7 +189,7 @@ int rc_clock_fast(void)
 		rc_sys_close(fd);
 	}
 	errno = e;
-	if (strcmp(buf, "tsc\n") != 0)
+	if (strcmp(buf, "tsc\n") != 0 || !tsc_allowed())
 		return 0;
 	ck.t0 = ticks();
 	ck.ns0 = gettime_ns();

@@ -5,6 +5,8 @@
  * path is tested (and said so). */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +56,20 @@ int main(void)
 	uint64_t back, n, w;
 	int e;
 
+	/* a process that forbids rdtsc (prctl PR_TSC_SIGSEGV): the shim does
+	 * not take the counter up (it reads no clock to decide; such a
+	 * process cannot read the vDSO's clock_gettime either, which reads
+	 * the same counter, so nothing else is asked of it here) */
+	pid_t c = fork();
+	if (c == 0) {
+		prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
+		int f = rc_clock_fast();
+		_exit(!f && !rc_clock_is_fast() ? 0 : 1);
+	}
+	int cst = -1;
+	waitpid(c, &cst, 0);
+	ok(WIFEXITED(cst) && WEXITSTATUS(cst) == 0,
+	   "rdtsc forbidden (PR_TSC_SIGSEGV): rc_clock_fast declines (status %#x)", cst);
 	errno = 1234;
 	w = worst(5, &back, &n);
 	ok(w < 200 && errno == 1234, "before rc_clock_fast: clock_gettime's time (%llu us off at worst), errno kept",
