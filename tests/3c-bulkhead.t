@@ -17,6 +17,8 @@
 #      sent.
 #   4. A stopped holder (SIGSTOP): its ticket is reclaimed once the call's
 #      timeouts have passed, not before.
+#   4a. A holder in another pid namespace, killed there: its ticket comes
+#       back when it expires.
 #   5. max_connections with connections held open; closed, killed.
 #   6. wrk with a cap larger than its connections: no refusal, exact counts.
 #   7. status, --json and metrics show in-flight, caps and refusals by reason.
@@ -196,6 +198,18 @@ is "$1 $3" "ConnectionResetError s200" \
 is "$(reqs S3)" 2 "...before any byte of it was sent (the server saw 2 requests: the first, and the other's)"
 is "$(json_field k rejected_bulkhead) $(json_field k calls)" "1 2" "...counted as a bulkhead refusal"
 
+# back_after_expiry T0 WHAT: a connect to HANG gets through once the held
+# ticket expires: the call's timeouts (2.5 s) after T0, not before
+back_after_expiry() {
+	local t0=$1 got ms
+	wait_until 6000 sh -c "[ \"\$(RUN_TIMEOUT=5 env LD_PRELOAD=$SHIM RECLOSER_CONFIG=$CFG $CALL connect $HANG)\" = ok ]"
+	got=$?
+	ms=$(elapsed_ms "$t0")
+	is "$got" 0 "$2"
+	cmp_ok "$ms" '>=' 1800 "...once the call's timeouts have passed (2.5 s; after ${ms} ms)"
+	cmp_ok "$ms" '<' 4500 "...not much later (${ms} ms)"
+}
+
 # ---- 4. a stopped holder ----
 write_config
 breaker st "match=127.0.0.1:$HANG" max_concurrent=1 connect_timeout=500ms response_timeout=1s
@@ -205,13 +219,28 @@ wait_until 5000 grep -qs holding "$T/h1"
 kill -STOP "$hp" 2>/dev/null
 t0=$(now_ms)
 is "$(sc connect "$HANG")" ECONNREFUSED "a stopped process holds the ticket: refused"
-wait_until 6000 sh -c "[ \"\$(RUN_TIMEOUT=5 env LD_PRELOAD=$SHIM RECLOSER_CONFIG=$CFG $CALL connect $HANG)\" = ok ]"
-got=$?
-ms=$(elapsed_ms "$t0")
-is "$got" 0 "...its ticket is reclaimed, a connect gets through"
-cmp_ok "$ms" '>=' 1800 "...once the call's timeouts have passed (2.5 s; after ${ms} ms)"
-cmp_ok "$ms" '<' 4500 "...not much later (${ms} ms)"
+back_after_expiry "$t0" "...its ticket is reclaimed, a connect gets through"
 kill -9 "$hp" 2>/dev/null; kill -CONT "$hp" 2>/dev/null; wait "$hp" 2>/dev/null
+
+# ---- 4a. a holder in another pid namespace ----
+# Its pid means nothing here (kill(2) cannot tell it dead): its ticket goes
+# when it expires, after the call's timeouts, whether the holder still
+# runs or was killed.  (Needs unshare --pid: root, as in CI.)
+if unshare --pid --fork --mount-proc true 2>/dev/null; then
+	write_config
+	breaker ns "match=127.0.0.1:$HANG" max_concurrent=1 connect_timeout=500ms response_timeout=1s
+	rm -f "$T/ns.hold"
+	unshare --pid --fork --mount-proc --kill-child env LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$CFG" \
+		"$CALL" hold "$HANG" >"$T/ns.hold" &
+	np=$!
+	wait_until 5000 grep -qs holding "$T/ns.hold"
+	t0=$(now_ms)
+	is "$(sc connect "$HANG")" ECONNREFUSED "a holder in another pid namespace: its ticket refuses the next call"
+	kill -9 "$np" 2>/dev/null; wait "$np" 2>/dev/null # --kill-child: the holder goes with it
+	back_after_expiry "$t0" "...killed there, its ticket comes back"
+else
+	skip "unshare --pid not allowed here: no other pid namespace" 4
+fi
 
 # ---- 4b. half-open: the probe limit stays, the bulkhead applies on top ----
 start_server S4 slow --delay 0.5
