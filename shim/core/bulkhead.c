@@ -77,8 +77,12 @@ rc_bh_table *rc_bh_table_of(struct rc_shm *shm, unsigned slotno, int kind, int c
 		if (__atomic_compare_exchange_n(bind, &bw, (uint64_t)j + 1, 0, __ATOMIC_SEQ_CST,
 						__ATOMIC_SEQ_CST))
 			return &tabs[j];
-		/* another binder's CAS came first: a table we took goes back,
-		 * the one it names is used */
+		/* another binder's CAS came first.  It may have named the very
+		 * table we took (it found it by its owner word): then it is
+		 * ours to keep; else a table we took goes back, and the one the
+		 * word names is used */
+		if (bw == (uint64_t)j + 1)
+			return &tabs[j];
 		if (taken)
 			__atomic_store_n(&tabs[j].owner, 0, __ATOMIC_SEQ_CST);
 	}
