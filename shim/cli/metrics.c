@@ -78,6 +78,23 @@ static void simple(FILE *f, const struct row *r, size_t n, const char *metric,
 	}
 }
 
+/* A counter in two series per breaker, KEY="A" of field FA and KEY="B"
+ * of field FB. */
+static void split2(FILE *f, const struct row *r, size_t n, const char *metric,
+		   const char *help, const char *key, const char *a, size_t fa,
+		   const char *b, size_t fb)
+{
+	family(f, metric, "counter", help);
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < 2; k++) {
+			fprintf(f, "%s{breaker=\"", metric);
+			label(f, r[i].name);
+			fprintf(f, "\",%s=\"%s\"} %llu\n", key, k ? b : a,
+				(unsigned long long)*(const uint64_t *)((const char *)&r[i].v +
+									(k ? fb : fa)));
+		}
+}
+
 /* A gauge FIELD for the breakers whose CAP field is not 0. */
 static void capped(FILE *f, const struct row *r, size_t n, const char *metric,
 		   const char *help, size_t field, size_t cap)
@@ -109,16 +126,10 @@ static void expose(FILE *f, const struct row *r, size_t n)
 				r[i].v.state == states[s]);
 		}
 
-	family(f, "recloser_calls_total", "counter",
-	       "Calls let through and judged, by outcome (slow calls and timeouts are failures).");
-	for (size_t i = 0; i < n; i++) {
-		fputs("recloser_calls_total{breaker=\"", f);
-		label(f, r[i].name);
-		fprintf(f, "\",outcome=\"success\"} %llu\n", (unsigned long long)r[i].v.successes);
-		fputs("recloser_calls_total{breaker=\"", f);
-		label(f, r[i].name);
-		fprintf(f, "\",outcome=\"failure\"} %llu\n", (unsigned long long)r[i].v.failures);
-	}
+	split2(f, r, n, "recloser_calls_total",
+	       "Calls let through and judged, by outcome (slow calls and timeouts are failures).",
+	       "outcome", "success", offsetof(rc_view, successes), "failure",
+	       offsetof(rc_view, failures));
 	simple(f, r, n, "recloser_slow_calls_total", "counter",
 	       "Calls judged failed because they were slower than slow_call.",
 	       offsetof(rc_view, slow));
@@ -128,18 +139,10 @@ static void expose(FILE *f, const struct row *r, size_t n)
 	simple(f, r, n, "recloser_rejected_total", "counter",
 	       "Calls refused, for any reason (recloser_rejected_reason_total tells which).",
 	       offsetof(rc_view, rejected));
-	family(f, "recloser_rejected_reason_total", "counter",
+	split2(f, r, n, "recloser_rejected_reason_total",
 	       "Calls refused, by reason: open (the breaker) or bulkhead (max_concurrent, "
-	       "max_connections).");
-	for (size_t i = 0; i < n; i++) {
-		fputs("recloser_rejected_reason_total{breaker=\"", f);
-		label(f, r[i].name);
-		fprintf(f, "\",reason=\"open\"} %llu\n", (unsigned long long)r[i].v.rejected_open);
-		fputs("recloser_rejected_reason_total{breaker=\"", f);
-		label(f, r[i].name);
-		fprintf(f, "\",reason=\"bulkhead\"} %llu\n",
-			(unsigned long long)r[i].v.rejected_bulkhead);
-	}
+	       "max_connections).", "reason", "open", offsetof(rc_view, rejected_open),
+	       "bulkhead", offsetof(rc_view, rejected_bulkhead));
 	capped(f, r, n, "recloser_in_flight", "Calls in flight host-wide (tickets held); "
 	       "breakers with max_concurrent only.", offsetof(rc_view, in_flight),
 	       offsetof(rc_view, max_concurrent));
