@@ -79,22 +79,7 @@ is "$(scurl "$URL")" 200 "closed: curl works"
 is "$(counts svc)" "1 0 0" "counting again from 0"
 
 # A running process sees a flip at its next call.
-under_shim "$PY" -c '
-import os, socket, sys, time
-port, go = int(sys.argv[1]), sys.argv[2]
-def attempt():
-    try:
-        socket.create_connection(("127.0.0.1", port)).close(); return "ok"
-    except OSError as e:
-        return e.__class__.__name__
-first = attempt()
-open(go + ".ready", "w").close()
-for _ in range(200):
-    if os.path.exists(go):
-        break
-    time.sleep(0.025)
-print(first, attempt())
-' "$HTTP" "$T/go" >"$T/running.out" &
+under_shim "$PY" "$ROOT/tests/clients/next_call.py" "$HTTP" "$T/go" >"$T/running.out" &
 wait_until 5000 test -e "$T/go.ready"
 rc open svc >/dev/null
 touch "$T/go"

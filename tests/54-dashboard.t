@@ -131,22 +131,7 @@ is "$(b 'eval getComputedStyle(document.querySelector("tr[data-name=flaky] .stat
 is "$(b 'eval location.search')" "" "the token is taken off the address bar"
 
 # A running client sees a flip made on the page at its next call.
-under_shim "$PY" -c '
-import os, socket, sys, time
-port, go = int(sys.argv[1]), sys.argv[2]
-def attempt():
-    try:
-        socket.create_connection(("127.0.0.1", port)).close(); return "ok"
-    except OSError as e:
-        return e.__class__.__name__
-first = attempt()
-open(go + ".ready", "w").close()
-for _ in range(400):
-    if os.path.exists(go):
-        break
-    time.sleep(0.025)
-print(first, attempt())
-' "$HTTP" "$T/go" >"$T/running.out" &
+under_shim "$PY" "$ROOT/tests/clients/next_call.py" "$HTTP" "$T/go" 10 >"$T/running.out" &
 RUNNING=$!
 wait_until 5000 test -e "$T/go.ready"
 FO='button[data-name=svc][data-to=force-open]'
