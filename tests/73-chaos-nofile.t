@@ -10,11 +10,6 @@
 #
 # RC_BUILD=DIR runs the test against the shim and CLI in DIR.
 source "$(dirname "$0")/lib.sh"
-if [ -n "${RC_BUILD:-}" ]; then
-	SHIM=$RC_BUILD/librecloser.so
-	RECLOSER=$RC_BUILD/recloser
-	note "build under test: $RC_BUILD"
-fi
 need_build
 
 NOFILE=$ROOT/tests/clients/chaos_nofile.py

@@ -23,6 +23,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # (an ASan build of the shim wants the ASan runtime first); default none.
 SHIM=${RECLOSER_TEST_SHIM:-${RC_BUILD:-$ROOT/build}/librecloser.so}   # override: sanity runs
 RECLOSER=${RC_BUILD:-$ROOT/build}/recloser
+if [ -n "${RC_BUILD:-}" ]; then echo "# build under test: $RC_BUILD"; fi
 PY=/usr/bin/python3          # never a pyenv shim: the tests run the system one
 CURL=/usr/bin/curl
 FAULT=$ROOT/scripts/faultserver.py
