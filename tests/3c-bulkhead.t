@@ -27,7 +27,6 @@
 source "$(dirname "$0")/lib.sh"
 need_build
 
-LOAD=$ROOT/tests/clients/chaos_load.py
 CALL=$T/chaos_call
 ${CC:-cc} -O1 -o "$CALL" "$ROOT/tests/clients/chaos_call.c" 2>"$T/cc.err" ||
 	bail_out "cannot build chaos_call: $(head -c 300 "$T/cc.err")"
@@ -48,17 +47,11 @@ NP=8 NT=4 N=5
 # load TAG PORT: NP clients of NT threads x N calls at once; sums in
 # made/s200/refused/other
 load() {
-	local tag=$1 port=$2 i start pids=() o w
+	local tag=$1 port=$2 i start o w
 	start=$(($(now_ms) + 600))
-	for ((i = 1; i <= NP; i++)); do
-		RUN_TIMEOUT=60 under_shim "$PY" "$LOAD" "$port" --threads $NT -n $N --start-at "$start" \
-			--max-seconds 50 >"$T/$tag.out.$i" 2>"$T/$tag.err.$i" &
-		pids+=($!)
-	done
-	bad=0
-	for ((i = 1; i <= NP; i++)); do
-		wait "${pids[i - 1]}" || { bad=$((bad + 1)); diag "client $i: $(head -c 300 "$T/$tag.err.$i")"; }
-	done
+	start_load "$T/$tag" 60 "$port" --threads $NT -n $N --start-at "$start" --max-seconds 50
+	wait_load "$T/$tag"
+	bad=$LOAD_BAD
 	made=0 s200=0 refused=0 other=
 	for ((i = 1; i <= NP; i++)); do
 		o=$(cat "$T/$tag.out.$i")

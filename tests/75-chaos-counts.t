@@ -14,7 +14,6 @@
 source "$(dirname "$0")/lib.sh"
 need_build
 
-LOAD=$ROOT/tests/clients/chaos_load.py
 start_server OK http --control "$T/OK.ctl"
 write_config
 breaker svc "match=127.0.0.1:$OK" failure_threshold=3 open_duration=200ms \
@@ -23,12 +22,8 @@ breaker svc "match=127.0.0.1:$OK" failure_threshold=3 open_duration=200ms \
 
 NP=8 NT=4 N=${CHAOS_N:-60}
 start=$(($(now_ms) + 800))
-pids=()
-for ((i = 1; i <= NP; i++)); do
-	RUN_TIMEOUT=60 under_shim "$PY" "$LOAD" "$OK" --threads $NT -n "$N" --start-at "$start" \
-		--max-seconds 50 --pause-ms 50 >"$T/out.$i" 2>"$T/err.$i" &
-	pids+=($!)
-done
+start_load "$T/c" 60 "$OK" --threads $NT -n "$N" --start-at "$start" --max-seconds 50 \
+	--pause-ms 50
 # the chaos, until the clients are done
 (
 	flip=0
@@ -44,17 +39,14 @@ done
 	done
 ) &
 chaos=$!
-bad=0
-for ((i = 1; i <= NP; i++)); do
-	wait "${pids[i - 1]}" || { bad=$((bad + 1)); diag "client $i: status $? $(head -c 300 "$T/err.$i")"; }
-done
+wait_load "$T/c"
 touch "$T/done"
 wait "$chaos"
 
-is "$bad" 0 "$NP processes x $NT threads x $N calls: every client exited 0"
+is "$LOAD_BAD" 0 "$NP processes x $NT threads x $N calls: every client exited 0"
 made=0 s200=0 s503=0 rej=0 other=
 for ((i = 1; i <= NP; i++)); do
-	o=$(cat "$T/out.$i")
+	o=$(cat "$T/c.out.$i")
 	made=$((made + $(kv "$o" calls)))
 	s200=$((s200 + $(kv "$o" s200)))
 	s503=$((s503 + $(kv "$o" s503)))

@@ -15,7 +15,6 @@
 source "$(dirname "$0")/lib.sh"
 need_build
 
-LOAD=$ROOT/tests/clients/chaos_load.py
 NS=8
 ports=()
 for ((k = 0; k < NS; k++)); do
@@ -44,16 +43,12 @@ note "the servers' breakers: $names"
 
 NP=8 NT=4 N=${CHAOS_N:-48}
 start=$(($(now_ms) + 1500))
-pids=()
 plist=$(
 	IFS=,
 	echo "${ports[*]}"
 )
-for ((i = 1; i <= NP; i++)); do
-	RUN_TIMEOUT=90 under_shim "$PY" "$LOAD" "$plist" --threads $NT -n "$N" --start-at "$start" \
-		--max-seconds 70 --pause-ms 40 >"$T/out.$i" 2>"$T/err.$i" &
-	pids+=($!)
-done
+start_load "$T/c" 90 "$plist" --threads $NT -n "$N" --start-at "$start" --max-seconds 70 \
+	--pause-ms 40
 (
 	flip=0
 	set -- $names
@@ -72,13 +67,10 @@ done
 	done
 ) &
 chaos=$!
-bad=0
-for ((i = 1; i <= NP; i++)); do
-	wait "${pids[i - 1]}" || { bad=$((bad + 1)); diag "client $i: status $? $(head -c 300 "$T/err.$i")"; }
-done
+wait_load "$T/c"
 touch "$T/done"
 wait "$chaos"
-is "$bad" 0 "$NP processes x $NT threads x $N calls round $NS servers: every client exited 0"
+is "$LOAD_BAD" 0 "$NP processes x $NT threads x $N calls round $NS servers: every client exited 0"
 
 rc status --json >"$T/status.json" 2>"$T/status.err"
 for ((k = 0; k < NS; k++)); do echo "${ports[k]} $(reqs "S$k")"; done >"$T/served"
@@ -97,7 +89,7 @@ for line in open(cfg):
         port_of[name] = int(m.group(1))
 seen = {}
 for i in range(1, np + 1):
-    for w in open("%s/out.%d" % (t, i)).read().split():
+    for w in open("%s/c.out.%d" % (t, i)).read().split():
         k, v = w.split("=")
         if "." in k:
             p, what = k.split(".", 1)

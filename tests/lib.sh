@@ -225,6 +225,35 @@ wait_clients() {
 	done
 }
 
+# start_load PREFIX SECS PORT ARGS...: $NP clients of tests/clients/chaos_load.py
+# (PORT ARGS) under the shim in the background, each bounded by SECS: their
+# output in PREFIX.out.N, their stderr in PREFIX.err.N (N = 1..$NP).
+start_load() {
+	local pre=$1 secs=$2 i
+	shift 2
+	_load_pids=()
+	for ((i = 1; i <= NP; i++)); do
+		RUN_TIMEOUT=$secs under_shim "$PY" "$ROOT/tests/clients/chaos_load.py" "$@" \
+			>"$pre.out.$i" 2>"$pre.err.$i" &
+		_load_pids+=($!)
+	done
+}
+
+# wait_load PREFIX: wait for start_load's clients; LOAD_BAD is how many did
+# not exit 0 (each said, with its status and stderr).
+wait_load() {
+	local i=0 p st
+	LOAD_BAD=0
+	for p in "${_load_pids[@]}"; do
+		i=$((i + 1))
+		wait "$p" || {
+			st=$?
+			LOAD_BAD=$((LOAD_BAD + 1))
+			diag "client $i: status $st $(head -c 300 "$1.err.$i")"
+		}
+	done
+}
+
 # wait_until TIMEOUT_MS CMD...: poll CMD every 50 ms until it succeeds.
 wait_until() {
 	local limit=$1 t0
