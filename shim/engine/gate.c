@@ -370,20 +370,8 @@ int rc_gate_bulkhead(const rc_bk *b, rc_ticket *t, int fd, int may_block, uint64
 			}
 		}
 	}
-	if (c->max_concurrent) {
-		rc_bh_table *qt = bh_table(b, RC_BH_CALLS);
-		if (qt) {
-			uint64_t v = bh_rec(c, RC_BH_CALLS, now_ms);
-			int i = rc_bh_take(qt, c->max_concurrent, bh_next(c->max_concurrent), v);
-			if (__builtin_expect(i >= 0, 1)) {
-				t->bh = i;
-				t->bh_val = v;
-				t->bh_tab = qt;
-			} else {
-				full = 1;
-			}
-		}
-	}
+	if (c->max_concurrent && rc_gate_ticket(b, t, *now_us) < 0)
+		full = 1;
 	if (__builtin_expect(!full, 1))
 		return RC_ADMIT;
 	return bh_full(b, t, fd, may_block, own_ms, conn, now_us, family, addr, port);
