@@ -40,6 +40,15 @@ $(B)/obj/%.o: shim/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(BASE) -Ishim -c -o $@ $<
 
+# A config image (core/image.h) is read only by the build that wrote it:
+# its tag is a checksum of core's sources, so image.o is made anew with
+# any of them.
+IMAGE_TAG := $(shell cat $(sort $(wildcard shim/core/*.c shim/core/*.h shim/core/*.def)) | \
+               cksum | cut -d' ' -f1)
+$(B)/obj/core/image.o: shim/core/image.c $(wildcard shim/core/*.c) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE) -DRC_IMAGE_TAG=$(IMAGE_TAG)ull -Ishim -c -o $@ $<
+
 $(B)/exports.map: shim/hooks/exports.map.in shim/hooks/hooks.def shim/hooks/curl.def \
 		 shim/hooks/tls.def | $(B)
 	$(CC) -E -P -x c -Ishim $< -o $@

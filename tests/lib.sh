@@ -34,6 +34,8 @@ unset LD_PRELOAD RECLOSER_CONFIG RECLOSER_DISABLE
 export LC_ALL=C
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/recloser-t.XXXXXX")
+# config images (core/image.h) go with the test's files, not to /dev/shm
+export RECLOSER_CACHE_DIR=$T
 CFG=$T/recloser.ini
 STATE=$T/state
 LOG=$T/log

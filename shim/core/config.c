@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1173,7 +1174,7 @@ rc_config *rc_config_load_string(const char *text, const char *name,
 
 void rc_config_drop_patterns(rc_config *c)
 {
-	if (!c || !c->index)
+	if (!c || !c->index || c->image) /* an image's have gone (and it is read-only) */
 		return;
 	for (unsigned i = 0; i < c->nbreakers; i++) {
 		c->breakers[i].pats = NULL;
@@ -1187,20 +1188,251 @@ void rc_config_free(rc_config *c)
 {
 	if (!c)
 		return;
-	free_fields(c, NULL);
-	for (unsigned i = 0; c->breakers && i < c->nbreakers; i++) {
-		free_fields(NULL, &c->breakers[i]);
-	}
+	free_fields(c, NULL); /* a breaker has no PATH value (set_offs) */
 	free(c->pats);
 	while (c->strs) {
 		struct rc_strchunk *k = c->strs;
 		c->strs = k->next;
 		free(k);
 	}
-	free(c->breakers);
+	if (!c->image)
+		free(c->breakers);
 	free(c->path);
 	rc_index_free(c->index);
+	if (c->image_own == RC_IMAGE_MAPPED)
+		munmap(c->image, c->image_len);
+	else if (c->image_own == RC_IMAGE_MALLOC)
+		free(c->image);
 	free(c);
+}
+
+/* ---- as a config image (core/image.h) ----
+ *
+ * The block: the rc_config, its breakers, its distinct status sets, its
+ * strings (path, PATH values, breaker names) and its index, each part
+ * 8-aligned.  Its pointers are those of the block at the address BASE
+ * it was written for: where it is found there (a read-only mapping of
+ * the image, core/image.c), it is used as it is, without a write; found
+ * elsewhere (a copy), each is moved by the difference.  Only a config
+ * whose patterns were dropped (the shim's) has one: the index holds
+ * them. */
+
+#define IMG_SETS_MAX 64
+#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
+
+struct img_layout {
+	size_t breakers, sets, strs, index, end;   /* offsets of the parts */
+	size_t strlen_sum, index_len;
+	const rc_statusset *set[IMG_SETS_MAX];
+	unsigned nsets;
+};
+
+/* The keys whose values are pointers: of [global], PATH values (as K_
+ * numbers); of a breaker, status sets (their offsets: keys.def has no
+ * breaker PATH key). */
+#define FOR_PTR_KEYS(k)                                                        \
+	for (int k = 0; k < K_COUNT; k++)                                      \
+		if (keys[k].global && keys[k].type == RC_VALUE_PATH)
+#define SET_OFF_STATUSES(n) offsetof(rc_breaker_cfg, n),
+#define SET_OFF_DURATION(n)
+#define SET_OFF_UINT(n)
+#define SET_OFF_PERCENT(n)
+#define SET_OFF_BOOL(n)
+#define SET_OFF_MODE(n)
+#define SET_OFF_LEVEL(n)
+#define SET_OFF_ERRNO(n)
+#define SET_OFF_PATH(n) /* none: rc_config_free frees no breaker PATH value */ \
+	_Static_assert(0, "keys.def: " #n ": a breaker PATH value needs config.c's care");
+static const size_t set_offs[] = {
+#define RC_BREAKER(n, t, ...) SET_OFF_##t(n)
+#include "core/keys.def"
+};
+#define NSETKEYS (sizeof set_offs / sizeof set_offs[0])
+#define SET_FIELD(b, i) ((const rc_statusset **)(void *)((char *)(b) + set_offs[i]))
+
+static int img_set(struct img_layout *L, const rc_statusset *s)
+{
+	for (unsigned i = 0; i < L->nsets; i++)
+		if (L->set[i] == s)
+			return (int)i;
+	if (L->nsets == IMG_SETS_MAX)
+		return -1;
+	L->set[L->nsets] = s;
+	return (int)L->nsets++;
+}
+
+/* The bytes string S takes in the block. */
+static size_t img_str_len(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+static int img_layout(const rc_config *c, struct img_layout *L)
+{
+	memset(L, 0, sizeof *L);
+	if (!c->index || c->pats || c->nbreakers > RC_MAX_BREAKERS)
+		return -1;
+	L->strlen_sum = img_str_len(c->path);
+	FOR_PTR_KEYS(k)
+		L->strlen_sum += img_str_len(*(char **)field(&keys[k], (rc_config *)c, NULL));
+	for (unsigned i = 0; i < c->nbreakers; i++) {
+		rc_breaker_cfg *b = &c->breakers[i];
+		L->strlen_sum += img_str_len(b->name);
+		for (size_t k = 0; k < NSETKEYS; k++)
+			if (*SET_FIELD(b, k) && img_set(L, *SET_FIELD(b, k)) < 0)
+				return -1;
+	}
+	L->index_len = rc_index_image_size(c->index);
+	if (!L->index_len)
+		return -1;
+	L->breakers = ALIGN8(sizeof *c);
+	L->sets = L->breakers + ALIGN8(c->nbreakers * sizeof *c->breakers);
+	L->strs = L->sets + L->nsets * sizeof(rc_statusset);
+	L->index = L->strs + ALIGN8(L->strlen_sum);
+	L->end = L->index + L->index_len;
+	return 0;
+}
+
+size_t rc_config_image_size(const rc_config *c)
+{
+	struct img_layout L;
+	return c && img_layout(c, &L) == 0 ? L.end : 0;
+}
+
+/* Copy S to the strings at *AT in BLOCK (at BASE in the reader): where
+ * it will be, NULL for NULL. */
+static char *img_put_str(char *block, uintptr_t base, size_t *at, const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s) + 1, o = *at;
+	memcpy(block + o, s, n);
+	*at += n;
+	return (char *)(base + o);
+}
+
+int rc_config_image_write(const rc_config *c, void *dst, size_t n, uintptr_t base)
+{
+	struct img_layout L;
+	if (!c || img_layout(c, &L) < 0 || n != L.end)
+		return -1;
+	char *block = dst;
+	memset(block, 0, n);
+	size_t at = L.strs;
+	rc_config *g = (rc_config *)block;
+	*g = *c;
+	g->path = img_put_str(block, base, &at, c->path);
+	FOR_PTR_KEYS(k) {
+		char **f = field(&keys[k], g, NULL);
+		*f = img_put_str(block, base, &at, *f);
+	}
+	g->breakers = (rc_breaker_cfg *)(base + L.breakers);
+	g->pats = NULL;
+	g->strs = NULL;
+	g->index = (rc_index *)(base + L.index);
+	g->image = NULL;
+	g->image_len = 0;
+	g->image_own = 0;
+	for (unsigned i = 0; i < L.nsets; i++)
+		memcpy(block + L.sets + i * sizeof(rc_statusset), L.set[i], sizeof(rc_statusset));
+	for (unsigned i = 0; i < c->nbreakers; i++) {
+		rc_breaker_cfg *b = (rc_breaker_cfg *)(block + L.breakers) + i;
+		*b = c->breakers[i];
+		b->name = img_put_str(block, base, &at, b->name);
+		b->pats = NULL;
+		b->npats = 0;
+		for (size_t k = 0; k < NSETKEYS; k++) {
+			const rc_statusset **f = SET_FIELD(b, k);
+			if (*f)
+				*f = (const rc_statusset *)(base + L.sets + (size_t)img_set(&L, *f) *
+							    sizeof(rc_statusset));
+		}
+	}
+	rc_index_image_write(c->index, block + L.index, base + L.index);
+	return 0;
+}
+
+/* Pointer *P of a block written for BASE, found at BASE + D: 0 if it is
+ * NULL or its offset is in [LO, HI) (moved by D, unless D is 0: the
+ * block may be read-only), else -1. */
+static int img_ptr(void *p, uintptr_t base, uintptr_t d, size_t lo, size_t hi)
+{
+	uintptr_t v;
+	memcpy(&v, p, sizeof v);
+	if (!v)
+		return 0;
+	if (v - base < lo || v - base >= hi)
+		return -1;
+	if (d) {
+		v += d;
+		memcpy(p, &v, sizeof v);
+	}
+	return 0;
+}
+
+rc_config *rc_config_image_open(void *src, size_t n, uintptr_t base)
+{
+	char *block = src;
+	rc_config *g = src, *c;
+	uintptr_t d = (uintptr_t)src - base;
+	if (n < sizeof *g || g->nbreakers > RC_MAX_BREAKERS || !(c = calloc(1, sizeof *c)))
+		return NULL;
+	*c = *g; /* its scalars; its pointers are set below */
+	c->path = NULL;
+	FOR_PTR_KEYS(k)
+		*(char **)field(&keys[k], c, NULL) = NULL;
+	c->pats = NULL;
+	c->strs = NULL;
+	c->image = NULL;
+	c->image_len = 0;
+	c->image_own = 0;
+	size_t brk = (uintptr_t)g->breakers - base, ixo = (uintptr_t)g->index - base;
+	size_t sets = brk + ALIGN8(g->nbreakers * sizeof *g->breakers), nsets = 0;
+	c->breakers = (rc_breaker_cfg *)(block + brk);
+	c->index = NULL;
+	if (brk != ALIGN8(sizeof *g) || ixo <= sets || ixo > n || block[ixo - 1] != '\0')
+		goto bad;
+	/* the sets come first, then the strings, up to the index */
+	for (unsigned i = 0; i < g->nbreakers; i++)
+		for (size_t k = 0; k < NSETKEYS; k++) {
+			size_t o = (uintptr_t)*SET_FIELD(&c->breakers[i], k) - base;
+			if (*SET_FIELD(&c->breakers[i], k) &&
+			    (o < sets || o >= ixo || (o - sets) % sizeof(rc_statusset)))
+				goto bad;
+			if (*SET_FIELD(&c->breakers[i], k) && (o - sets) / sizeof(rc_statusset) >= nsets)
+				nsets = (o - sets) / sizeof(rc_statusset) + 1;
+		}
+	size_t strs = sets + nsets * sizeof(rc_statusset);
+	if (strs >= ixo)
+		goto bad;
+	/* [global]'s strings are copied: a reload may replace one */
+	char *p = g->path;
+	if (img_ptr(&p, base, (uintptr_t)block - base, strs, ixo) < 0 ||
+	    (p && !(c->path = strdup(p))))
+		goto bad;
+	FOR_PTR_KEYS(k) {
+		p = *(char **)field(&keys[k], g, NULL);
+		if (img_ptr(&p, base, (uintptr_t)block - base, strs, ixo) < 0 ||
+		    (p && !(*(char **)field(&keys[k], c, NULL) = strdup(p))))
+			goto bad;
+	}
+	for (unsigned i = 0; i < g->nbreakers; i++) {
+		rc_breaker_cfg *b = &c->breakers[i];
+		if (!b->name || b->pats || b->npats || img_ptr(&b->name, base, d, strs, ixo) < 0)
+			goto bad;
+		for (size_t k = 0; k < NSETKEYS; k++)
+			img_ptr(SET_FIELD(b, k), base, d, sets, strs);
+	}
+	if (!(c->index = rc_index_image_open(block + ixo, n - ixo, base + ixo)))
+		goto bad;
+	c->image = src; /* the caller's, unless it says otherwise */
+	c->image_len = n;
+	return c;
+bad:
+	c->breakers = NULL;
+	c->nbreakers = 0;
+	rc_config_free(c); /* what was copied out; the block stays the caller's */
+	return NULL;
 }
 
 struct peek {

@@ -66,7 +66,17 @@ typedef struct rc_config {
 	struct rc_strchunk *strs;  /* the names, host names and status sets kept */
 	struct rc_index *index;    /* the patterns compiled (core/index.h); NULL:
 	                              none could be built, match.h scans */
+	void           *image;     /* read from an image (core/image.h): the
+	                              memory its breakers, names and index are
+	                              in; NULL: parsed */
+	size_t          image_len; /* its bytes */
+	int             image_own; /* what rc_config_free does with it: 0
+	                              nothing, RC_IMAGE_MALLOC free,
+	                              RC_IMAGE_MAPPED munmap */
 } rc_config;
+
+#define RC_IMAGE_MALLOC 1
+#define RC_IMAGE_MAPPED 2
 
 /* Parse and validate the INI file at PATH.
  * Return the config, or NULL with ERR holding one line per problem, each
@@ -99,6 +109,20 @@ int rc_read_file(const char *path, char **text, size_t *len);
  * of a bad config, `recloser add`).  Return 0, or -1 if TEXT is NULL. */
 typedef void (*rc_global_fn)(void *user, const char *key, const char *value);
 int rc_config_peek_global(const char *text, rc_global_fn fn, void *user);
+
+/* C as one block, for an image (core/image.h): the bytes it takes (0:
+ * C has none: its patterns were not dropped, or it has no index), and
+ * writing them at DST (N bytes, 8-aligned), with the pointers of a block
+ * at address BASE (0, or -1 when N is not that size).  Opening: the
+ * config held in the N bytes at SRC, written for BASE: at BASE, SRC is
+ * only read (it may be a read-only mapping); elsewhere, its pointers are
+ * moved.  NULL if they do not hold one, or out of memory.  The config
+ * then uses SRC, which the caller keeps alive (or hands over: image,
+ * image_len and image_own).  Every pointer in the block is checked to fall inside
+ * it; what it points to is trusted (the image's checksum vouches). */
+size_t rc_config_image_size(const rc_config *c);
+int rc_config_image_write(const rc_config *c, void *dst, size_t n, uintptr_t base);
+rc_config *rc_config_image_open(void *src, size_t n, uintptr_t base);
 
 /* Return the index of the breaker named NAME, or -1. */
 int rc_config_find(const rc_config *c, const char *name);

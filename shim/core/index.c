@@ -52,6 +52,7 @@ struct rc_index {
 	size_t   poolcap, poollen;
 	uint8_t  lens4[33], nlens4, lens6[129], nlens6;
 	uint8_t  addr_any;   /* an address pattern of any port */
+	uint8_t  in_image;   /* its arrays are in a config image (not ours) */
 	uint8_t  addr_port[65536 / 8];
 };
 
@@ -288,7 +289,7 @@ int rc_index_seal(rc_index *ix)
 
 void rc_index_free(rc_index *ix)
 {
-	if (!ix)
+	if (!ix || ix->in_image)
 		return;
 	rc_scratch_free(ix->items, ix->cap * sizeof *ix->items);
 	free(ix->ents);
@@ -304,6 +305,81 @@ size_t rc_index_bytes(const rc_index *ix)
 		return 0;
 	return sizeof *ix + ix->nkeys * sizeof(ent) + ix->nitems * sizeof(pair) +
 	       (ix->mask + 1) * sizeof(uint32_t) + ix->poolcap;
+}
+
+/* ---- as part of a config image (core/image.h) ---- */
+
+/* The parts of an image of IX, each 8-aligned: the struct, then its
+ * entries, pairs, table and pool.  Fills PARTS with their sizes. */
+static size_t image_parts(const rc_index *ix, size_t parts[5])
+{
+	parts[0] = sizeof *ix;
+	parts[1] = ix->nkeys * sizeof *ix->ents;
+	parts[2] = ix->nitems * sizeof *ix->pairs;
+	parts[3] = (ix->mask + 1) * sizeof *ix->table;
+	parts[4] = ix->poollen;
+	size_t n = 0;
+	for (int i = 0; i < 5; i++)
+		n += (parts[i] + 7) & ~(size_t)7;
+	return n;
+}
+
+size_t rc_index_image_size(const rc_index *ix)
+{
+	size_t parts[5];
+	return ix && !ix->items ? image_parts(ix, parts) : 0;
+}
+
+void rc_index_image_write(const rc_index *ix, void *dst, uintptr_t base)
+{
+	size_t parts[5], at = 0;
+	image_parts(ix, parts);
+	const void *from[5] = { ix, ix->ents, ix->pairs, ix->table, ix->pool };
+	uintptr_t where[5];
+	char *d = dst;
+	for (int i = 0; i < 5; i++) {
+		memcpy(d + at, from[i], parts[i]);
+		memset(d + at + parts[i], 0, ((parts[i] + 7) & ~(size_t)7) - parts[i]);
+		where[i] = base + at;
+		at += (parts[i] + 7) & ~(size_t)7;
+	}
+	rc_index *copy = dst;
+	copy->items = NULL;
+	copy->cap = 0;
+	copy->ents = (ent *)where[1];
+	copy->pairs = (pair *)where[2];
+	copy->table = (uint32_t *)where[3];
+	copy->pool = (char *)where[4];
+	copy->poolcap = copy->poollen;
+	copy->in_image = 1;
+}
+
+rc_index *rc_index_image_open(void *src, size_t n, uintptr_t base)
+{
+	rc_index *ix = src;
+	size_t parts[5], at;
+	if (n < sizeof *ix || !ix->in_image || ix->items || ix->mask + 1 < 16 ||
+	    (ix->mask & (ix->mask + 1)) || ix->nkeys > ix->nitems || ix->nitems > UINT32_MAX ||
+	    ix->poollen > UINT32_MAX || ix->mask > UINT32_MAX || ix->nlens4 > 33 ||
+	    ix->nlens6 > 129 || image_parts(ix, parts) != n)
+		return NULL;
+	/* each array where the writer put it, for a block at BASE */
+	void **ptr[4] = { (void **)&ix->ents, (void **)&ix->pairs, (void **)&ix->table,
+			  (void **)&ix->pool };
+	at = (parts[0] + 7) & ~(size_t)7;
+	for (int i = 0; i < 4; i++) {
+		if ((uintptr_t)*ptr[i] != base + at)
+			return NULL;
+		at += (parts[i + 1] + 7) & ~(size_t)7;
+	}
+	if ((uintptr_t)src != base) { /* a copy: not where it was written for */
+		at = (parts[0] + 7) & ~(size_t)7;
+		for (int i = 0; i < 4; i++) {
+			*ptr[i] = (char *)src + at;
+			at += (parts[i + 1] + 7) & ~(size_t)7;
+		}
+	}
+	return ix;
 }
 
 /* ---- lookups ---- */

@@ -49,6 +49,17 @@ int rc_index_name(const rc_index *ix, const char *name, uint16_t port, int anypo
 /* Nonzero if some address pattern applies to PORT. */
 int rc_index_has_addr_port(const rc_index *ix, uint16_t port);
 
+/* A sealed index as part of a config image (core/image.h): the bytes
+ * it takes (a multiple of 8; 0 if IX is not sealed), and writing them at
+ * DST, 8-aligned, with the pointers of a copy at address BASE.  Opening:
+ * the index held in the N bytes at SRC, written for BASE, in place (only
+ * read when SRC is BASE: it may be a read-only mapping; else its
+ * pointers are moved), kept alive by the caller (rc_index_free leaves it
+ * alone); or NULL if they do not hold one of N bytes. */
+size_t rc_index_image_size(const rc_index *ix);
+void rc_index_image_write(const rc_index *ix, void *dst, uintptr_t base);
+rc_index *rc_index_image_open(void *src, size_t n, uintptr_t base);
+
 /* Bytes the index holds (the bench's memory figure). */
 size_t rc_index_bytes(const rc_index *ix);
 

@@ -8,10 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/image.h"
 #include "core/log.h"
 #include "engine/call.h"
 #include "engine/gate.h"
@@ -52,14 +55,32 @@ static void fallback_log_path(const char *cfgpath, char *out, size_t len)
 		snprintf(out, len, "%s", tmpl);
 }
 
+/* The config at PATH: from its image (core/image.h) when there is one
+ * for the file as it is, else parsed, and its image written for the
+ * processes that come after (NULL: ERR says why).  *WHY: a reason the
+ * image there was not used, worth a line in the log. */
+static rc_config *load(const char *path, char *err, size_t errlen, const char **why)
+{
+	struct stat st;
+	struct timespec now;
+	int known = stat(path, &st) == 0;
+	rc_config *cfg = known ? rc_image_read(path, &st, why) : NULL;
+	if (cfg)
+		return cfg;
+	cfg = rc_config_load(path, err, errlen);
+	rc_config_drop_patterns(cfg); /* matched through its index only */
+	if (cfg && known && clock_gettime(CLOCK_REALTIME, &now) == 0)
+		rc_image_write(cfg, path, &st, now.tv_sec);
+	return cfg;
+}
+
 /* Load the config at PATH, set up the log, map the state file.  Return
  * nonzero when the shim is to act. */
 static int start(const char *path)
 {
-	const char *prog = program_invocation_short_name;
+	const char *prog = program_invocation_short_name, *why = NULL;
 	static char err[4096];
-	rc_config *cfg = rc_config_load(path, err, sizeof err);
-	rc_config_drop_patterns(cfg); /* matched through its index only */
+	rc_config *cfg = load(path, err, sizeof err, &why);
 	if (!cfg) {
 		char lp[4096];
 		fallback_log_path(path, lp, sizeof lp);
@@ -70,6 +91,13 @@ static int start(const char *path)
 	}
 	rc_log_setup(cfg->log_file, cfg->log_level, prog);
 	rc_real_log_missing();
+	if (why) {
+		char name[4096];
+		if (rc_image_path(path, name, sizeof name) < 0)
+			name[0] = 0;
+		rc_log(RC_LOG_WARN, "config_image", "image=%s msg=\"%s\" action=parsed",
+		       name, why);
+	}
 	if (rc_live_map_state(cfg->state_file, err, sizeof err) < 0) {
 		char q[600];
 		rc_log(RC_LOG_ERROR, "state_error", "msg=%s action=pass_through",
@@ -81,8 +109,8 @@ static int start(const char *path)
 		rc_config_free(cfg);
 		return 0;
 	}
-	rc_log(RC_LOG_DEBUG, "start", "config=%s state_file=%s breakers=%u", path,
-	       cfg->state_file, cfg->nbreakers);
+	rc_log(RC_LOG_DEBUG, "start", "config=%s state_file=%s breakers=%u image=%s", path,
+	       cfg->state_file, cfg->nbreakers, cfg->image ? "yes" : "no");
 	return 1;
 }
 

@@ -6,11 +6,15 @@
  * overlap, in mixed case, with and without ports) so that most
  * destinations match several breakers and the order decides.  Then a
  * config of 100,000 patterns (tests/unit/bigconf.h): index and scan agree;
- * the index is timed only in make bench (tests/bench/bench_match.c). */
+ * the index is timed only in make bench (tests/bench/bench_match.c).
+ * Each config is also put through its image (core/image.h), read in place
+ * (read-only) and moved to another address: the index it holds gives the
+ * same answers. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "core/config.h"
@@ -140,6 +144,32 @@ static char *rand_config(unsigned nb)
 	return t;
 }
 
+/* TEXT's config as the shim gets it from an image: patterns dropped,
+ * written as a block for one address, then opened there read-only
+ * (MOVED 0) or at another address (MOVED 1).  NULL: failed. */
+static rc_config *imaged(const char *text, int moved)
+{
+	char err[512];
+	rc_config *p = rc_config_load_string(text, "imaged.ini", err, sizeof err);
+	rc_config_drop_patterns(p);
+	size_t n = rc_config_image_size(p);
+	rc_config *c = NULL;
+	char *a = n ? mmap(NULL, 2 * n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+		: MAP_FAILED;
+	if (a != MAP_FAILED && rc_config_image_write(p, a, n, (uintptr_t)a) == 0) {
+		if (moved) {
+			memcpy(a + n, a, n);
+			memset(a, 0xa5, n); /* what it was written for is gone */
+			c = rc_config_image_open(a + n, n, (uintptr_t)a);
+		} else {
+			mprotect(a, n, PROT_READ); /* a write would kill the test */
+			c = rc_config_image_open(a, n, (uintptr_t)a);
+		}
+	}
+	rc_config_free(p);
+	return c; /* the mapping is left: a test's few */
+}
+
 static int fails;
 static void same(int a, int b, const char *what, const char *cfg, const char *q)
 {
@@ -165,6 +195,11 @@ static void random_configs(void)
 		if (!c->index) {
 			fails++;
 			printf("# no index built\n");
+		}
+		rc_config *im[2] = { imaged(text, 0), imaged(text, 1) };
+		if (!im[0] || !im[1]) {
+			fails++;
+			printf("# no image\n");
 		}
 		for (unsigned q = 0; q < 300; q++, nq++) {
 			char a[80], n0[64], n1[64], qs[256];
@@ -204,12 +239,28 @@ static void random_configs(void)
 			same(rc_match_wants_address(c, n0, (uint16_t)port),
 			     rc_match_wants_address_linear(c, n0, (uint16_t)port), "rc_match_wants_address",
 			     text, qs);
+			for (int m = 0; m < 2 && im[m]; m++) {
+				same(rc_match(im[m], fam, ad, (uint16_t)port, names, nn),
+				     rc_match_linear(c, fam, ad, (uint16_t)port, names, nn),
+				     m ? "rc_match, image moved" : "rc_match, image in place", text, qs);
+				same(rc_match_host(im[m], n0, (uint16_t)port),
+				     rc_match_host_linear(c, n0, (uint16_t)port), "rc_match_host, image",
+				     text, qs);
+				same(rc_match_any_name(im[m], n1), rc_match_any_name_linear(c, n1),
+				     "rc_match_any_name, image", text, qs);
+				same(rc_match_wants_address(im[m], n0, (uint16_t)port),
+				     rc_match_wants_address_linear(c, n0, (uint16_t)port),
+				     "rc_match_wants_address, image", text, qs);
+			}
 		}
+		rc_config_free(im[0]);
+		rc_config_free(im[1]);
 		rc_config_free(c);
 		free(text);
 	}
 	ok(fails == 0, "400 random configs x 300 destinations (%u): index and linear scan agree on "
-	   "rc_match, rc_match_host, rc_match_any_name, rc_match_wants_address (%d differ)", nq, fails);
+	   "rc_match, rc_match_host, rc_match_any_name, rc_match_wants_address, and so do the "
+	   "configs read from their images, in place and moved (%d differ)", nq, fails);
 }
 
 /* Names longer than any pattern: a wildcard still matches them. */
@@ -264,6 +315,22 @@ static void test_big_config(void)
 		bad += rc_match(c, AF_INET6, a, 443, NULL, 0) != rc_match_linear(c, AF_INET6, a, 443, NULL, 0);
 	}
 	is_int(bad, 0, "...400 x 4 lookups: index and scan agree");
+	rc_config *im = imaged(t, 0);
+	ok(im && im->nbreakers == nb, "...read from its image, in place");
+	bad = 0;
+	for (unsigned q = 0; im && q < 400; q++) {
+		uint8_t a[16];
+		char s[64];
+		unsigned k = rnd(nb * 100 + 50);
+		snprintf(s, sizeof s, "10.%u.%u.%u", k >> 16 & 255, k >> 8 & 255, k & 255);
+		inet_pton(AF_INET, s, a);
+		uint16_t port = (uint16_t)(1000 + rnd(7));
+		bad += rc_match(im, AF_INET, a, port, NULL, 0) != rc_match(c, AF_INET, a, port, NULL, 0);
+		snprintf(s, sizeof s, "x.s%u.svc.test", k);
+		bad += rc_match_host(im, s, 80) != rc_match_host(c, s, 80);
+	}
+	is_int(bad, 0, "...its index answers as the parsed one's");
+	rc_config_free(im);
 	rc_config_free(c);
 	free(t);
 }
