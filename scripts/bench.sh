@@ -36,11 +36,14 @@ BP=$ROOT/build/t/bench_pingpong
 BH=$ROOT/build/t/bench_hookcost
 BM=$ROOT/build/t/bench_match
 T=$(mktemp -d /tmp/recloser-bench.XXXXXX)
+# config images (core/image.h) go with the bench's files, not to /dev/shm
+export RECLOSER_CACHE_DIR=$T
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	rm -rf "$T"
+	rm -f "${SHM_STATE:-/nonexistent}"*
 }
 trap cleanup EXIT
 N=${BENCH_N:-20000}
@@ -606,8 +609,9 @@ bench_haproxy() {
 # and memory (bench_connect serving, after one connect reached it: its
 # smaps_rollup: RSS, and the anonymous memory that is the process's own)
 # without the shim, with a 1-breaker config and with a
-# 4,096-breaker config (one pattern each; its state file made by an
-# earlier process, as on a host where the service ran before).  Knobs:
+# 4,096-breaker config (one pattern each), as on a host where the service
+# ran before: its state file made, in /dev/shm where the default is, and
+# its config image written (core/image.h) by an earlier process.  Knobs:
 # BENCH_MATCH_N (200000 lookups per round), BENCH_SU_N (100 processes per
 # round), BENCH_SU_REPS (5).
 bench_scale() {
@@ -627,14 +631,18 @@ bench_scale() {
 		"$T/match.out")
 	echo "lookup among 100,000 patterns, the slowest kind: $worst ns (goal <= 100 ns: $(goal_max "$worst" 100))"
 
-	awk -v st="$T/scale-state" -v lf="$T/log" 'BEGIN {
+	SHM_STATE=/dev/shm/recloser-bench-$$
+	awk -v st="$SHM_STATE-4096" -v lf="$T/log" 'BEGIN {
 		printf "[global]\nstate_file = %s\nlog_file = %s\n", st, lf
 		for (i = 0; i < 4096; i++) printf "\n[s%d]\nmatch = 10.%d.%d.1:80\n", i, int(i / 256), i % 256
 	}' > "$T/b4096.ini"
 	printf '[global]\nstate_file = %s\nlog_file = %s\n[s0]\nmatch = 10.0.0.1:80\n' \
-		"$T/scale-state1" "$T/log" > "$T/b1.ini"
+		"$SHM_STATE-1" "$T/log" > "$T/b1.ini"
+	sleep 2.1 # a config changed in the last 2 s gets no image (core/image.h)
 	LD_PRELOAD=$SHIM RECLOSER_CONFIG=$T/b4096.ini "$BC" connect "$PORT" 5 > /dev/null
 	LD_PRELOAD=$SHIM RECLOSER_CONFIG=$T/b1.ini "$BC" connect "$PORT" 5 > /dev/null
+	local nimg
+	nimg=$(ls "$T" | grep -c '^recloser-.*\.config$')
 	local sun=${BENCH_SU_N:-100} v i t0 t1
 	su_run() { # su_run VARIANT: us per process, appended to $T/su.VARIANT
 		local env=()
@@ -671,6 +679,7 @@ bench_scale() {
 	printf '%-24s %14s %14s %10s %12s\n' "shim, 4096 breakers" "$s4" "$(added "$s4" "$s0")" "${m4% *}" "${m4#* }"
 	local su_add priv_add rss_add
 	su_add=$(added "$s4" "$s0"); priv_add=$((${m4#* } - ${m0#* })); rss_add=$((${m4% *} - ${m0% *}))
+	echo "(config images written by the first processes and used by the rest: $nimg of 2)"
 	echo "start-up added with 4,096 breakers: $su_add us (goal <= 1000 us: $(goal_max "$su_add" 1000));" \
 		"memory added: $priv_add KiB anonymous (goal <= 1024 KiB: $(goal_max "$priv_add" 1024))," \
 		"$rss_add KiB RSS (the rest: the shim's code and the state file's pages, shared by every process)"

@@ -107,13 +107,53 @@ is "$first/$last" "ECONNREFUSED/ECONNREFUSED" "...refused by the port, then by t
 is "$(log_count 'reload config=')" 1 "...the reload is logged once"
 is "$(state_of dead)" open "...and the added breaker opened"
 
+# the image truncated under a running process: it passes through, then
+# parses the config again and the breaker is back
+write_config log_level=debug reload=200ms
+breaker dead "match=127.0.0.1:$P" failure_threshold=1 open_duration=60s reject_errno=ETIMEDOUT
+sleep 2.1
+: >"$LOG"
+scurl "http://127.0.0.1:$P/" >/dev/null # writes the image, opens dead
+img=$(ls "$RECLOSER_CACHE_DIR"/recloser-*.config)
+under_shim "$PY" -u -c '
+import errno, os, socket, sys, time
+port, mark = int(sys.argv[1]), sys.argv[2]
+t0 = time.monotonic()
+while time.monotonic() - t0 < 4:
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.1", port)); r = "ok"
+    except OSError as e:
+        r = errno.errorcode.get(e.errno, str(e.errno))
+    finally:
+        s.close()
+    print("%s %s" % ("after" if os.path.exists(mark) else "before", r), flush=True)
+    time.sleep(0.05)
+' "$P" "$T/truncated" >"$T/trunc.out" &
+job=$!
+sleep 1
+: >"$img"
+touch "$T/truncated"
+wait "$job"
+rc_=$?
+is "$(signame $rc_)" 0 "the image truncated under a running process: it runs on (no SIGBUS)"
+is "$(grep -c '^before ETIMEDOUT' "$T/trunc.out")" "$(grep -c '^before' "$T/trunc.out")" \
+	"...before: every connect refused by the open breaker (ETIMEDOUT)"
+like "$(grep '^after' "$T/trunc.out" | uniq | tr '\n' ' ')" '^(after ECONNREFUSED )+after ETIMEDOUT ' \
+	"...after: passed through (the port refuses), then refused by the breaker again"
+is "$(grep '^after' "$T/trunc.out" | tail -n 1)" "after ETIMEDOUT" "...to the end"
+is "$(log_count 'config_image .*shrank under the process.* action=parse_again')" 1 \
+	"...one line says so" || show_log
+is "$(log_count 'event=reload ')" 1 "...and the config was parsed again"
+
 # off, and a directory that cannot be written
+: >"$LOG"
 rm -f "$RECLOSER_CACHE_DIR"/recloser-*.config
 RECLOSER_CACHE_DIR=off scurl "http://127.0.0.1:$HTTP/" >/dev/null
 is "$(images)" 0 "RECLOSER_CACHE_DIR=off: no image written"
 out=$(RECLOSER_CACHE_DIR=$T/missing/dir scurl "http://127.0.0.1:$HTTP/")
 is "$out" 200 "RECLOSER_CACHE_DIR a missing directory: curl works"
-is "$(log_count 'config_image')" 1 "...and nothing is logged about it"
+is "$(log_count config_image)" 0 "...and nothing is logged about it"
 
 note "anonymous memory of a process on the image: $anon kB"
 done_testing

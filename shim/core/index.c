@@ -382,6 +382,17 @@ rc_index *rc_index_image_open(void *src, size_t n, uintptr_t base)
 	return ix;
 }
 
+static const uint32_t empty_table[16];
+
+void rc_index_write_empty(void *dst)
+{
+	rc_index *ix = dst;
+	memset(ix, 0, sizeof *ix);
+	ix->table = (uint32_t *)(uintptr_t)empty_table; /* only ever read */
+	ix->mask = 15;
+	ix->in_image = 1; /* not freed */
+}
+
 /* ---- lookups ---- */
 
 /* The lowest index of entry E's pairs applying to PORT (ANY: any), or

@@ -60,6 +60,11 @@ size_t rc_index_image_size(const rc_index *ix);
 void rc_index_image_write(const rc_index *ix, void *dst, uintptr_t base);
 rc_index *rc_index_image_open(void *src, size_t n, uintptr_t base);
 
+/* Write at DST (8-aligned, room for the index struct) an index with no
+ * pattern, that matches nothing and is never freed.  Async-signal-safe:
+ * what stands in for an image that shrank under a process (engine/live.c). */
+void rc_index_write_empty(void *dst);
+
 /* Bytes the index holds (the bench's memory figure). */
 size_t rc_index_bytes(const rc_index *ix);
 

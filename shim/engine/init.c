@@ -109,6 +109,7 @@ static int start(const char *path)
 		rc_config_free(cfg);
 		return 0;
 	}
+	rc_live_guard_image(cfg);
 	rc_log(RC_LOG_DEBUG, "start", "config=%s state_file=%s breakers=%u image=%s", path,
 	       cfg->state_file, cfg->nbreakers, cfg->image ? "yes" : "no");
 	return 1;

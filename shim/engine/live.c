@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "core/clock.h"
+#include "core/index.h"
 #include "core/log.h"
 #include "core/scratch.h"
 #include "engine/fdtable.h"
@@ -79,8 +80,11 @@ static void reap(void)
 			continue;
 		}
 		*pp = L->next;
-		if (L->owns_cfg)
+		if (L->owns_cfg) {
+			if (L->cfg->image_own == RC_IMAGE_MAPPED)
+				rc_sig_unguard(L->cfg->image);
 			rc_config_free(L->cfg);
+		}
 		L->cfg = NULL;
 		L->next = spare;
 		spare = L;
@@ -156,6 +160,44 @@ static rc_live *make_live(rc_config *cfg, int owns_cfg)
 	rc_scratch_free(names, nb * sizeof *names);
 	rc_scratch_free(slots, nb * sizeof *slots);
 	return L;
+}
+
+/* ---- a config image that shrinks under the process (core/image.h) ----
+ *
+ * A config mapped from its image is pages of a file: truncated in place
+ * (it never is by recloser, which renames a new one over it), the next
+ * access to it would raise SIGBUS.  The SIGBUS guard (engine/sig.h) puts
+ * zero pages in its place and this writes on them a config as large
+ * whose every breaker is off, and whose index matches nothing: calls pass
+ * through, and the next reload check parses the file again. */
+static struct {
+	rc_breaker_cfg *bk;        /* where the image's breakers were */
+	unsigned        n;
+	void           *index;     /* and its index */
+	rc_breaker_cfg  tmpl;      /* one of them, off */
+} stand_in;
+static const rc_statusset no_status;
+static int image_lost, image_lost_logged;
+
+static void write_stand_in(void)
+{
+	for (unsigned i = 0; i < stand_in.n; i++)
+		memcpy(&stand_in.bk[i], &stand_in.tmpl, sizeof stand_in.tmpl);
+	rc_index_write_empty(stand_in.index);
+}
+
+void rc_live_guard_image(rc_config *c)
+{
+	if (!c || c->image_own != RC_IMAGE_MAPPED || !c->nbreakers)
+		return;
+	stand_in.tmpl = c->breakers[0];
+	stand_in.tmpl.name = "-";
+	stand_in.tmpl.mode = RC_MODE_OFF;
+	stand_in.tmpl.http_failure_status = &no_status;
+	stand_in.bk = c->breakers;
+	stand_in.n = c->nbreakers;
+	stand_in.index = c->index;
+	rc_sig_guard_range(c->image, c->image_len, write_stand_in, &image_lost);
 }
 
 /* The state file as mapped: which file the path named then. */
@@ -304,7 +346,14 @@ void rc_live_maybe_reload(uint64_t now_ms)
 		RC_SCOPE();
 		rc_live *L = rc_live_current(); /* only the reloader recycles it */
 		struct stat st;
-		int changed = stat(cfg_path, &st) == 0 && !same_file(&st, &cfg_st);
+		int lost = __atomic_load_n(&image_lost, __ATOMIC_ACQUIRE);
+		int changed = (stat(cfg_path, &st) == 0 && !same_file(&st, &cfg_st)) || lost;
+		if (lost && !image_lost_logged) {
+			image_lost_logged = 1;
+			rc_log(RC_LOG_ERROR, "config_image", "config=%s msg=\"the config's image "
+			       "shrank under the process: its breakers passed through\" "
+			       "action=parse_again", cfg_path);
+		}
 		int moved = state_moved(L->cfg->state_file);
 		if ((changed || moved) && rc_sig_maybe_in_handler()) {
 			/* loading allocates: not inside a signal handler */
@@ -313,8 +362,11 @@ void rc_live_maybe_reload(uint64_t now_ms)
 			__atomic_store_n(&deferred, 0, __ATOMIC_RELAXED);
 			if (moved)
 				rejoin(L);
-			if (changed && reload(rc_live_current()))
+			if (changed && reload(rc_live_current())) {
 				cfg_st = st; /* read (good or bad): not again until it changes */
+				if (lost)
+					__atomic_store_n(&image_lost, 0, __ATOMIC_RELEASE);
+			}
 			reap();
 		}
 	}

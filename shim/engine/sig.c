@@ -94,9 +94,13 @@ int rc_sig_maybe_in_handler(void)
 
 /* ---- SIGBUS on the state file's mapping ---- */
 
-#define RANGES 8  /* mappings guarded: the first, and rejoins */
+#define RANGES 12  /* mappings guarded: the first, rejoins, config images */
 
-static struct { uintptr_t base, len; } ranges[RANGES];
+static struct {
+	uintptr_t base, len;
+	void (*fill)(void);  /* writes what stands in for the file, or NULL */
+	int      *flag;      /* set to 1 once it happened */
+} ranges[RANGES];
 static unsigned nranges;
 static int lost;
 /* The program's own SIGBUS disposition, as it set it last (through the
@@ -121,10 +125,13 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 	unsigned n = __atomic_load_n(&nranges, __ATOMIC_ACQUIRE);
 	for (unsigned i = 0; i < n && i < RANGES; i++) {
 		if (a - ranges[i].base < ranges[i].len) {
-			/* the file shrank: zero pages in its place, same address */
+			/* the file shrank: zero pages in its place, same address,
+			 * and what stands in for its contents written there */
 			if (mmap((void *)ranges[i].base, ranges[i].len, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
-				__atomic_store_n(&lost, 1, __ATOMIC_RELEASE);
+				if (ranges[i].fill)
+					ranges[i].fill();
+				__atomic_store_n(ranges[i].flag, 1, __ATOMIC_RELEASE);
 				errno = saved;
 				return;
 			}
@@ -172,6 +179,11 @@ int rc_sig_bus_action(const struct sigaction *act, struct sigaction *oact)
 
 int rc_sig_guard_mapping(void *base, size_t len)
 {
+	return rc_sig_guard_range(base, len, NULL, &lost);
+}
+
+int rc_sig_guard_range(void *base, size_t len, void (*fill)(void), int *flag)
+{
 	RC_KEEP_ERRNO();
 	if (!installed) {
 		struct sigaction sa;
@@ -188,8 +200,18 @@ int rc_sig_guard_mapping(void *base, size_t len)
 		return -1;
 	ranges[n].base = (uintptr_t)base;
 	ranges[n].len = len;
+	ranges[n].fill = fill;
+	ranges[n].flag = flag;
 	__atomic_store_n(&nranges, n + 1, __ATOMIC_RELEASE);
 	return 0;
+}
+
+void rc_sig_unguard(void *base)
+{
+	unsigned n = __atomic_load_n(&nranges, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n && i < RANGES; i++)
+		if (ranges[i].base == (uintptr_t)base)
+			__atomic_store_n(&ranges[i].len, 0, __ATOMIC_RELEASE);
 }
 
 int rc_sig_mapping_lost(void)

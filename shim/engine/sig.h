@@ -33,6 +33,15 @@ void rc_sig_first_look(void);
  * as before).  Installs the handler on first use.  Return 0 or -1. */
 int rc_sig_guard_mapping(void *base, size_t len);
 
+/* The same for any file mapped at BASE (LEN bytes): on a SIGBUS there,
+ * the zero pages put in its place are then given to FILL (if not NULL;
+ * it must be async-signal-safe), to write what stands in for the file's
+ * contents, and *FLAG is set to 1. */
+int rc_sig_guard_range(void *base, size_t len, void (*fill)(void), int *flag);
+
+/* The mapping at BASE is gone (unmapped): no longer guarded. */
+void rc_sig_unguard(void *base);
+
 /* The program sets or asks its SIGBUS disposition (sigaction, signal)
  * while the shim's handler is in place: ACT (if any) becomes the
  * disposition the shim passes other faults to, *OACT (if any) gets the
