@@ -47,6 +47,7 @@
 
 #include "core/config.h"
 #include "core/hash.h"
+#include "core/image.h"
 #include "core/sys.h"
 #include "core/index.h"
 #include "core/pattern.h"
@@ -1200,7 +1201,7 @@ void rc_config_free(rc_config *c)
 	free(c->path);
 	rc_index_free(c->index);
 	if (c->image_own == RC_IMAGE_MAPPED)
-		munmap(c->image, c->image_len);
+		rc_image_unmap(c->image, c->image_len);
 	else if (c->image_own == RC_IMAGE_MALLOC)
 		free(c->image);
 	free(c);

@@ -41,6 +41,9 @@
 #define FRESH_S    2             /* a ctime younger than this: no image */
 #define ALIGN8(n)  (((n) + 7) & ~(size_t)7)
 
+void (*rc_image_on_map)(void *base, size_t len);
+void (*rc_image_on_unmap)(void *base);
+
 struct head {
 	char     magic[8];
 	uint64_t tag;                /* RC_IMAGE_TAG of the build that wrote it */
@@ -152,6 +155,14 @@ static int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+void rc_image_unmap(void *base, size_t len)
+{
+	if (rc_image_on_unmap)
+		rc_image_on_unmap(base);
+	munmap(base, len);
+}
+#define unmap rc_image_unmap
+
 /* The N bytes of the image FD: mapped read-only at map_at(PATH) (*MAPPED
  * set), else read into malloc'd memory; NULL if neither. */
 static char *get_bytes(int fd, const char *path, size_t n, int *mapped)
@@ -162,6 +173,8 @@ static char *get_bytes(int fd, const char *path, size_t n, int *mapped)
 	*mapped = 0;
 	if (m != MAP_FAILED && (uintptr_t)m == at) {
 		*mapped = 1;
+		if (rc_image_on_map)
+			rc_image_on_map(m, n);
 		return m;
 	}
 	if (m != MAP_FAILED) /* a kernel without MAP_FIXED_NOREPLACE: a hint */
@@ -201,7 +214,7 @@ static rc_config *open_image(int fd, const struct stat *is, const char *path,
 	}
 	if (mapped && (uintptr_t)bytes + hlen != h.base) {
 		/* made for another address: a copy, whose pointers can move */
-		munmap(bytes, n);
+		unmap(bytes, n);
 		if (!(bytes = malloc(n)) || lseek(fd, 0, SEEK_SET) != 0 || read_all(fd, bytes, n)) {
 			mapped = 0;
 			goto out;
@@ -218,7 +231,7 @@ static rc_config *open_image(int fd, const struct stat *is, const char *path,
 	return c;
 out:
 	if (mapped)
-		munmap(bytes, n);
+		unmap(bytes, n);
 	else
 		free(bytes);
 	return NULL;

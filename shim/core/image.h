@@ -32,6 +32,16 @@
 
 #include "core/config.h"
 
+/* Set by the shim (engine/live.c), else NULL: told of each image mapped
+ * (at BASE, LEN bytes) as soon as it is, and of it before it is unmapped,
+ * so that a SIGBUS on it (the file truncated under the process, even
+ * while it is being checked) is survived. */
+extern void (*rc_image_on_map)(void *base, size_t len);
+extern void (*rc_image_on_unmap)(void *base);
+
+/* Unmap an image mapped at BASE (LEN bytes), telling rc_image_on_unmap. */
+void rc_image_unmap(void *base, size_t len);
+
 /* Where PATH's image is (DIR from the environment), into OUT; 0, or -1
  * when images are off or the name does not fit. */
 int rc_image_path(const char *path, char *out, size_t len);

@@ -64,7 +64,9 @@ static rc_config *load(const char *path, char *err, size_t errlen, const char **
 	struct stat st;
 	struct timespec now;
 	int known = stat(path, &st) == 0;
+	rc_live_image_guards();
 	rc_config *cfg = known ? rc_image_read(path, &st, why) : NULL;
+	rc_live_guard_image(cfg);
 	if (cfg)
 		return cfg;
 	cfg = rc_config_load(path, err, errlen);
@@ -109,7 +111,6 @@ static int start(const char *path)
 		rc_config_free(cfg);
 		return 0;
 	}
-	rc_live_guard_image(cfg);
 	rc_log(RC_LOG_DEBUG, "start", "config=%s state_file=%s breakers=%u image=%s", path,
 	       cfg->state_file, cfg->nbreakers, cfg->image ? "yes" : "no");
 	return 1;

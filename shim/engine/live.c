@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "core/clock.h"
+#include "core/image.h"
 #include "core/index.h"
 #include "core/log.h"
 #include "core/scratch.h"
@@ -80,11 +81,8 @@ static void reap(void)
 			continue;
 		}
 		*pp = L->next;
-		if (L->owns_cfg) {
-			if (L->cfg->image_own == RC_IMAGE_MAPPED)
-				rc_sig_unguard(L->cfg->image);
+		if (L->owns_cfg)
 			rc_config_free(L->cfg);
-		}
 		L->cfg = NULL;
 		L->next = spare;
 		spare = L;
@@ -179,15 +177,32 @@ static struct {
 static const rc_statusset no_status;
 static int image_lost, image_lost_logged;
 
+/* Until a config is known (the image still being checked), nothing is
+ * written: its checksum then fails on the zero pages. */
 static void write_stand_in(void)
 {
-	for (unsigned i = 0; i < stand_in.n; i++)
+	unsigned n = __atomic_load_n(&stand_in.n, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n; i++)
 		memcpy(&stand_in.bk[i], &stand_in.tmpl, sizeof stand_in.tmpl);
-	rc_index_write_empty(stand_in.index);
+	if (n)
+		rc_index_write_empty(stand_in.index);
+}
+
+static void guard_image(void *base, size_t len)
+{
+	rc_sig_guard_range(base, len, write_stand_in, &image_lost);
+}
+
+void rc_live_image_guards(void)
+{
+	rc_image_on_map = guard_image;
+	rc_image_on_unmap = rc_sig_unguard;
 }
 
 void rc_live_guard_image(rc_config *c)
 {
+	/* a shrink while an image was checked (and refused): not this one */
+	__atomic_store_n(&image_lost, 0, __ATOMIC_RELEASE);
 	if (!c || c->image_own != RC_IMAGE_MAPPED || !c->nbreakers)
 		return;
 	stand_in.tmpl = c->breakers[0];
@@ -195,9 +210,11 @@ void rc_live_guard_image(rc_config *c)
 	stand_in.tmpl.mode = RC_MODE_OFF;
 	stand_in.tmpl.http_failure_status = &no_status;
 	stand_in.bk = c->breakers;
-	stand_in.n = c->nbreakers;
 	stand_in.index = c->index;
-	rc_sig_guard_range(c->image, c->image_len, write_stand_in, &image_lost);
+	__atomic_store_n(&stand_in.n, c->nbreakers, __ATOMIC_RELEASE);
+	/* shrunk between its check and now: the stand-in was not written */
+	if (__atomic_load_n(&image_lost, __ATOMIC_ACQUIRE))
+		write_stand_in();
 }
 
 /* The state file as mapped: which file the path named then. */

@@ -68,9 +68,14 @@ int rc_live_map_state(const char *path, char *err, size_t errlen);
 /* Bind CFG to its slots and put it in force (init).  Return 0 or -1. */
 int rc_live_start(rc_config *cfg, const char *cfgpath, uint64_t now_ms);
 
-/* CFG was mapped from its image (core/image.h): should the file shrink
- * under the process, its breakers pass through until the next reload
- * check parses the config again (SIGBUS guard, engine/sig.h). */
+/* Config images (core/image.h) are guarded from their mapping on (SIGBUS
+ * guard, engine/sig.h): to be called before any is read. */
+void rc_live_image_guards(void);
+
+/* CFG is the config loaded at start, as soon as it is (NULL: none):
+ * mapped from its image, should the file shrink under the process, its
+ * breakers pass through until the next reload check parses the config
+ * again. */
 void rc_live_guard_image(rc_config *cfg);
 
 /* Re-read the config if it changed and `reload` has passed since the
