@@ -21,6 +21,7 @@
 #include "core/breaker.h"
 #include "core/bulkhead.h"
 #include "core/clock.h"
+#include "core/name.h"
 
 static char dir[256];
 static uint64_t T0;          /* fake clock origin, later than any claim time */
@@ -357,6 +358,118 @@ static void test_layout(void)
 	uint64_t w = (uint64_t)RC_FORCED_OPEN | (5u << 3) | (0xabcu << 8) | (123456789ULL << 20);
 	ok(RC_W_STATE(w) == RC_FORCED_OPEN && RC_W_LEVEL(w) == 5 && RC_W_GEN(w) == 0xabc &&
 	   RC_W_SINCE(w) == 123456789ULL, "state word accessors");
+}
+
+/* ----------------------------------------------------------------- names */
+
+/* The rule, said plainly (the byte loop core/shm.c had): a name is 1 to
+ * RC_NAME_MAX - 1 characters of [A-Za-z0-9_.-], read up to a NUL. */
+static int plain_name_ok(const char *s)
+{
+	size_t i;
+	for (i = 0; i < RC_NAME_MAX && s[i]; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return 0;
+	}
+	return i > 0 && i < RC_NAME_MAX;
+}
+
+/* A slot's name field holding the LEN bytes at NAME, its NUL, and after
+ * it bytes that depend on SEED (a field's padding does not count). */
+static void mkfield(char field[RC_NAME_MAX], const char *name, size_t len, unsigned seed)
+{
+	memcpy(field, name, len);
+	if (len < RC_NAME_MAX)
+		field[len] = 0;
+	for (size_t k = len + 1; k < RC_NAME_MAX; k++)
+		field[k] = (char)(seed * 131 + k * 37 + 1);
+}
+
+/* core/name.h: the word-at-a-time check and hash of a field against the
+ * byte loop of a string, on names of every length. */
+static void test_names(void)
+{
+	static const char chars[] = "azAZ09_.-mQ7";
+	char name[RC_NAME_MAX + 2], f1[RC_NAME_MAX], f2[RC_NAME_MAX];
+	int same = 1, held = 1, apart = 1, rule = 1, longer = 1;
+
+	for (size_t len = 1; len < RC_NAME_MAX; len++) {
+		for (size_t k = 0; k < len; k++)
+			name[k] = chars[(k * 5 + len) % (sizeof chars - 1)];
+		name[len] = 0;
+		mkfield(f1, name, len, 1);
+		mkfield(f2, name, len, 2);
+		uint32_t h = rc_name_hash(name);
+		same &= h != 0 && rc_name_hash_field(f1) == h && rc_name_hash_field(f2) == h;
+		held &= rc_name_in_field(f1, name) && rc_name_in_field(f2, name);
+		/* a field that differs anywhere up to and with the NUL holds
+		 * another name (or none) */
+		for (size_t p = 0; p <= len && p < RC_NAME_MAX; p++) {
+			mkfield(f1, name, len, 3);
+			f1[p] = p < len ? (name[p] == 'a' ? 'b' : 'a') : 'x';
+			apart &= !rc_name_in_field(f1, name);
+			if (p < len)
+				apart &= rc_name_hash_field(f1) != 0;
+		}
+		/* every byte at every place: as the rule says */
+		for (size_t p = 0; p < len; p++)
+			for (int c = 1; c < 256; c++) {
+				char str[RC_NAME_MAX + 1];
+				memcpy(str, name, len + 1);
+				str[p] = (char)c;
+				mkfield(f1, str, len, (unsigned)c);
+				int want = plain_name_ok(str);
+				uint32_t hs = rc_name_hash(str), hf = rc_name_hash_field(f1);
+				rule &= !!hs == want && hf == hs &&
+					rc_name_in_field(f1, str) == want;
+			}
+		/* NAME with more after it is another name: no match */
+		name[len] = 'z';
+		name[len + 1] = 0;
+		mkfield(f1, name, len, 4);
+		longer &= !rc_name_in_field(f1, name);
+	}
+	ok(same, "a name of each length 1-%d: its string and a field holding it (whatever "
+	   "follows the NUL) hash the same, not 0", RC_NAME_MAX - 1);
+	ok(held, "...and the field holds the name (rc_name_in_field)");
+	ok(apart, "a field that differs from the name anywhere up to its NUL does not hold it");
+	ok(rule, "every byte 1-255 at every place of a name of every length: the string, "
+	   "the field and rc_name_in_field all follow the rule ([A-Za-z0-9_.-], 1-%d)",
+	   RC_NAME_MAX - 1);
+	ok(longer, "a name longer than the field's is not held");
+
+	memset(f1, 'a', sizeof f1);
+	memset(name, 'a', RC_NAME_MAX);
+	name[RC_NAME_MAX] = 0;
+	ok(rc_name_hash_field(f1) == 0 && rc_name_hash(name) == 0 &&
+	   !rc_name_in_field(f1, name), "%d characters, no NUL: no name", RC_NAME_MAX);
+	name[RC_NAME_MAX - 1] = 0;
+	f1[RC_NAME_MAX - 1] = 0;
+	ok(rc_name_hash_field(f1) != 0 && rc_name_hash_field(f1) == rc_name_hash(name) &&
+	   rc_name_in_field(f1, name), "%d characters: a name", RC_NAME_MAX - 1);
+	memset(f1, 0, sizeof f1);
+	ok(rc_name_hash_field(f1) == 0 && rc_name_hash("") == 0 && !rc_name_in_field(f1, ""),
+	   "the empty name is none");
+	mkfield(f1, "Ab-", 3, 5);
+	f1[1] = (char)('b' | 0x80); /* a letter with the high bit set */
+	ok(rc_name_hash_field(f1) == 0, "a byte of 0x80 or more is no character");
+	mkfield(f1, "a\r\x0e\x10", 4, 6); /* CR, 0x0e, 0x10 | 0x20 are '-', '.', '0' */
+	ok(rc_name_hash_field(f1) == 0, "control characters one bit from - . 0 are none");
+	/* distinct names of a config: distinct hashes (a table of them is not
+	 * one long chain) */
+	static uint32_t hs[RC_MAX_BREAKERS];
+	int distinct = 1;
+	for (int i = 0; i < RC_MAX_BREAKERS; i++) {
+		snprintf(name, sizeof name, "svc-%d.internal", i);
+		hs[i] = rc_name_hash(name);
+	}
+	for (int i = 0; i < RC_MAX_BREAKERS && distinct; i++)
+		for (int j = 0; j < i; j++)
+			if (hs[i] == hs[j])
+				distinct = 0;
+	ok(distinct, "%d names svc-N.internal: %d hashes", RC_MAX_BREAKERS, RC_MAX_BREAKERS);
 }
 
 /* ------------------------------------------------------------ file basics */
@@ -1658,6 +1771,7 @@ int main(void)
 	T0 = (rc_now_ms() / 1000 + 100) * 1000; /* whole seconds: bucket edges */
 
 	test_layout();
+	test_names();
 	test_file();
 	test_refusals();
 	test_boot();
