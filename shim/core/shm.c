@@ -36,6 +36,7 @@
 #include "core/breaker.h"
 #include "core/clock.h"
 #include "core/hash.h"
+#include "core/name.h"
 #include "core/scratch.h"
 #include "core/shm.h"
 #include "core/sys.h"
@@ -44,16 +45,9 @@ _Static_assert(sizeof(rc_slot) == 600, "rc_slot layout changed: bump RC_SHM_VERS
 _Static_assert(offsetof(rc_slot, seen) == 520, "rc_slot layout changed: bump RC_SHM_VERSION");
 _Static_assert(sizeof(rc_shm_header) == 144, "header layout changed: bump RC_SHM_VERSION");
 
-static int name_ok(const char *name, size_t max)
+static int name_ok(const char *name)
 {
-	size_t i;
-	for (i = 0; i < max && name[i]; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
-			return 0;
-	}
-	return i > 0 && i < max && i < RC_NAME_MAX;
+	return rc_name_hash(name) != 0;
 }
 
 /* ---- the state file ---- */
@@ -253,39 +247,49 @@ static int init_header(void *map, size_t size, const char *boot,
 	}
 }
 
-#define DUP_TAB (2u * RC_MAX_BREAKERS)
+/* ---- the ready slots by name ---- */
 
-/* A breaker name's hash, for the tables that find slots by name. */
-static uint64_t name_hash(const char *name)
+/* An open-addressed table of slot numbers + 1 (0: empty), at most half
+ * full, placed by the low bits of the hash of a slot's name, with each
+ * slot's hash beside it: a name is told apart from the others by their
+ * hashes, without reading their slots.  Entries are 16 bits, and 32 KiB in
+ * all (each page of it is a page fault in every process that opens the
+ * file). */
+#define IX_SIZE (2u * RC_MAX_BREAKERS)
+_Static_assert(RC_MAX_BREAKERS < 0xffff, "a slot number + 1 fits in 16 bits");
+
+struct rc_shm_index {
+	uint16_t tab[IX_SIZE];
+	uint32_t hash[RC_MAX_BREAKERS]; /* of each slot's name (core/name.h); 0: not in */
+};
+
+static struct rc_shm_index *index_new(void)
 {
-	return rc_fnv1a(RC_FNV_INIT, name, strnlen(name, RC_NAME_MAX));
+	return rc_scratch_alloc(sizeof(struct rc_shm_index)); /* zeroed */
 }
 
-/* The names of the ready slots seen so far, hashed into TAB (DUP_TAB
- * entries: slot number + 1, 0 empty; NULL: compared one by one): the
- * number of an earlier ready slot of slot I's name, else -1 (and I is
- * added). */
-static int seen_before(unsigned *tab, rc_slot *slots, unsigned i)
+static void index_free(struct rc_shm_index *x)
 {
-	const char *name = slots[i].name;
-	if (!tab) {
-		for (unsigned j = 0; j < i; j++)
-			if (rc_ld(&slots[j].name_word) == RC_NW_READY &&
-			    strncmp(slots[j].name, name, RC_NAME_MAX) == 0)
-				return (int)j;
-		return -1;
-	}
-	size_t k = name_hash(name) % DUP_TAB;
-	for (; tab[k]; k = (k + 1) % DUP_TAB) {
-		unsigned j = tab[k] - 1;
-		if (strncmp(slots[j].name, name, RC_NAME_MAX) == 0)
+	rc_scratch_free(x, sizeof *x);
+}
+
+/* Add slot I of SLOTS, ready under a name of hash H, to X.  Return the
+ * number of a slot already in X under the same name (I is not added),
+ * else -1. */
+static int index_add(struct rc_shm_index *x, rc_slot *slots, unsigned i, uint32_t h)
+{
+	size_t t = h % IX_SIZE;
+	for (; x->tab[t]; t = (t + 1) % IX_SIZE) {
+		unsigned j = x->tab[t] - 1u;
+		if (x->hash[j] == h && strncmp(slots[j].name, slots[i].name, RC_NAME_MAX) == 0)
 			return (int)j;
 	}
-	tab[k] = i + 1;
+	x->tab[t] = (uint16_t)(i + 1);
+	x->hash[i] = h;
 	return -1;
 }
 
-static int check_slots_(rc_slot *slots, unsigned *tab, const char *path, char *err,
+static int check_slots_(rc_slot *slots, struct rc_shm_index *x, const char *path, char *err,
 			size_t errlen)
 {
 	int empty = -1; /* the first empty slot seen */
@@ -315,10 +319,11 @@ static int check_slots_(rc_slot *slots, unsigned *tab, const char *path, char *e
 			continue;
 		}
 		if (nw == RC_NW_READY) {
-			if (!name_ok(s->name, RC_NAME_MAX))
+			uint32_t h = rc_name_hash_field(s->name);
+			if (!h)
 				return refuse(err, errlen, path,
 					      "corrupt slot %u (bad name)", i);
-			int d = seen_before(tab, slots, i);
+			int d = index_add(x, slots, i, h);
 			if (d >= 0)
 				return refuse(err, errlen, path,
 					      "corrupt slot %u (duplicate of slot %d)", i, d);
@@ -335,11 +340,11 @@ static int check_slots_(rc_slot *slots, unsigned *tab, const char *path, char *e
 /* Light checks of every slot: a corrupt file is refused, not trusted. */
 static int check_slots(rc_slot *slots, const char *path, char *err, size_t errlen)
 {
-	unsigned *tab = rc_scratch_alloc(DUP_TAB * sizeof *tab);
-	if (!tab)
+	struct rc_shm_index *x = index_new();
+	if (!x)
 		return refuse(err, errlen, path, "out of memory");
-	int r = check_slots_(slots, tab, path, err, errlen);
-	rc_scratch_free(tab, DUP_TAB * sizeof *tab);
+	int r = check_slots_(slots, x, path, err, errlen);
+	index_free(x);
 	return r;
 }
 
@@ -877,7 +882,7 @@ rc_slot *rc_shm_slot(rc_shm *shm, const char *name, int create)
 {
 	int e = errno;
 	rc_slot *found = NULL;
-	if (shm && shm->hdr && name && name_ok(name, RC_NAME_MAX))
+	if (shm && shm->hdr && name && name_ok(name))
 		found = find_or_claim(shm, name, create);
 	errno = e;
 	return found;
@@ -898,9 +903,10 @@ void rc_shm_slots(rc_shm *shm, const char *const *names, unsigned n, int create,
 	unsigned *tab = rc_scratch_alloc(tsize * sizeof *tab); /* name index + 1, 0 empty */
 	if (tab) {
 		for (unsigned i = 0; i < n; i++) {
-			if (!names[i] || !name_ok(names[i], RC_NAME_MAX))
+			uint32_t h = names[i] ? rc_name_hash(names[i]) : 0;
+			if (!h)
 				continue;
-			size_t k = name_hash(names[i]) & (tsize - 1);
+			size_t k = h & (tsize - 1);
 			while (tab[k])
 				k = (k + 1) & (tsize - 1);
 			tab[k] = i + 1;
@@ -913,9 +919,10 @@ void rc_shm_slots(rc_shm *shm, const char *const *names, unsigned n, int create,
 			uint64_t nw = rc_ld(&s->name_word);
 			if (nw == RC_NW_EMPTY)
 				break;
-			if (nw != RC_NW_READY || !name_ok(s->name, RC_NAME_MAX))
+			uint32_t h = nw == RC_NW_READY ? rc_name_hash_field(s->name) : 0;
+			if (!h)
 				continue;
-			for (size_t k = name_hash(s->name) & (tsize - 1); tab[k];
+			for (size_t k = h & (tsize - 1); tab[k];
 			     k = (k + 1) & (tsize - 1)) {
 				unsigned i = tab[k] - 1;
 				if (!out[i] && name_is(s, names[i])) {
@@ -936,7 +943,7 @@ int rc_shm_forget(rc_shm *shm, const char *name, unsigned quiet_s, uint64_t *idl
 {
 	int e = errno, r = -1;
 	uint64_t idle = 0;
-	if (shm && shm->hdr && name && name_ok(name, RC_NAME_MAX)) {
+	if (shm && shm->hdr && name && name_ok(name)) {
 		unsigned n = shm->hdr->nslots < RC_MAX_BREAKERS ? shm->hdr->nslots
 								 : RC_MAX_BREAKERS;
 		for (unsigned i = 0; i < n; i++) {

@@ -675,6 +675,27 @@ static void test_refusals(void)
 	poke(p, SLOT_OFF(1) + 8, "one", 4);
 	ok(refused(p, "duplicate", err, sizeof err), "duplicate name refused: %s", err);
 
+	/* whatever a name's length (the checks read it a word at a time),
+	 * and whatever follows its NUL */
+	p = mkstate("slotlen");
+	int dups = 1, bads = 1;
+	for (size_t len = 1; len < RC_NAME_MAX; len++) {
+		char nm[RC_NAME_MAX], f[RC_NAME_MAX];
+		memset(nm, 0, sizeof nm);
+		for (size_t k = 0; k < len; k++)
+			nm[k] = "abcdefghij"[k % 10];
+		mkfield(f, nm, len, (unsigned)len);
+		poke(p, SLOT_OFF(0) + 8, nm, sizeof nm);
+		poke(p, SLOT_OFF(1) + 8, f, sizeof f);
+		dups &= refused(p, "corrupt slot 1 (duplicate of slot 0)", err, sizeof err);
+		f[len - 1] = ' ';
+		poke(p, SLOT_OFF(1) + 8, f, sizeof f);
+		bads &= refused(p, "corrupt slot 1 (bad name)", err, sizeof err);
+	}
+	ok(dups, "a duplicate name of each length 1-%d refused, bytes after its NUL apart",
+	   RC_NAME_MAX - 1);
+	ok(bads, "a bad character at the end of a name of each length refused");
+
 	p = mkstate("slotempty");
 	poke(p, SLOT_OFF(9) + 8, "ghost", 5);
 	ok(refused(p, "corrupt slot 9", err, sizeof err), "empty slot with a name refused: %s", err);
