@@ -247,7 +247,13 @@ static int init_header(void *map, size_t size, const char *boot,
 	}
 }
 
-/* ---- the ready slots by name ---- */
+/* ---- the ready slots by name (rc_shm.index) ---- */
+
+/* The slots of SHM to look at (the header's count, as checked). */
+static unsigned nslots(const rc_shm *shm)
+{
+	return shm->hdr->nslots < RC_MAX_BREAKERS ? shm->hdr->nslots : RC_MAX_BREAKERS;
+}
 
 /* An open-addressed table of slot numbers + 1 (0: empty), at most half
  * full, placed by the low bits of the hash of a slot's name, with each
@@ -287,6 +293,23 @@ static int index_add(struct rc_shm_index *x, rc_slot *slots, unsigned i, uint32_
 	x->tab[t] = (uint16_t)(i + 1);
 	x->hash[i] = h;
 	return -1;
+}
+
+/* An index of the slots of SHM ready now, or NULL (out of memory).  Of two
+ * slots of a name (a file corrupted since it was checked), the first. */
+static struct rc_shm_index *index_build(rc_shm *shm)
+{
+	struct rc_shm_index *x = index_new();
+	for (unsigned i = 0, n = nslots(shm); x && i < n; i++) {
+		rc_slot *s = &shm->slots[i];
+		uint64_t nw = rc_ld(&s->name_word);
+		if (nw == RC_NW_EMPTY)
+			break;
+		uint32_t h = nw == RC_NW_READY ? rc_name_hash_field(s->name) : 0;
+		if (h)
+			index_add(x, shm->slots, i, h);
+	}
+	return x;
 }
 
 static int check_slots_(rc_slot *slots, struct rc_shm_index *x, const char *path, char *err,
@@ -337,15 +360,20 @@ static int check_slots_(rc_slot *slots, struct rc_shm_index *x, const char *path
 	return 0;
 }
 
-/* Light checks of every slot: a corrupt file is refused, not trusted. */
-static int check_slots(rc_slot *slots, const char *path, char *err, size_t errlen)
+/* Light checks of every slot: a corrupt file is refused, not trusted.
+ * The index of the ready slots that the checks make is kept in SHM, for
+ * rc_shm_slots. */
+static int check_slots(rc_shm *shm, const char *path, char *err, size_t errlen)
 {
 	struct rc_shm_index *x = index_new();
 	if (!x)
 		return refuse(err, errlen, path, "out of memory");
-	int r = check_slots_(slots, x, path, err, errlen);
-	index_free(x);
-	return r;
+	if (check_slots_(shm->slots, x, path, err, errlen) < 0) {
+		index_free(x);
+		return -1;
+	}
+	shm->index = x;
+	return 0;
 }
 
 /* ---- when a slot was last in use (slot->seen) ---- */
@@ -590,7 +618,7 @@ static int shm_open_(const char *path, rc_shm *shm, char *err, size_t errlen)
 	shm->slots = (rc_slot *)((char *)map + sizeof(rc_shm_header));
 	shm->bh = (rc_bh_table *)(void *)((char *)map + bh_offset());
 	shm->size = want;
-	if (check_slots(shm->slots, path, err, errlen) < 0) {
+	if (check_slots(shm, path, err, errlen) < 0) {
 		memset(shm, 0, sizeof *shm);
 		goto bad;
 	}
@@ -623,8 +651,10 @@ void rc_shm_close(rc_shm *shm)
 	int e = errno;
 	if (shm && shm->hdr)
 		munmap(shm->hdr, shm->size);
-	if (shm)
+	if (shm) {
+		index_free(shm->index);
 		memset(shm, 0, sizeof *shm);
+	}
 	errno = e;
 }
 
@@ -843,7 +873,7 @@ static int reuse_idle(rc_shm *shm, unsigned n)
 
 static rc_slot *find_or_claim(rc_shm *shm, const char *name, int create)
 {
-	unsigned n = shm->hdr->nslots < RC_MAX_BREAKERS ? shm->hdr->nslots : RC_MAX_BREAKERS;
+	unsigned n = nslots(shm);
 	uint64_t deadline = 0;
 	int reused = 0;
 
@@ -888,51 +918,55 @@ rc_slot *rc_shm_slot(rc_shm *shm, const char *name, int create)
 	return found;
 }
 
+/* NAME's slot (its hash H) among those in X, bound at NOW; NULL if
+ * there is none, or its bind lost a race. */
+static rc_slot *index_bind(rc_shm *shm, const struct rc_shm_index *x, const char *name,
+			   uint32_t h, uint64_t now)
+{
+	for (size_t t = h % IX_SIZE; x->tab[t]; t = (t + 1) % IX_SIZE) {
+		unsigned j = x->tab[t] - 1u;
+		rc_slot *s = &shm->slots[j];
+		if (x->hash[j] == h && rc_ld(&s->name_word) == RC_NW_READY && name_is(s, name))
+			return bind(s, name, now);
+	}
+	return NULL;
+}
+
 void rc_shm_slots(rc_shm *shm, const char *const *names, unsigned n, int create,
 		  rc_slot **out)
 {
 	int e = errno;
 	for (unsigned i = 0; i < n; i++)
 		out[i] = NULL;
-	if (!shm || !shm->hdr || !n)
+	if (!shm || !shm->hdr)
 		return;
-	unsigned ns = shm->hdr->nslots < RC_MAX_BREAKERS ? shm->hdr->nslots : RC_MAX_BREAKERS;
-	size_t tsize = 16;
-	while (tsize < 2 * (size_t)n)
-		tsize *= 2;
-	unsigned *tab = rc_scratch_alloc(tsize * sizeof *tab); /* name index + 1, 0 empty */
-	if (tab) {
-		for (unsigned i = 0; i < n; i++) {
-			uint32_t h = names[i] ? rc_name_hash(names[i]) : 0;
-			if (!h)
-				continue;
-			size_t k = h & (tsize - 1);
-			while (tab[k])
-				k = (k + 1) & (tsize - 1);
-			tab[k] = i + 1;
+	/* The index rc_shm_open's checks made, if it is still there (the
+	 * first call after it takes it; of two racing, one).  Slots may
+	 * have been claimed, freed or renamed since: a name it does not
+	 * find is looked for in an index made now. */
+	struct rc_shm_index *x = __atomic_exchange_n(&shm->index, NULL, __ATOMIC_ACQ_REL);
+	int fresh = 0;
+	for (int pass = 0; n && pass < 2; pass++) {
+		if (!x) {
+			x = index_build(shm);
+			fresh = 1;
 		}
-		/* one pass: the names already there (a bind that loses a race is
-		 * looked for again below, as is every name not found) */
+		if (!x)
+			break;
+		unsigned missed = 0;
 		uint64_t now = rc_now_ms();
-		for (unsigned j = 0; j < ns; j++) {
-			rc_slot *s = &shm->slots[j];
-			uint64_t nw = rc_ld(&s->name_word);
-			if (nw == RC_NW_EMPTY)
-				break;
-			uint32_t h = nw == RC_NW_READY ? rc_name_hash_field(s->name) : 0;
-			if (!h)
-				continue;
-			for (size_t k = h & (tsize - 1); tab[k];
-			     k = (k + 1) & (tsize - 1)) {
-				unsigned i = tab[k] - 1;
-				if (!out[i] && name_is(s, names[i])) {
-					out[i] = bind(s, names[i], now);
-					break;
-				}
-			}
+		for (unsigned i = 0; i < n; i++) {
+			uint32_t h = !out[i] && names[i] ? rc_name_hash(names[i]) : 0;
+			if (h && !(out[i] = index_bind(shm, x, names[i], h, now)))
+				missed++;
 		}
-		rc_scratch_free(tab, tsize * sizeof *tab);
+		if (!missed || fresh)
+			break;
+		index_free(x);
+		x = NULL;
 	}
+	index_free(x);
+	/* the names not found (or whose bind lost a race), one by one */
 	for (unsigned i = 0; i < n; i++)
 		if (!out[i])
 			out[i] = rc_shm_slot(shm, names[i], create);
@@ -944,8 +978,7 @@ int rc_shm_forget(rc_shm *shm, const char *name, unsigned quiet_s, uint64_t *idl
 	int e = errno, r = -1;
 	uint64_t idle = 0;
 	if (shm && shm->hdr && name && name_ok(name)) {
-		unsigned n = shm->hdr->nslots < RC_MAX_BREAKERS ? shm->hdr->nslots
-								 : RC_MAX_BREAKERS;
+		unsigned n = nslots(shm);
 		for (unsigned i = 0; i < n; i++) {
 			rc_slot *s = &shm->slots[i];
 			uint64_t nw = rc_ld(&s->name_word);

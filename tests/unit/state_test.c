@@ -1700,6 +1700,105 @@ static void test_forget(void)
 	rc_shm_close(&m);
 }
 
+/* rc_shm_slots: through the index rc_shm_open's checks made, the slot
+ * after the last one bound first; through an index made anew when slots
+ * changed since the checks, or on a later call. */
+static void test_slots(void)
+{
+	enum { N = 300, M = N + 8 };
+	static char names[N][RC_NAME_MAX];
+	const char *np[M];
+	rc_slot *got[M];
+	char err[256];
+	const char *p = tpath("slots");
+	rc_shm a, b;
+	int all;
+
+	/* names of every length 1-63 (those of 1 to 3 a little longer, bar
+	 * the first: a) */
+	for (int i = 0; i < N; i++) {
+		int len = 1 + i % (RC_NAME_MAX - 1);
+		int n = i ? snprintf(names[i], sizeof names[i], "%c%d", 'a' + i % 26, i) : 1;
+		names[i][0] = (char)('a' + i % 26);
+		for (; n < len; n++)
+			names[i][n] = "-_.Xy9"[n % 6];
+		names[i][n] = 0;
+	}
+	unlink(p);
+	ok(rc_shm_open(p, &a, err, sizeof err) == 0, "open (%s)", err);
+	for (int i = 0; i < N; i++)
+		np[i] = names[i];
+	rc_shm_slots(&a, np, N, 1, got);
+	all = 1;
+	for (int i = 0; i < N; i++)
+		all &= got[i] == &a.slots[i] && strcmp(a.slots[i].name, names[i]) == 0;
+	ok(all && a.index == NULL, "a new file: %d names of lengths 1-%d claimed, in order", N,
+	   RC_NAME_MAX - 1);
+	rc_shm_close(&a);
+
+	/* reopened: found through the checks' index, in another order */
+	ok(rc_shm_open(p, &a, err, sizeof err) == 0 && a.index != NULL,
+	   "reopen: the checks' index is kept (%s)", err);
+	for (int i = 0; i < N; i++) {
+		np[i] = names[(i * 7 + 3) % N]; /* 7 and N are coprime */
+		__atomic_store_n(&a.slots[i].seen, 0, __ATOMIC_SEQ_CST);
+	}
+	np[N] = "bad name";
+	np[N + 1] = names[5];
+	np[N + 2] = "nosuch";
+	np[N + 3] = NULL;
+	np[N + 4] = names[6];
+	errno = 4242;
+	rc_shm_slots(&a, np, N + 5, 0, got);
+	int was_errno = errno;
+	uint32_t now_s = (uint32_t)(rc_now_ms() / 1000);
+	all = 1;
+	for (int i = 0; i < N; i++) {
+		int j = (i * 7 + 3) % N;
+		all &= got[i] == &a.slots[j] && RC_SEEN_SEC(a.slots[j].seen) + 1 >= now_s;
+	}
+	ok(all, "every name found in its slot, out of order, and each slot noted in use");
+	ok(!got[N] && got[N + 1] == &a.slots[5] && !got[N + 2] && !got[N + 3] &&
+	   got[N + 4] == &a.slots[6], "a bad name, an unknown one and NULL: NULL; a name twice: "
+	   "its slot twice");
+	ok(was_errno == 4242 && a.index == NULL, "errno kept; the index is gone, used");
+	rc_shm_close(&a);
+
+	/* slots changed after the checks: an index made anew finds them */
+	ok(rc_shm_open(p, &a, err, sizeof err) == 0 && rc_shm_open(p, &b, err, sizeof err) == 0,
+	   "two mappings (%s)", err);
+	ok(rc_shm_forget(&b, names[10], 0, NULL) == 0 && rc_shm_slot(&b, "fresh1", 1) == &b.slots[10] &&
+	   rc_shm_slot(&b, "fresh2", 1) == &b.slots[N], "through the other: a name forgotten, "
+	   "its slot claimed again, a new name");
+	const char *changed[] = { "fresh2", names[20], "fresh1", names[10], names[11] };
+	rc_shm_slots(&a, changed, 5, 0, got);
+	ok(got[0] == &a.slots[N] && got[1] == &a.slots[20] && got[2] == &a.slots[10] &&
+	   !got[3] && got[4] == &a.slots[11],
+	   "...found through the first, whose checks saw none of it");
+	/* a later call: an index made then */
+	for (int i = 0; i < N; i++)
+		np[i] = names[N - 1 - i];
+	rc_shm_slots(&a, np, N, 0, got);
+	all = 1;
+	for (int i = 0; i < N; i++)
+		all &= N - 1 - i == 10 ? got[i] == NULL : got[i] == &a.slots[N - 1 - i];
+	ok(all, "a second call (no index left from the checks) finds them all");
+	/* what follows a slot's NUL does not count */
+	size_t l7 = strlen(names[7]);
+	memset(a.slots[7].name + l7 + 1, 'Q', RC_NAME_MAX - l7 - 1);
+	np[0] = names[7];
+	rc_shm_slots(&a, np, 1, 0, got);
+	ok(got[0] == &a.slots[7], "a slot with bytes after its name's NUL: found");
+	rc_shm_close(&b);
+	ok(rc_shm_open(p, &b, err, sizeof err) == 0, "...the file passes the checks (%s)", err);
+	np[0] = names[6];
+	np[1] = names[7];
+	rc_shm_slots(&b, np, 2, 0, got);
+	ok(got[0] == &b.slots[6] && got[1] == &b.slots[7], "...and the checks' index finds it");
+	rc_shm_close(&b);
+	rc_shm_close(&a);
+}
+
 /* Claims racing for free slots in the middle of the table. */
 static void test_claims_free(void)
 {
@@ -1817,6 +1916,7 @@ int main(void)
 	test_concurrency();
 	test_claims();
 	test_forget();
+	test_slots();
 	test_claims_free();
 
 	char cmd[600];
