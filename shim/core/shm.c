@@ -670,9 +670,18 @@ static void clear_slot(rc_slot *s)
 			rc_st(&p[i], 0);
 }
 
+/* Nonzero if slot S holds NAME: strncmp(s->name, name, RC_NAME_MAX) == 0,
+ * as a loop that stops at NAME's end, not a library call (binding a
+ * config's breakers makes thousands of them, on short names). */
 static int name_is(const rc_slot *s, const char *name)
 {
-	return strncmp(s->name, name, RC_NAME_MAX) == 0;
+	for (size_t i = 0; i < RC_NAME_MAX; i++) {
+		if (s->name[i] != name[i])
+			return 0;
+		if (!name[i])
+			break;
+	}
+	return 1;
 }
 
 /* S was found ready under NAME: note that it is in use, then make sure it
@@ -953,12 +962,25 @@ void rc_shm_slots(rc_shm *shm, const char *const *names, unsigned n, int create,
 		}
 		if (!x)
 			break;
-		unsigned missed = 0;
+		unsigned missed = 0, next = 0, ns = nslots(shm); /* next: after the last bound */
 		uint64_t now = rc_now_ms();
 		for (unsigned i = 0; i < n; i++) {
-			uint32_t h = !out[i] && names[i] ? rc_name_hash(names[i]) : 0;
-			if (h && !(out[i] = index_bind(shm, x, names[i], h, now)))
-				missed++;
+			if (out[i] || !names[i])
+				continue;
+			/* First the slot after the last one bound: a config's
+			 * breakers, claimed in its order, are in that order,
+			 * and a comparison costs less than a hash and a lookup. */
+			rc_slot *s = next < ns ? &shm->slots[next] : NULL;
+			if (s && rc_ld(&s->name_word) == RC_NW_READY &&
+			    rc_name_in_field(s->name, names[i])) {
+				out[i] = bind(s, names[i], now);
+			} else {
+				uint32_t h = rc_name_hash(names[i]);
+				if (h && !(out[i] = index_bind(shm, x, names[i], h, now)))
+					missed++;
+			}
+			if (out[i])
+				next = (unsigned)(out[i] - shm->slots) + 1;
 		}
 		if (!missed || fresh)
 			break;

@@ -1783,6 +1783,19 @@ static void test_slots(void)
 	for (int i = 0; i < N; i++)
 		all &= N - 1 - i == 10 ? got[i] == NULL : got[i] == &a.slots[N - 1 - i];
 	ok(all, "a second call (no index left from the checks) finds them all");
+	/* in the slots' order but for one, moved: found all the same */
+	int want[40], k = 0;
+	for (int i = 0; i < 40; i++)
+		if (i != 30)
+			want[k++] = i == 12 ? 30 : i;
+	want[k++] = 12;
+	for (int i = 0; i < k; i++)
+		np[i] = names[want[i]];
+	rc_shm_slots(&a, np, k, 0, got);
+	all = 1;
+	for (int i = 0; i < k; i++)
+		all &= got[i] == (want[i] == 10 ? NULL : &a.slots[want[i]]);
+	ok(all, "names in the slots' order but for one, moved: all found");
 	/* what follows a slot's NUL does not count */
 	size_t l7 = strlen(names[7]);
 	memset(a.slots[7].name + l7 + 1, 'Q', RC_NAME_MAX - l7 - 1);
