@@ -36,6 +36,7 @@
 #include "core/breaker.h"
 #include "core/clock.h"
 #include "core/hash.h"
+#include "core/name.h"
 #include "core/scratch.h"
 #include "core/shm.h"
 #include "core/sys.h"
@@ -44,16 +45,9 @@ _Static_assert(sizeof(rc_slot) == 600, "rc_slot layout changed: bump RC_SHM_VERS
 _Static_assert(offsetof(rc_slot, seen) == 520, "rc_slot layout changed: bump RC_SHM_VERSION");
 _Static_assert(sizeof(rc_shm_header) == 144, "header layout changed: bump RC_SHM_VERSION");
 
-static int name_ok(const char *name, size_t max)
+static int name_ok(const char *name)
 {
-	size_t i;
-	for (i = 0; i < max && name[i]; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
-			return 0;
-	}
-	return i > 0 && i < max && i < RC_NAME_MAX;
+	return rc_name_hash(name) != 0;
 }
 
 /* ---- the state file ---- */
@@ -253,39 +247,72 @@ static int init_header(void *map, size_t size, const char *boot,
 	}
 }
 
-#define DUP_TAB (2u * RC_MAX_BREAKERS)
+/* ---- the ready slots by name (rc_shm.index) ---- */
 
-/* A breaker name's hash, for the tables that find slots by name. */
-static uint64_t name_hash(const char *name)
+/* The slots of SHM to look at (the header's count, as checked). */
+static unsigned nslots(const rc_shm *shm)
 {
-	return rc_fnv1a(RC_FNV_INIT, name, strnlen(name, RC_NAME_MAX));
+	return shm->hdr->nslots < RC_MAX_BREAKERS ? shm->hdr->nslots : RC_MAX_BREAKERS;
 }
 
-/* The names of the ready slots seen so far, hashed into TAB (DUP_TAB
- * entries: slot number + 1, 0 empty; NULL: compared one by one): the
- * number of an earlier ready slot of slot I's name, else -1 (and I is
- * added). */
-static int seen_before(unsigned *tab, rc_slot *slots, unsigned i)
+/* An open-addressed table of slot numbers + 1 (0: empty), at most half
+ * full, placed by the low bits of the hash of a slot's name, with each
+ * slot's hash beside it: a name is told apart from the others by their
+ * hashes, without reading their slots.  Entries are 16 bits, and 32 KiB in
+ * all (each page of it is a page fault in every process that opens the
+ * file). */
+#define IX_SIZE (2u * RC_MAX_BREAKERS)
+_Static_assert(RC_MAX_BREAKERS < 0xffff, "a slot number + 1 fits in 16 bits");
+
+struct rc_shm_index {
+	uint16_t tab[IX_SIZE];
+	uint32_t hash[RC_MAX_BREAKERS]; /* of each slot's name (core/name.h); 0: not in */
+};
+
+static struct rc_shm_index *index_new(void)
 {
-	const char *name = slots[i].name;
-	if (!tab) {
-		for (unsigned j = 0; j < i; j++)
-			if (rc_ld(&slots[j].name_word) == RC_NW_READY &&
-			    strncmp(slots[j].name, name, RC_NAME_MAX) == 0)
-				return (int)j;
-		return -1;
-	}
-	size_t k = name_hash(name) % DUP_TAB;
-	for (; tab[k]; k = (k + 1) % DUP_TAB) {
-		unsigned j = tab[k] - 1;
-		if (strncmp(slots[j].name, name, RC_NAME_MAX) == 0)
+	return rc_scratch_alloc(sizeof(struct rc_shm_index)); /* zeroed */
+}
+
+static void index_free(struct rc_shm_index *x)
+{
+	rc_scratch_free(x, sizeof *x);
+}
+
+/* Add slot I of SLOTS, ready under a name of hash H, to X.  Return the
+ * number of a slot already in X under the same name (I is not added),
+ * else -1. */
+static int index_add(struct rc_shm_index *x, rc_slot *slots, unsigned i, uint32_t h)
+{
+	size_t t = h % IX_SIZE;
+	for (; x->tab[t]; t = (t + 1) % IX_SIZE) {
+		unsigned j = x->tab[t] - 1u;
+		if (x->hash[j] == h && strncmp(slots[j].name, slots[i].name, RC_NAME_MAX) == 0)
 			return (int)j;
 	}
-	tab[k] = i + 1;
+	x->tab[t] = (uint16_t)(i + 1);
+	x->hash[i] = h;
 	return -1;
 }
 
-static int check_slots_(rc_slot *slots, unsigned *tab, const char *path, char *err,
+/* An index of the slots of SHM ready now, or NULL (out of memory).  Of two
+ * slots of a name (a file corrupted since it was checked), the first. */
+static struct rc_shm_index *index_build(rc_shm *shm)
+{
+	struct rc_shm_index *x = index_new();
+	for (unsigned i = 0, n = nslots(shm); x && i < n; i++) {
+		rc_slot *s = &shm->slots[i];
+		uint64_t nw = rc_ld(&s->name_word);
+		if (nw == RC_NW_EMPTY)
+			break;
+		uint32_t h = nw == RC_NW_READY ? rc_name_hash_field(s->name) : 0;
+		if (h)
+			index_add(x, shm->slots, i, h);
+	}
+	return x;
+}
+
+static int check_slots_(rc_slot *slots, struct rc_shm_index *x, const char *path, char *err,
 			size_t errlen)
 {
 	int empty = -1; /* the first empty slot seen */
@@ -315,10 +342,11 @@ static int check_slots_(rc_slot *slots, unsigned *tab, const char *path, char *e
 			continue;
 		}
 		if (nw == RC_NW_READY) {
-			if (!name_ok(s->name, RC_NAME_MAX))
+			uint32_t h = rc_name_hash_field(s->name);
+			if (!h)
 				return refuse(err, errlen, path,
 					      "corrupt slot %u (bad name)", i);
-			int d = seen_before(tab, slots, i);
+			int d = index_add(x, slots, i, h);
 			if (d >= 0)
 				return refuse(err, errlen, path,
 					      "corrupt slot %u (duplicate of slot %d)", i, d);
@@ -332,15 +360,20 @@ static int check_slots_(rc_slot *slots, unsigned *tab, const char *path, char *e
 	return 0;
 }
 
-/* Light checks of every slot: a corrupt file is refused, not trusted. */
-static int check_slots(rc_slot *slots, const char *path, char *err, size_t errlen)
+/* Light checks of every slot: a corrupt file is refused, not trusted.
+ * The index of the ready slots that the checks make is kept in SHM, for
+ * rc_shm_slots. */
+static int check_slots(rc_shm *shm, const char *path, char *err, size_t errlen)
 {
-	unsigned *tab = rc_scratch_alloc(DUP_TAB * sizeof *tab);
-	if (!tab)
+	struct rc_shm_index *x = index_new();
+	if (!x)
 		return refuse(err, errlen, path, "out of memory");
-	int r = check_slots_(slots, tab, path, err, errlen);
-	rc_scratch_free(tab, DUP_TAB * sizeof *tab);
-	return r;
+	if (check_slots_(shm->slots, x, path, err, errlen) < 0) {
+		index_free(x);
+		return -1;
+	}
+	shm->index = x;
+	return 0;
 }
 
 /* ---- when a slot was last in use (slot->seen) ---- */
@@ -585,7 +618,7 @@ static int shm_open_(const char *path, rc_shm *shm, char *err, size_t errlen)
 	shm->slots = (rc_slot *)((char *)map + sizeof(rc_shm_header));
 	shm->bh = (rc_bh_table *)(void *)((char *)map + bh_offset());
 	shm->size = want;
-	if (check_slots(shm->slots, path, err, errlen) < 0) {
+	if (check_slots(shm, path, err, errlen) < 0) {
 		memset(shm, 0, sizeof *shm);
 		goto bad;
 	}
@@ -618,8 +651,10 @@ void rc_shm_close(rc_shm *shm)
 	int e = errno;
 	if (shm && shm->hdr)
 		munmap(shm->hdr, shm->size);
-	if (shm)
+	if (shm) {
+		index_free(shm->index);
 		memset(shm, 0, sizeof *shm);
+	}
 	errno = e;
 }
 
@@ -635,9 +670,18 @@ static void clear_slot(rc_slot *s)
 			rc_st(&p[i], 0);
 }
 
+/* Nonzero if slot S holds NAME: strncmp(s->name, name, RC_NAME_MAX) == 0,
+ * as a loop that stops at NAME's end, not a library call (binding a
+ * config's breakers makes thousands of them, on short names). */
 static int name_is(const rc_slot *s, const char *name)
 {
-	return strncmp(s->name, name, RC_NAME_MAX) == 0;
+	for (size_t i = 0; i < RC_NAME_MAX; i++) {
+		if (s->name[i] != name[i])
+			return 0;
+		if (!name[i])
+			break;
+	}
+	return 1;
 }
 
 /* S was found ready under NAME: note that it is in use, then make sure it
@@ -838,7 +882,7 @@ static int reuse_idle(rc_shm *shm, unsigned n)
 
 static rc_slot *find_or_claim(rc_shm *shm, const char *name, int create)
 {
-	unsigned n = shm->hdr->nslots < RC_MAX_BREAKERS ? shm->hdr->nslots : RC_MAX_BREAKERS;
+	unsigned n = nslots(shm);
 	uint64_t deadline = 0;
 	int reused = 0;
 
@@ -877,10 +921,24 @@ rc_slot *rc_shm_slot(rc_shm *shm, const char *name, int create)
 {
 	int e = errno;
 	rc_slot *found = NULL;
-	if (shm && shm->hdr && name && name_ok(name, RC_NAME_MAX))
+	if (shm && shm->hdr && name && name_ok(name))
 		found = find_or_claim(shm, name, create);
 	errno = e;
 	return found;
+}
+
+/* NAME's slot (its hash H) among those in X, bound at NOW; NULL if
+ * there is none, or its bind lost a race. */
+static rc_slot *index_bind(rc_shm *shm, const struct rc_shm_index *x, const char *name,
+			   uint32_t h, uint64_t now)
+{
+	for (size_t t = h % IX_SIZE; x->tab[t]; t = (t + 1) % IX_SIZE) {
+		unsigned j = x->tab[t] - 1u;
+		rc_slot *s = &shm->slots[j];
+		if (x->hash[j] == h && rc_ld(&s->name_word) == RC_NW_READY && name_is(s, name))
+			return bind(s, name, now);
+	}
+	return NULL;
 }
 
 void rc_shm_slots(rc_shm *shm, const char *const *names, unsigned n, int create,
@@ -889,43 +947,48 @@ void rc_shm_slots(rc_shm *shm, const char *const *names, unsigned n, int create,
 	int e = errno;
 	for (unsigned i = 0; i < n; i++)
 		out[i] = NULL;
-	if (!shm || !shm->hdr || !n)
+	if (!shm || !shm->hdr)
 		return;
-	unsigned ns = shm->hdr->nslots < RC_MAX_BREAKERS ? shm->hdr->nslots : RC_MAX_BREAKERS;
-	size_t tsize = 16;
-	while (tsize < 2 * (size_t)n)
-		tsize *= 2;
-	unsigned *tab = rc_scratch_alloc(tsize * sizeof *tab); /* name index + 1, 0 empty */
-	if (tab) {
-		for (unsigned i = 0; i < n; i++) {
-			if (!names[i] || !name_ok(names[i], RC_NAME_MAX))
-				continue;
-			size_t k = name_hash(names[i]) & (tsize - 1);
-			while (tab[k])
-				k = (k + 1) & (tsize - 1);
-			tab[k] = i + 1;
+	/* The index rc_shm_open's checks made, if it is still there (the
+	 * first call after it takes it; of two racing, one).  Slots may
+	 * have been claimed, freed or renamed since: a name it does not
+	 * find is looked for in an index made now. */
+	struct rc_shm_index *x = __atomic_exchange_n(&shm->index, NULL, __ATOMIC_ACQ_REL);
+	int fresh = 0;
+	for (int pass = 0; n && pass < 2; pass++) {
+		if (!x) {
+			x = index_build(shm);
+			fresh = 1;
 		}
-		/* one pass: the names already there (a bind that loses a race is
-		 * looked for again below, as is every name not found) */
+		if (!x)
+			break;
+		unsigned missed = 0, next = 0, ns = nslots(shm); /* next: after the last bound */
 		uint64_t now = rc_now_ms();
-		for (unsigned j = 0; j < ns; j++) {
-			rc_slot *s = &shm->slots[j];
-			uint64_t nw = rc_ld(&s->name_word);
-			if (nw == RC_NW_EMPTY)
-				break;
-			if (nw != RC_NW_READY || !name_ok(s->name, RC_NAME_MAX))
+		for (unsigned i = 0; i < n; i++) {
+			if (out[i] || !names[i])
 				continue;
-			for (size_t k = name_hash(s->name) & (tsize - 1); tab[k];
-			     k = (k + 1) & (tsize - 1)) {
-				unsigned i = tab[k] - 1;
-				if (!out[i] && name_is(s, names[i])) {
-					out[i] = bind(s, names[i], now);
-					break;
-				}
+			/* First the slot after the last one bound: a config's
+			 * breakers, claimed in its order, are in that order,
+			 * and a comparison costs less than a hash and a lookup. */
+			rc_slot *s = next < ns ? &shm->slots[next] : NULL;
+			if (s && rc_ld(&s->name_word) == RC_NW_READY &&
+			    rc_name_in_field(s->name, names[i])) {
+				out[i] = bind(s, names[i], now);
+			} else {
+				uint32_t h = rc_name_hash(names[i]);
+				if (h && !(out[i] = index_bind(shm, x, names[i], h, now)))
+					missed++;
 			}
+			if (out[i])
+				next = (unsigned)(out[i] - shm->slots) + 1;
 		}
-		rc_scratch_free(tab, tsize * sizeof *tab);
+		if (!missed || fresh)
+			break;
+		index_free(x);
+		x = NULL;
 	}
+	index_free(x);
+	/* the names not found (or whose bind lost a race), one by one */
 	for (unsigned i = 0; i < n; i++)
 		if (!out[i])
 			out[i] = rc_shm_slot(shm, names[i], create);
@@ -936,9 +999,8 @@ int rc_shm_forget(rc_shm *shm, const char *name, unsigned quiet_s, uint64_t *idl
 {
 	int e = errno, r = -1;
 	uint64_t idle = 0;
-	if (shm && shm->hdr && name && name_ok(name, RC_NAME_MAX)) {
-		unsigned n = shm->hdr->nslots < RC_MAX_BREAKERS ? shm->hdr->nslots
-								 : RC_MAX_BREAKERS;
+	if (shm && shm->hdr && name && name_ok(name)) {
+		unsigned n = nslots(shm);
 		for (unsigned i = 0; i < n; i++) {
 			rc_slot *s = &shm->slots[i];
 			uint64_t nw = rc_ld(&s->name_word);

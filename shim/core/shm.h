@@ -43,6 +43,10 @@ typedef struct rc_shm {
 	struct rc_bh_table *bh;        /* the bulkhead tables, after the slots
 	                                  (core/bulkhead.h) */
 	size_t         size;           /* bytes mapped */
+	struct rc_shm_index *index;    /* the ready slots by name, as
+	                                  rc_shm_open's checks found them, for
+	                                  the first rc_shm_slots (which frees
+	                                  it, as rc_shm_close does); then NULL */
 } rc_shm;
 
 /* Size in bytes of a state file. */
@@ -69,9 +73,11 @@ void rc_shm_close(rc_shm *shm);
 rc_slot *rc_shm_slot(rc_shm *shm, const char *name, int create);
 
 /* rc_shm_slot for the N names NAMES at once (a config's breakers): OUT[i]
- * gets NAMES[i]'s slot or NULL.  One pass over the slots finds the names
- * already there; only the others are looked for and claimed one by one.
- * Allocates (a table of the pass), so not on a call path. */
+ * gets NAMES[i]'s slot or NULL.  An index of the slots by name finds the
+ * names already there (the first call after rc_shm_open uses the one its
+ * checks made; another, or a name that one does not find, one made by a
+ * pass over the slots); only the others are looked for and claimed one by
+ * one.  Allocates (the index), so not on a call path. */
 void rc_shm_slots(rc_shm *shm, const char *const *names, unsigned n, int create,
 		  rc_slot **out);
 

@@ -95,6 +95,7 @@ static inline unsigned bh_next(unsigned cap)
 /* The mapping B's slot is in, as core/bulkhead.h wants it. */
 static void bk_shm(const rc_bk *b, rc_shm *m)
 {
+	memset(m, 0, sizeof *m); /* no index (rc_shm.index) */
 	m->slots = b->slot - b->slotno;
 	m->hdr = (rc_shm_header *)(void *)((char *)m->slots - sizeof(rc_shm_header));
 	m->bh = (rc_bh_table *)(void *)(m->slots + RC_MAX_BREAKERS);

@@ -21,6 +21,7 @@
 #include "core/breaker.h"
 #include "core/bulkhead.h"
 #include "core/clock.h"
+#include "core/name.h"
 
 static char dir[256];
 static uint64_t T0;          /* fake clock origin, later than any claim time */
@@ -359,6 +360,118 @@ static void test_layout(void)
 	   RC_W_SINCE(w) == 123456789ULL, "state word accessors");
 }
 
+/* ----------------------------------------------------------------- names */
+
+/* The rule, said plainly (the byte loop core/shm.c had): a name is 1 to
+ * RC_NAME_MAX - 1 characters of [A-Za-z0-9_.-], read up to a NUL. */
+static int plain_name_ok(const char *s)
+{
+	size_t i;
+	for (i = 0; i < RC_NAME_MAX && s[i]; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return 0;
+	}
+	return i > 0 && i < RC_NAME_MAX;
+}
+
+/* A slot's name field holding the LEN bytes at NAME, its NUL, and after
+ * it bytes that depend on SEED (a field's padding does not count). */
+static void mkfield(char field[RC_NAME_MAX], const char *name, size_t len, unsigned seed)
+{
+	memcpy(field, name, len);
+	if (len < RC_NAME_MAX)
+		field[len] = 0;
+	for (size_t k = len + 1; k < RC_NAME_MAX; k++)
+		field[k] = (char)(seed * 131 + k * 37 + 1);
+}
+
+/* core/name.h: the word-at-a-time check and hash of a field against the
+ * byte loop of a string, on names of every length. */
+static void test_names(void)
+{
+	static const char chars[] = "azAZ09_.-mQ7";
+	char name[RC_NAME_MAX + 2], f1[RC_NAME_MAX], f2[RC_NAME_MAX];
+	int same = 1, held = 1, apart = 1, rule = 1, longer = 1;
+
+	for (size_t len = 1; len < RC_NAME_MAX; len++) {
+		for (size_t k = 0; k < len; k++)
+			name[k] = chars[(k * 5 + len) % (sizeof chars - 1)];
+		name[len] = 0;
+		mkfield(f1, name, len, 1);
+		mkfield(f2, name, len, 2);
+		uint32_t h = rc_name_hash(name);
+		same &= h != 0 && rc_name_hash_field(f1) == h && rc_name_hash_field(f2) == h;
+		held &= rc_name_in_field(f1, name) && rc_name_in_field(f2, name);
+		/* a field that differs anywhere up to and with the NUL holds
+		 * another name (or none) */
+		for (size_t p = 0; p <= len && p < RC_NAME_MAX; p++) {
+			mkfield(f1, name, len, 3);
+			f1[p] = p < len ? (name[p] == 'a' ? 'b' : 'a') : 'x';
+			apart &= !rc_name_in_field(f1, name);
+			if (p < len)
+				apart &= rc_name_hash_field(f1) != 0;
+		}
+		/* every byte at every place: as the rule says */
+		for (size_t p = 0; p < len; p++)
+			for (int c = 1; c < 256; c++) {
+				char str[RC_NAME_MAX + 1];
+				memcpy(str, name, len + 1);
+				str[p] = (char)c;
+				mkfield(f1, str, len, (unsigned)c);
+				int want = plain_name_ok(str);
+				uint32_t hs = rc_name_hash(str), hf = rc_name_hash_field(f1);
+				rule &= !!hs == want && hf == hs &&
+					rc_name_in_field(f1, str) == want;
+			}
+		/* NAME with more after it is another name: no match */
+		name[len] = 'z';
+		name[len + 1] = 0;
+		mkfield(f1, name, len, 4);
+		longer &= !rc_name_in_field(f1, name);
+	}
+	ok(same, "a name of each length 1-%d: its string and a field holding it (whatever "
+	   "follows the NUL) hash the same, not 0", RC_NAME_MAX - 1);
+	ok(held, "...and the field holds the name (rc_name_in_field)");
+	ok(apart, "a field that differs from the name anywhere up to its NUL does not hold it");
+	ok(rule, "every byte 1-255 at every place of a name of every length: the string, "
+	   "the field and rc_name_in_field all follow the rule ([A-Za-z0-9_.-], 1-%d)",
+	   RC_NAME_MAX - 1);
+	ok(longer, "a name longer than the field's is not held");
+
+	memset(f1, 'a', sizeof f1);
+	memset(name, 'a', RC_NAME_MAX);
+	name[RC_NAME_MAX] = 0;
+	ok(rc_name_hash_field(f1) == 0 && rc_name_hash(name) == 0 &&
+	   !rc_name_in_field(f1, name), "%d characters, no NUL: no name", RC_NAME_MAX);
+	name[RC_NAME_MAX - 1] = 0;
+	f1[RC_NAME_MAX - 1] = 0;
+	ok(rc_name_hash_field(f1) != 0 && rc_name_hash_field(f1) == rc_name_hash(name) &&
+	   rc_name_in_field(f1, name), "%d characters: a name", RC_NAME_MAX - 1);
+	memset(f1, 0, sizeof f1);
+	ok(rc_name_hash_field(f1) == 0 && rc_name_hash("") == 0 && !rc_name_in_field(f1, ""),
+	   "the empty name is none");
+	mkfield(f1, "Ab-", 3, 5);
+	f1[1] = (char)('b' | 0x80); /* a letter with the high bit set */
+	ok(rc_name_hash_field(f1) == 0, "a byte of 0x80 or more is no character");
+	mkfield(f1, "a\r\x0e\x10", 4, 6); /* CR, 0x0e, 0x10 | 0x20 are '-', '.', '0' */
+	ok(rc_name_hash_field(f1) == 0, "control characters one bit from - . 0 are none");
+	/* distinct names of a config: distinct hashes (a table of them is not
+	 * one long chain) */
+	static uint32_t hs[RC_MAX_BREAKERS];
+	int distinct = 1;
+	for (int i = 0; i < RC_MAX_BREAKERS; i++) {
+		snprintf(name, sizeof name, "svc-%d.internal", i);
+		hs[i] = rc_name_hash(name);
+	}
+	for (int i = 0; i < RC_MAX_BREAKERS && distinct; i++)
+		for (int j = 0; j < i; j++)
+			if (hs[i] == hs[j])
+				distinct = 0;
+	ok(distinct, "%d names svc-N.internal: %d hashes", RC_MAX_BREAKERS, RC_MAX_BREAKERS);
+}
+
 /* ------------------------------------------------------------ file basics */
 
 static int read_boot(char *buf)
@@ -561,6 +674,27 @@ static void test_refusals(void)
 	p = mkstate("slotdup");
 	poke(p, SLOT_OFF(1) + 8, "one", 4);
 	ok(refused(p, "duplicate", err, sizeof err), "duplicate name refused: %s", err);
+
+	/* whatever a name's length (the checks read it a word at a time),
+	 * and whatever follows its NUL */
+	p = mkstate("slotlen");
+	int dups = 1, bads = 1;
+	for (size_t len = 1; len < RC_NAME_MAX; len++) {
+		char nm[RC_NAME_MAX], f[RC_NAME_MAX];
+		memset(nm, 0, sizeof nm);
+		for (size_t k = 0; k < len; k++)
+			nm[k] = "abcdefghij"[k % 10];
+		mkfield(f, nm, len, (unsigned)len);
+		poke(p, SLOT_OFF(0) + 8, nm, sizeof nm);
+		poke(p, SLOT_OFF(1) + 8, f, sizeof f);
+		dups &= refused(p, "corrupt slot 1 (duplicate of slot 0)", err, sizeof err);
+		f[len - 1] = ' ';
+		poke(p, SLOT_OFF(1) + 8, f, sizeof f);
+		bads &= refused(p, "corrupt slot 1 (bad name)", err, sizeof err);
+	}
+	ok(dups, "a duplicate name of each length 1-%d refused, bytes after its NUL apart",
+	   RC_NAME_MAX - 1);
+	ok(bads, "a bad character at the end of a name of each length refused");
 
 	p = mkstate("slotempty");
 	poke(p, SLOT_OFF(9) + 8, "ghost", 5);
@@ -1566,6 +1700,118 @@ static void test_forget(void)
 	rc_shm_close(&m);
 }
 
+/* rc_shm_slots: through the index rc_shm_open's checks made, the slot
+ * after the last one bound first; through an index made anew when slots
+ * changed since the checks, or on a later call. */
+static void test_slots(void)
+{
+	enum { N = 300, M = N + 8 };
+	static char names[N][RC_NAME_MAX];
+	const char *np[M];
+	rc_slot *got[M];
+	char err[256];
+	const char *p = tpath("slots");
+	rc_shm a, b;
+	int all;
+
+	/* names of every length 1-63 (those of 1 to 3 a little longer, bar
+	 * the first: a) */
+	for (int i = 0; i < N; i++) {
+		int len = 1 + i % (RC_NAME_MAX - 1);
+		int n = i ? snprintf(names[i], sizeof names[i], "%c%d", 'a' + i % 26, i) : 1;
+		names[i][0] = (char)('a' + i % 26);
+		for (; n < len; n++)
+			names[i][n] = "-_.Xy9"[n % 6];
+		names[i][n] = 0;
+	}
+	unlink(p);
+	ok(rc_shm_open(p, &a, err, sizeof err) == 0, "open (%s)", err);
+	for (int i = 0; i < N; i++)
+		np[i] = names[i];
+	rc_shm_slots(&a, np, N, 1, got);
+	all = 1;
+	for (int i = 0; i < N; i++)
+		all &= got[i] == &a.slots[i] && strcmp(a.slots[i].name, names[i]) == 0;
+	ok(all && a.index == NULL, "a new file: %d names of lengths 1-%d claimed, in order", N,
+	   RC_NAME_MAX - 1);
+	rc_shm_close(&a);
+
+	/* reopened: found through the checks' index, in another order */
+	ok(rc_shm_open(p, &a, err, sizeof err) == 0 && a.index != NULL,
+	   "reopen: the checks' index is kept (%s)", err);
+	for (int i = 0; i < N; i++) {
+		np[i] = names[(i * 7 + 3) % N]; /* 7 and N are coprime */
+		__atomic_store_n(&a.slots[i].seen, 0, __ATOMIC_SEQ_CST);
+	}
+	np[N] = "bad name";
+	np[N + 1] = names[5];
+	np[N + 2] = "nosuch";
+	np[N + 3] = NULL;
+	np[N + 4] = names[6];
+	errno = 4242;
+	rc_shm_slots(&a, np, N + 5, 0, got);
+	int was_errno = errno;
+	uint32_t now_s = (uint32_t)(rc_now_ms() / 1000);
+	all = 1;
+	for (int i = 0; i < N; i++) {
+		int j = (i * 7 + 3) % N;
+		all &= got[i] == &a.slots[j] && RC_SEEN_SEC(a.slots[j].seen) + 1 >= now_s;
+	}
+	ok(all, "every name found in its slot, out of order, and each slot noted in use");
+	ok(!got[N] && got[N + 1] == &a.slots[5] && !got[N + 2] && !got[N + 3] &&
+	   got[N + 4] == &a.slots[6], "a bad name, an unknown one and NULL: NULL; a name twice: "
+	   "its slot twice");
+	ok(was_errno == 4242 && a.index == NULL, "errno kept; the index is gone, used");
+	rc_shm_close(&a);
+
+	/* slots changed after the checks: an index made anew finds them */
+	ok(rc_shm_open(p, &a, err, sizeof err) == 0 && rc_shm_open(p, &b, err, sizeof err) == 0,
+	   "two mappings (%s)", err);
+	ok(rc_shm_forget(&b, names[10], 0, NULL) == 0 && rc_shm_slot(&b, "fresh1", 1) == &b.slots[10] &&
+	   rc_shm_slot(&b, "fresh2", 1) == &b.slots[N], "through the other: a name forgotten, "
+	   "its slot claimed again, a new name");
+	const char *changed[] = { "fresh2", names[20], "fresh1", names[10], names[11] };
+	rc_shm_slots(&a, changed, 5, 0, got);
+	ok(got[0] == &a.slots[N] && got[1] == &a.slots[20] && got[2] == &a.slots[10] &&
+	   !got[3] && got[4] == &a.slots[11],
+	   "...found through the first, whose checks saw none of it");
+	/* a later call: an index made then */
+	for (int i = 0; i < N; i++)
+		np[i] = names[N - 1 - i];
+	rc_shm_slots(&a, np, N, 0, got);
+	all = 1;
+	for (int i = 0; i < N; i++)
+		all &= N - 1 - i == 10 ? got[i] == NULL : got[i] == &a.slots[N - 1 - i];
+	ok(all, "a second call (no index left from the checks) finds them all");
+	/* in the slots' order but for one, moved: found all the same */
+	int want[40], k = 0;
+	for (int i = 0; i < 40; i++)
+		if (i != 30)
+			want[k++] = i == 12 ? 30 : i;
+	want[k++] = 12;
+	for (int i = 0; i < k; i++)
+		np[i] = names[want[i]];
+	rc_shm_slots(&a, np, k, 0, got);
+	all = 1;
+	for (int i = 0; i < k; i++)
+		all &= got[i] == (want[i] == 10 ? NULL : &a.slots[want[i]]);
+	ok(all, "names in the slots' order but for one, moved: all found");
+	/* what follows a slot's NUL does not count */
+	size_t l7 = strlen(names[7]);
+	memset(a.slots[7].name + l7 + 1, 'Q', RC_NAME_MAX - l7 - 1);
+	np[0] = names[7];
+	rc_shm_slots(&a, np, 1, 0, got);
+	ok(got[0] == &a.slots[7], "a slot with bytes after its name's NUL: found");
+	rc_shm_close(&b);
+	ok(rc_shm_open(p, &b, err, sizeof err) == 0, "...the file passes the checks (%s)", err);
+	np[0] = names[6];
+	np[1] = names[7];
+	rc_shm_slots(&b, np, 2, 0, got);
+	ok(got[0] == &b.slots[6] && got[1] == &b.slots[7], "...and the checks' index finds it");
+	rc_shm_close(&b);
+	rc_shm_close(&a);
+}
+
 /* Claims racing for free slots in the middle of the table. */
 static void test_claims_free(void)
 {
@@ -1658,6 +1904,7 @@ int main(void)
 	T0 = (rc_now_ms() / 1000 + 100) * 1000; /* whole seconds: bucket edges */
 
 	test_layout();
+	test_names();
 	test_file();
 	test_refusals();
 	test_boot();
@@ -1682,6 +1929,7 @@ int main(void)
 	test_concurrency();
 	test_claims();
 	test_forget();
+	test_slots();
 	test_claims_free();
 
 	char cmd[600];
