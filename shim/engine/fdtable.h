@@ -193,7 +193,9 @@ static inline void rc_fd_bh_drop(rc_fd *e, uint32_t ph)
 }
 
 /* Call FN(fd, e, CTX) for every entry of the fds FIRST..LAST whose chunk
- * exists, in order, until FN returns nonzero.  Return that, or 0. */
+ * exists, up to the highest fd rc_fd_get was ever asked for (no entry
+ * above it was ever in use), in order, until FN returns nonzero.  Return
+ * that, or 0. */
 int rc_fd_each(unsigned first, unsigned last, int (*fn)(int fd, rc_fd *e, void *ctx), void *ctx);
 
 #endif
