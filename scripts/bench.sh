@@ -641,8 +641,14 @@ bench_scale() {
 	sleep 2.1 # a config changed in the last 2 s gets no image (core/image.h)
 	LD_PRELOAD=$SHIM RECLOSER_CONFIG=$T/b4096.ini "$BC" connect "$PORT" 5 > /dev/null
 	LD_PRELOAD=$SHIM RECLOSER_CONFIG=$T/b1.ini "$BC" connect "$PORT" 5 > /dev/null
-	local nimg
-	nimg=$(ls "$T" | grep -c '^recloser-.*\.config$')
+	local nimg=0 f
+	for f in "$T/b4096.ini" "$T/b1.ini"; do # core/image.c's name: the path's FNV-1a
+		f=$(/usr/bin/python3 -c 'import sys
+h = 0xcbf29ce484222325
+for b in sys.argv[1].encode(): h = ((h ^ b) * 0x100000001b3) % 2**64
+print("recloser-%s-%016x.config" % (sys.argv[2], h))' "$f" "$(id -u)")
+		[ -f "$T/$f" ] && nimg=$((nimg + 1))
+	done
 	local sun=${BENCH_SU_N:-100} v i t0 t1
 	su_run() { # su_run VARIANT: us per process, appended to $T/su.VARIANT
 		local env=()
