@@ -41,13 +41,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/config.h"
 #include "core/hash.h"
-#include "core/image.h"
 #include "core/sys.h"
 #include "core/index.h"
 #include "core/pattern.h"
@@ -1200,10 +1198,8 @@ void rc_config_free(rc_config *c)
 		free(c->breakers);
 	free(c->path);
 	rc_index_free(c->index);
-	if (c->image_own == RC_IMAGE_MAPPED)
-		rc_image_unmap(c->image, c->image_len);
-	else if (c->image_own == RC_IMAGE_MALLOC)
-		free(c->image);
+	if (c->image_own && c->image_free)
+		c->image_free(c->image, c->image_len);
 	free(c);
 }
 
@@ -1334,6 +1330,7 @@ int rc_config_image_write(const rc_config *c, void *dst, size_t n, uintptr_t bas
 	g->image = NULL;
 	g->image_len = 0;
 	g->image_own = 0;
+	g->image_free = NULL;
 	for (unsigned i = 0; i < L.nsets; i++)
 		memcpy(block + L.sets + i * sizeof(rc_statusset), L.set[i], sizeof(rc_statusset));
 	for (unsigned i = 0; i < c->nbreakers; i++) {
@@ -1387,6 +1384,7 @@ rc_config *rc_config_image_open(void *src, size_t n, uintptr_t base)
 	c->image = NULL;
 	c->image_len = 0;
 	c->image_own = 0;
+	c->image_free = NULL;
 	size_t brk = (uintptr_t)g->breakers - base, ixo = (uintptr_t)g->index - base;
 	size_t sets = brk + ALIGN8(g->nbreakers * sizeof *g->breakers), nsets = 0;
 	c->breakers = (rc_breaker_cfg *)(block + brk);

@@ -70,9 +70,10 @@ typedef struct rc_config {
 	                              memory its breakers, names and index are
 	                              in; NULL: parsed */
 	size_t          image_len; /* its bytes */
-	int             image_own; /* what rc_config_free does with it: 0
-	                              nothing, RC_IMAGE_MALLOC free,
-	                              RC_IMAGE_MAPPED munmap */
+	int             image_own; /* 0: the caller's; RC_IMAGE_MALLOC,
+	                              RC_IMAGE_MAPPED: the config's, given
+	                              back by image_free(image, image_len) */
+	void          (*image_free)(void *image, size_t len);
 } rc_config;
 
 #define RC_IMAGE_MALLOC 1

@@ -163,6 +163,12 @@ void rc_image_unmap(void *base, size_t len)
 }
 #define unmap rc_image_unmap
 
+static void free_bytes(void *p, size_t len)
+{
+	(void)len;
+	free(p);
+}
+
 /* The N bytes of the image FD: mapped read-only at map_at(PATH) (*MAPPED
  * set), else read into malloc'd memory; NULL if neither. */
 static char *get_bytes(int fd, const char *path, size_t n, int *mapped)
@@ -229,6 +235,7 @@ static rc_config *open_image(int fd, const struct stat *is, const char *path,
 	c->image = bytes;
 	c->image_len = n;
 	c->image_own = mapped ? RC_IMAGE_MAPPED : RC_IMAGE_MALLOC;
+	c->image_free = mapped ? rc_image_unmap : free_bytes;
 	return c;
 out:
 	if (mapped)

@@ -34,7 +34,11 @@ typedef struct rc_shm_header {
 	uint64_t log_dropped;          /* log lines any process could not write */
 	uint32_t bh_tables;            /* RC_BH_TABLES (core/bulkhead.h) */
 	uint32_t bh_table_size;        /* sizeof(rc_bh_table) */
-	uint64_t reserved[5];
+	uint64_t unlogged_hint;        /* at least the sum of the slots'
+	                                  unlogged (engine/gate.c): at 0, no
+	                                  slot has a rejection waiting for a
+	                                  line (0 in files of earlier builds) */
+	uint64_t reserved[4];
 } rc_shm_header;
 
 typedef struct rc_shm {

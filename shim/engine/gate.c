@@ -39,18 +39,46 @@ static const char *errno_name(int e)
 	return n ? n : "?";
 }
 
+/* Rejections waiting for a line: in B's slot, and in its state file's
+ * header a count kept at least their sum, added to before the slot and
+ * taken from after it (a process that dies between the two leaves it too
+ * high, never too low), so that at 0 the 4,096 slots of a start's and an
+ * exit's flush need no look. */
+static uint64_t *unlogged_hint(const rc_bk *b)
+{
+	return &((rc_shm_header *)(void *)((char *)(b->slot - b->slotno) -
+					  sizeof(rc_shm_header)))->unlogged_hint;
+}
+
+static void unlogged_add(const rc_bk *b, uint64_t n)
+{
+	__atomic_add_fetch(unlogged_hint(b), n, __ATOMIC_SEQ_CST);
+	rc_breaker_unlogged_add(b->slot, n);
+}
+
+static uint64_t unlogged_take(const rc_bk *b)
+{
+	uint64_t n = rc_breaker_unlogged_take(b->slot), *h = unlogged_hint(b);
+	uint64_t v = n ? __atomic_load_n(h, __ATOMIC_SEQ_CST) : 0;
+	/* never below 0: a file an earlier build wrote counted nothing here */
+	while (n && !__atomic_compare_exchange_n(h, &v, v > n ? v - n : 0, 0, __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST))
+		;
+	return n;
+}
+
 /* One reject line for B carrying every rejection not yet logged (DEST
  * NULL: WHY names the occasion, at_exit or carried).  A line that cannot
  * be written gives its count back to the slot. */
 static void reject_line(const rc_bk *b, const char *dest, const char *why)
 {
-	uint64_t n = rc_breaker_unlogged_take(b->slot);
+	uint64_t n = unlogged_take(b);
 	if (!n)
 		return;
 	if (rc_log(RC_LOG_INFO, "reject", "breaker=%s count=%llu errno=%s reason=open%s%s", b->cfg->name,
 		   (unsigned long long)n, errno_name(b->cfg->reject_errno),
 		   dest ? " dest=" : why, dest ? dest : "=1") < 0)
-		rc_breaker_unlogged_add(b->slot, n);
+		unlogged_add(b, n);
 }
 
 /* Count a rejection; log at most one line per breaker per second. */
@@ -58,7 +86,7 @@ static void note_reject(const rc_bk *b, int family, const void *addr, uint16_t p
 {
 	if (!rc_log_enabled(RC_LOG_INFO))
 		return;
-	rc_breaker_unlogged_add(b->slot, 1);
+	unlogged_add(b, 1);
 	uint64_t sec = rc_now_ms() / 1000, *last = &rej_sec[b->slotno % RC_MAX_BREAKERS];
 	uint64_t was = __atomic_load_n(last, __ATOMIC_RELAXED);
 	if (sec == was ||
@@ -75,6 +103,7 @@ static void note_reject(const rc_bk *b, int family, const void *addr, uint16_t p
  * looked up yet), and the bulkhead refusals not yet in a reject line. */
 static rc_bh_table *bh_tab[2][RC_MAX_BREAKERS];
 static uint64_t bh_unlogged[RC_MAX_BREAKERS], bh_rej_sec[RC_MAX_BREAKERS];
+static int bh_any; /* some bh_unlogged was ever added to */
 /* Where a thread starts its scan of a table: spread over the records. */
 static __thread unsigned bh_start __attribute__((tls_model("initial-exec")));
 /* When this thread last looked for dead holders (at most every RC_BH_SCAN_MS:
@@ -263,6 +292,7 @@ static void note_bh_reject(const rc_bk *b, int err, int family, const void *addr
 		return;
 	unsigned k = b->slotno % RC_MAX_BREAKERS;
 	__atomic_add_fetch(&bh_unlogged[k], 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&bh_any, 1, __ATOMIC_RELAXED);
 	uint64_t sec = rc_now_ms() / 1000, was = __atomic_load_n(&bh_rej_sec[k], __ATOMIC_RELAXED);
 	if (sec == was || !__atomic_compare_exchange_n(&bh_rej_sec[k], &was, sec, 0,
 						       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -273,7 +303,7 @@ static void note_bh_reject(const rc_bk *b, int err, int family, const void *addr
 	if (n && rc_log(RC_LOG_INFO, "reject", "breaker=%s count=%llu errno=%s reason=bulkhead dest=%s",
 			b->cfg->name, (unsigned long long)n,
 			errno_name(err), d) < 0)
-		__atomic_add_fetch(&bh_unlogged[k], n, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&bh_unlogged[k], n, __ATOMIC_RELAXED); /* bh_any: set */
 }
 
 /* rc_gate_bulkhead when a table is full: wait (or not) and take, or
@@ -496,16 +526,20 @@ void rc_gate_flush_rejects(int at_exit)
 	RC_LIVE_USE(L);
 	if (!L || !rc_log_enabled(RC_LOG_INFO))
 		return;
-	for (unsigned i = 0; i < L->cfg->nbreakers; i++) {
+	/* nothing waits in any slot (unlogged_hint), nor in this process:
+	 * no slot of the 4,096 to look at */
+	int slots = rc_live_shm.hdr &&
+		    __atomic_load_n(&rc_live_shm.hdr->unlogged_hint, __ATOMIC_SEQ_CST) != 0;
+	int bh = __atomic_load_n(&bh_any, __ATOMIC_RELAXED);
+	for (unsigned i = 0; (slots || bh) && i < L->cfg->nbreakers; i++) {
 		const rc_bk *b = &L->bk[i];
 		if (!b->slot)
 			continue;
-		reject_line(b, NULL, at_exit ? " at_exit" : " carried");
-		/* this process's bulkhead refusals not yet in a line (looked
-		 * at before the exchange: 4,096 locked instructions at every
-		 * start and exit otherwise, for what is nearly always 0) */
+		if (slots)
+			reject_line(b, NULL, at_exit ? " at_exit" : " carried");
+		/* this process's bulkhead refusals not yet in a line */
 		uint64_t *u = &bh_unlogged[b->slotno % RC_MAX_BREAKERS];
-		uint64_t n = __atomic_load_n(u, __ATOMIC_RELAXED)
+		uint64_t n = bh && __atomic_load_n(u, __ATOMIC_RELAXED)
 			? __atomic_exchange_n(u, 0, __ATOMIC_RELAXED) : 0;
 		if (n)
 			rc_log(RC_LOG_INFO, "reject", "breaker=%s count=%llu reason=bulkhead%s=1",
