@@ -327,7 +327,8 @@ static void test_layout(void)
 	   offsetof(rc_shm_header, created_ms) == 72 &&
 	   offsetof(rc_shm_header, boot_hash) == 80 &&
 	   offsetof(rc_shm_header, log_dropped) == 88 && offsetof(rc_shm_header, bh_tables) == 96 &&
-	   offsetof(rc_shm_header, bh_table_size) == 100 && offsetof(rc_shm_header, reserved) == 104,
+	   offsetof(rc_shm_header, bh_table_size) == 100 &&
+	   offsetof(rc_shm_header, unlogged_hint) == 104 && offsetof(rc_shm_header, reserved) == 112,
 	   "rc_shm_header field offsets");
 	is_int(sizeof(rc_bh_table), 64 + 8 * 256, "sizeof(rc_bh_table) == 2112");
 	is_int(rc_shm_file_size(), 144 + 4096 * 600 + 128 * 2112,
