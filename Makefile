@@ -205,6 +205,12 @@ $(FZ)/obj/%.o: shim/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FZ_FLAGS) -fsanitize=fuzzer-no-link $(FZ_SAN) -c -o $@ $<
 
+# (core/image.c's tag, as in the build's own rule above)
+$(FZ)/obj/core/image.o: shim/core/image.c $(wildcard shim/core/*.c) $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FZ_FLAGS) -DRC_IMAGE_TAG=$(IMAGE_TAG)ull -fsanitize=fuzzer-no-link $(FZ_SAN) \
+	  -c -o $@ $<
+
 $(FZ)/obj/fuzz/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h $(HDRS) $(wildcard shim/cli/*.c)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FZ_FLAGS) -fsanitize=fuzzer-no-link $(FZ_SAN) -c -o $@ $<
