@@ -16,6 +16,7 @@
  * memory instead and its pointers moved (core/config.c).  Like
  * ld.so.cache, an image is replaced by a rename, never rewritten in
  * place: a process that has it mapped keeps the file it mapped. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -171,12 +172,27 @@ static void free_bytes(void *p, size_t len)
 
 /* The N bytes of the image FD: mapped read-only at map_at(PATH) (*MAPPED
  * set), else read into malloc'd memory; NULL if neither. */
+/* Nonzero in a program built with ThreadSanitizer or MemorySanitizer:
+ * their runtimes keep most of the address space for their shadow, and
+ * kill the program at a mapping asked for outside what they leave it. */
+static int shadowed(void)
+{
+	static int known = -1;
+	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+	if (k < 0) {
+		k = dlsym(RTLD_DEFAULT, "__tsan_init") || dlsym(RTLD_DEFAULT, "__msan_init");
+		__atomic_store_n(&known, k, __ATOMIC_RELAXED);
+	}
+	return k;
+}
+
 static char *get_bytes(int fd, const char *path, size_t n, int *mapped)
 {
 	uintptr_t at = map_at(path);
 	/* (MAP_POPULATE measured no faster: the checksum faults the pages
 	 * in, 16 to a fault) */
-	void *m = mmap((void *)at, n, PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, 0);
+	void *m = shadowed() ? MAP_FAILED
+		: mmap((void *)at, n, PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, 0);
 	*mapped = 0;
 	if (m != MAP_FAILED && (uintptr_t)m == at) {
 		*mapped = 1;

@@ -338,7 +338,8 @@ void rc_index_image_write(const rc_index *ix, void *dst, uintptr_t base)
 	uintptr_t where[5];
 	char *d = dst;
 	for (int i = 0; i < 5; i++) {
-		memcpy(d + at, from[i], parts[i]);
+		if (parts[i]) /* (an index of no name has no pool: NULL) */
+			memcpy(d + at, from[i], parts[i]);
 		memset(d + at + parts[i], 0, ((parts[i] + 7) & ~(size_t)7) - parts[i]);
 		where[i] = base + at;
 		at += (parts[i] + 7) & ~(size_t)7;
