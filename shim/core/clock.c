@@ -68,6 +68,7 @@ static int tsc_allowed(void)
 #define CALIBRATE_NS 20000000ull    /* the first rate: after 20 ms */
 #define REBASE_NS    1000000000ull  /* a new base each second, at least */
 #define MAX_ERR_US   500u
+#define PAIR_MAX_TICKS (1u << 17)   /* ~30 us at 4 GHz; a clock read is ~100 ns */
 
 static struct {
 	uint64_t seq;      /* odd while a writer changes what follows */
@@ -120,7 +121,19 @@ static uint64_t slow(void)
 		errno = e;
 		return us;
 	}
+	/* The clock read between two reads of the counter, now, side by
+	 * side: a thread taken off the CPU between the clock's read and the
+	 * counter's would count its time away as the counter's error (and
+	 * give the counter up for good); one seen so (the two counter reads
+	 * far apart) tries again at its next slow read. */
 	uint64_t t = ticks();
+	ns = gettime_ns();
+	us = ns / 1000u;
+	if (ticks() - t > PAIR_MAX_TICKS) {
+		__atomic_store_n(&ck.seq, s + 2, __ATOMIC_RELEASE);
+		errno = e;
+		return us;
+	}
 	uint64_t t0 = ld(&ck.t0), ns0 = ld(&ck.ns0), dt = t - ld(&ck.tsc);
 	if (m == FAST && dt > ld(&ck.idle)) {
 		/* not looked at for long (idle, or a suspend the TSC may have
