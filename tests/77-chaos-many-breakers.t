@@ -8,8 +8,9 @@
 # rejected = the calls made to its server, successes and failures = the
 # 200s and 503s, rejected = the EHOSTUNREACHs, and its server answered
 # exactly the calls let through.  (tests/75 does the same on one breaker;
-# this one is also the compiled matcher and the one-pass slot binding of
-# make bench's 4,096 breakers, under load.)
+# this one is also the compiled matcher, and each breaker's binding to its
+# slot at its first call, 8 processes x 4 threads racing to it, with make
+# bench's 4,096 breakers, under load.)
 #
 # RC_BUILD=DIR runs the test against the shim and CLI in DIR.
 source "$(dirname "$0")/lib.sh"

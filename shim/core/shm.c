@@ -518,7 +518,7 @@ static int back(int fd, const struct stat *sb, int created, size_t want, const c
 		      (long long)sb->st_blocks * 512, want, strerror(e));
 }
 
-static int shm_open_(const char *path, rc_shm *shm, char *err, size_t errlen)
+static int shm_open_(const char *path, rc_shm *shm, int check, char *err, size_t errlen)
 {
 	size_t want = rc_shm_file_size();
 	struct stat sb;
@@ -618,7 +618,7 @@ static int shm_open_(const char *path, rc_shm *shm, char *err, size_t errlen)
 	shm->slots = (rc_slot *)((char *)map + sizeof(rc_shm_header));
 	shm->bh = (rc_bh_table *)(void *)((char *)map + bh_offset());
 	shm->size = want;
-	if (check_slots(shm, path, err, errlen) < 0) {
+	if (check && check_slots(shm, path, err, errlen) < 0) {
 		memset(shm, 0, sizeof *shm);
 		goto bad;
 	}
@@ -641,7 +641,15 @@ bad:
 int rc_shm_open(const char *path, rc_shm *shm, char *err, size_t errlen)
 {
 	int e = errno;
-	int r = shm_open_(path, shm, err, errlen);
+	int r = shm_open_(path, shm, 1, err, errlen);
+	errno = e;
+	return r;
+}
+
+int rc_shm_map(const char *path, rc_shm *shm, char *err, size_t errlen)
+{
+	int e = errno;
+	int r = shm_open_(path, shm, 0, err, errlen);
 	errno = e;
 	return r;
 }
@@ -716,6 +724,7 @@ typedef struct scan {
 	int      freei;     /* first free slot (free, empty, abandoned), or -1 */
 	uint64_t freew;     /* its name_word */
 	int      busy;      /* a live claim never completed: NAME may be in it */
+	int      bad;       /* NAME's slot, found damaged (not bound), or -1 */
 } scan;
 
 /* Look for NAME among the N slots, waiting at live claims on the way.
@@ -726,6 +735,7 @@ static int lookup(rc_shm *shm, unsigned n, const char *name, uint64_t *deadline,
 {
 	sc->freei = -1;
 	sc->busy = 0;
+	sc->bad = -1;
 	for (unsigned i = 0; i < n; i++) {
 		rc_slot *s = &shm->slots[i];
 		for (;;) {
@@ -733,6 +743,10 @@ static int lookup(rc_shm *shm, unsigned n, const char *name, uint64_t *deadline,
 			if (nw == RC_NW_READY) {
 				if (!name_is(s, name))
 					break;
+				if (!rc_breaker_valid(s)) { /* not checked at open (rc_shm_map) */
+					sc->bad = (int)i;
+					return NONE;
+				}
 				*out = bind(s, name, rc_now_ms());
 				return *out ? GOT : AGAIN;
 			}
@@ -780,7 +794,9 @@ static int verify(rc_shm *shm, unsigned n, unsigned f, uint64_t mine, const char
 				break;
 			}
 			if (nw == RC_NW_READY) {
-				if (name_is(s, name)) {
+				if (name_is(s, name) && !rc_breaker_valid(s)) {
+					r = NONE; /* damaged (rc_shm_map checks no slot) */
+				} else if (name_is(s, name)) {
 					*out = bind(s, name, rc_now_ms());
 					if (!*out)
 						r = AGAIN;
@@ -880,7 +896,9 @@ static int reuse_idle(rc_shm *shm, unsigned n)
 			 &idle) == 0;
 }
 
-static rc_slot *find_or_claim(rc_shm *shm, const char *name, int create)
+/* NAME's slot, claimed for it with CREATE; NULL if there is none (*BAD:
+ * the number of a damaged slot found under NAME, not bound; else -1). */
+static rc_slot *find_or_claim(rc_shm *shm, const char *name, int create, int *bad)
 {
 	unsigned n = nslots(shm);
 	uint64_t deadline = 0;
@@ -892,6 +910,10 @@ static rc_slot *find_or_claim(rc_shm *shm, const char *name, int create)
 		int r = lookup(shm, n, name, &deadline, &sc, &s);
 		if (r == GOT)
 			return s;
+		if (sc.bad >= 0) {
+			*bad = sc.bad;
+			return NULL;
+		}
 		if (r == AGAIN)
 			continue;
 		if (!create || sc.busy)
@@ -921,8 +943,29 @@ rc_slot *rc_shm_slot(rc_shm *shm, const char *name, int create)
 {
 	int e = errno;
 	rc_slot *found = NULL;
+	int bad;
 	if (shm && shm->hdr && name && name_ok(name))
-		found = find_or_claim(shm, name, create);
+		found = find_or_claim(shm, name, create, &bad);
+	errno = e;
+	return found;
+}
+
+rc_slot *rc_shm_bind(rc_shm *shm, const char *name, unsigned hint, int create, int *bad)
+{
+	int e = errno;
+	rc_slot *found = NULL;
+	*bad = -1;
+	if (shm && shm->hdr && name && name_ok(name)) {
+		rc_slot *s = hint < nslots(shm) ? &shm->slots[hint] : NULL;
+		if (s && rc_ld(&s->name_word) == RC_NW_READY && name_is(s, name)) {
+			if (!rc_breaker_valid(s))
+				*bad = (int)hint;
+			else
+				found = bind(s, name, rc_now_ms()); /* NULL: lost a race */
+		}
+		if (!found && *bad < 0)
+			found = find_or_claim(shm, name, create, bad);
+	}
 	errno = e;
 	return found;
 }

@@ -2,6 +2,8 @@
  * allocate (the config loader does); the call path only reads what it
  * publishes. */
 #include <errno.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -11,7 +13,6 @@
 #include "core/image.h"
 #include "core/index.h"
 #include "core/log.h"
-#include "core/scratch.h"
 #include "engine/fdtable.h"
 #include "engine/live.h"
 #include "engine/real.h"
@@ -90,12 +91,90 @@ static void reap(void)
 	}
 }
 
+/* Nonzero in a thread while it binds a breaker (a signal handler's call
+ * that finds its breaker being bound by its own thread must not wait). */
+static __thread int binding __attribute__((tls_model("initial-exec")));
+
+/* Bind breaker I of L to its slot in L's state file (claimed with CREATE)
+ * unless that is done; return it, or NULL (no slot: with CREATE, for as
+ * long as L is in force, said once in the log). */
+static const rc_bk *bind_bk(rc_live *L, unsigned i, int create)
+{
+	rc_bk *b = &L->bk[i];
+	const uint32_t me = rc_self_pid() << 2 | 3;
+	uint64_t deadline = 0;
+	for (unsigned spins = 0;; spins++) {
+		uint32_t w = __atomic_load_n(&b->bind, __ATOMIC_ACQUIRE);
+		if (w == RC_BK_BOUND)
+			return b;
+		if (w == RC_BK_NONE)
+			return NULL;
+		/* unbound, or a binder of another process: the parent of this
+		 * fork child, whose thread is not here to finish */
+		if (w == RC_BK_UNBOUND || w != me) {
+			if (__atomic_compare_exchange_n(&b->bind, &w, me, 0, __ATOMIC_ACQUIRE,
+							__ATOMIC_RELAXED))
+				break;
+			continue;
+		}
+		if (binding)
+			return NULL; /* this thread's own bind, under a signal handler */
+		/* another thread of ours binds it: microseconds, as a rule */
+		uint64_t now = rc_now_ms();
+		if (!deadline)
+			deadline = now + 1000;
+		else if (now >= deadline)
+			return NULL; /* this call passes through; a later one looks again */
+		if (spins < 64)
+			sched_yield();
+		else
+			rc_sleep_ms(1);
+	}
+	const rc_breaker_cfg *c = &L->cfg->breakers[i];
+	long h = (long)i + __atomic_load_n(&L->shift, __ATOMIC_RELAXED);
+	int bad;
+	binding = 1;
+	rc_slot *s = rc_shm_bind(&L->shm, c->name, h >= 0 ? (unsigned)h : 0, create, &bad);
+	binding = 0;
+	if (s) {
+		b->cfg = c;
+		b->idx = (uint16_t)i;
+		b->slot = s;
+		b->slotno = (uint16_t)(s - L->shm.slots);
+		__atomic_store_n(&L->shift, (int)b->slotno - (int)i, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->bind, RC_BK_BOUND, __ATOMIC_RELEASE);
+		return b;
+	}
+	if (!create) {
+		__atomic_store_n(&b->bind, RC_BK_UNBOUND, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	if (bad >= 0)
+		rc_log(RC_LOG_ERROR, "state_error", "breaker=%s msg=\"slot %d of the state file "
+		       "is damaged (its state word)\" action=pass_through", c->name, bad);
+	else
+		rc_log(RC_LOG_ERROR, "state_error",
+		       "breaker=%s msg=\"no slot in the state file\" action=pass_through", c->name);
+	__atomic_store_n(&b->bind, RC_BK_NONE, __ATOMIC_RELEASE);
+	return NULL;
+}
+
 const rc_bk *rc_live_breaker(const rc_live *L, int idx)
 {
-	if (idx < 0 || !L || (unsigned)idx >= L->cfg->nbreakers)
+	if (idx < 0 || !L || (unsigned)idx >= L->cfg->nbreakers ||
+	    L->cfg->breakers[idx].mode == RC_MODE_OFF)
 		return NULL;
-	const rc_bk *b = &L->bk[idx];
-	return b->slot && b->cfg->mode != RC_MODE_OFF ? b : NULL;
+	const rc_bk *b = rc_live_bound(L, (unsigned)idx);
+	/* L's bk entries are its own to write (a mapping, see make_live) */
+	return __builtin_expect(b != NULL, 1) ? b : bind_bk((rc_live *)(uintptr_t)L, (unsigned)idx, 1);
+}
+
+const rc_bk *rc_live_bind_existing(const rc_live *L, unsigned idx)
+{
+	if (!L || idx >= L->cfg->nbreakers)
+		return NULL;
+	const rc_bk *b = rc_live_bound(L, idx);
+	return b ? b : bind_bk((rc_live *)(uintptr_t)L, idx, 0);
 }
 
 void rc_live_log_config_error(const char *path, const char *err, const char *action)
@@ -116,8 +195,9 @@ void rc_live_log_config_error(const char *path, const char *err, const char *act
 	       rc_log_quote(path, qf, sizeof qf), line, rc_log_quote(first, q, sizeof q), action);
 }
 
-/* Bind CFG's breakers to their slots in the state file (by name, so state
- * survives a reload); OWNS_CFG: the new live frees CFG when recycled.
+/* A live config of CFG, in the state file mapped now (rc_live_shm); its
+ * breakers bind to their slots, by name (so state survives a reload), as
+ * they are first used.  OWNS_CFG: the new live frees CFG when recycled.
  * Return the new rc_live, or NULL. */
 static rc_live *make_live(rc_config *cfg, int owns_cfg)
 {
@@ -128,9 +208,10 @@ static rc_live *make_live(rc_config *cfg, int owns_cfg)
 		memset(L, 0, sizeof *L);
 		__atomic_store_n(&L->users, users, __ATOMIC_RELAXED); /* a racer's */
 	} else {
-		/* mapped, not calloc'd: 98 KiB that calloc would clear page by
-		 * page (50 us at start), of which a small config touches one;
-		 * never given back (see spare) */
+		/* mapped, not calloc'd: 98 KiB of zeroes (every breaker
+		 * unbound) that calloc would clear page by page, of which a
+		 * process touches the pages of the breakers it uses; never
+		 * given back (see spare) */
 		L = mmap(NULL, sizeof *L, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (L == MAP_FAILED)
 			L = NULL;
@@ -138,31 +219,10 @@ static rc_live *make_live(rc_config *cfg, int owns_cfg)
 	if (!L)
 		return NULL;
 	L->cfg = cfg;
+	L->shm = rc_live_shm;
+	L->shm.index = NULL;
 	L->gen = ++next_gen;
 	L->owns_cfg = owns_cfg;
-	size_t nb = cfg->nbreakers ? cfg->nbreakers : 1;
-	const char **names = rc_scratch_alloc(nb * sizeof *names);
-	rc_slot **slots = rc_scratch_alloc(nb * sizeof *slots);
-	if (names && slots) {
-		for (unsigned i = 0; i < cfg->nbreakers; i++)
-			names[i] = cfg->breakers[i].name;
-		rc_shm_slots(&rc_live_shm, names, cfg->nbreakers, 1, slots);
-	}
-	for (unsigned i = 0; i < cfg->nbreakers; i++) {
-		rc_bk *b = &L->bk[i];
-		b->cfg = &cfg->breakers[i];
-		b->idx = (uint16_t)i;
-		b->slot = names && slots ? slots[i]
-			: rc_shm_slot(&rc_live_shm, cfg->breakers[i].name, 1);
-		if (b->slot)
-			b->slotno = (uint16_t)(b->slot - rc_live_shm.slots);
-		else
-			rc_log(RC_LOG_ERROR, "state_error",
-			       "breaker=%s msg=\"no slot in the state file\" action=pass_through",
-			       cfg->breakers[i].name);
-	}
-	rc_scratch_free(names, nb * sizeof *names);
-	rc_scratch_free(slots, nb * sizeof *slots);
 	return L;
 }
 
@@ -229,7 +289,7 @@ static struct stat state_st;
 int rc_live_map_state(const char *path, char *err, size_t errlen)
 {
 	rc_shm n;
-	if (rc_shm_open(path, &n, err, errlen) < 0)
+	if (rc_shm_map(path, &n, err, errlen) < 0) /* slots: checked as bound */
 		return -1;
 	rc_live_shm = n;
 	rc_sig_guard_mapping(n.hdr, n.size);

@@ -12,20 +12,33 @@
 #include "core/config.h"
 #include "core/shm.h"
 
-/* A breaker: its config, its slot (NULL: no slot, it passes through), its
- * index in the config and the number of its slot in the state file. */
+/* A breaker: its config, its slot, its index in the config and the number
+ * of its slot in the state file.  Bound to its slot at its first use in
+ * the process (rc_live_breaker), not at start: a process of a 4,096-breaker
+ * config that uses three of them looks at three slots.  BIND says where
+ * that stands: */
+enum {
+	RC_BK_UNBOUND = 0,  /* not yet (or a look without a claim found none) */
+	RC_BK_BOUND = 1,    /* cfg, slot, idx and slotno are set, for good */
+	RC_BK_NONE = 2,     /* no slot (logged): it passes through */
+	/* else pid << 2 | 3: a thread of that process is binding it */
+};
+
 typedef struct rc_bk {
 	const rc_breaker_cfg *cfg;
 	rc_slot              *slot;
 	uint16_t              idx;
 	uint16_t              slotno;
+	uint32_t              bind;    /* RC_BK_*, read with acquire */
 } rc_bk;
 
 typedef struct rc_live {
 	rc_config *cfg;
+	rc_shm     shm;                    /* the state file it binds in */
 	unsigned   gen;                    /* unique per live config made */
 	uint32_t   users;                  /* threads using it (rc_live_use) */
 	int        owns_cfg;               /* frees cfg when recycled */
+	int        shift;                  /* slot number - index, the last bind's */
 	uint64_t   retired_ms;             /* when it was replaced */
 	struct rc_live *next;              /* on the retired or the free list */
 	rc_bk      bk[RC_MAX_BREAKERS];    /* cfg->nbreakers of them */
@@ -57,15 +70,31 @@ static inline void rc_live_unuse_at(rc_live **L)
 #define RC_LIVE_USE(L) \
 	__attribute__((cleanup(rc_live_unuse_at))) rc_live *L = rc_live_use()
 
-/* The breaker IDX of L, or NULL when it cannot act (no slot, mode off). */
+/* The breaker IDX of L, bound to its slot (claimed if need be) at its
+ * first use, or NULL when it cannot act (no slot, mode off).  A thread
+ * that finds another binding it waits for it (a claim another process has
+ * under way can make that up to 200 ms); one that finds itself binding it
+ * (a signal handler's call) passes through. */
 const rc_bk *rc_live_breaker(const rc_live *L, int idx);
+
+/* The breaker IDX of L if it is bound already, else NULL. */
+static inline const rc_bk *rc_live_bound(const rc_live *L, unsigned idx)
+{
+	const rc_bk *b = &L->bk[idx];
+	return __atomic_load_n(&b->bind, __ATOMIC_ACQUIRE) == RC_BK_BOUND ? b : NULL;
+}
+
+/* The breaker IDX of L, bound if the state file has a slot for it (none
+ * is claimed), else NULL; whatever its mode. */
+const rc_bk *rc_live_bind_existing(const rc_live *L, unsigned idx);
 
 /* Map the state file at PATH into rc_live_shm, guarded against SIGBUS,
  * and remember which file it was (init, and a rejoin).  Return 0, or -1
  * with ERR set. */
 int rc_live_map_state(const char *path, char *err, size_t errlen);
 
-/* Bind CFG to its slots and put it in force (init).  Return 0 or -1. */
+/* Put CFG in force (init); its breakers bind to their slots as they are
+ * first used.  Return 0 or -1. */
 int rc_live_start(rc_config *cfg, const char *cfgpath, uint64_t now_ms);
 
 /* Config images (core/image.h) are guarded from their mapping on (SIGBUS

@@ -1892,6 +1892,70 @@ static void test_claims_free(void)
 	rc_shm_close(&m);
 }
 
+/* rc_shm_map and rc_shm_bind: the slots looked at one by one as a process
+ * binds its breakers (engine/live.c), not all at open. */
+static void test_bind(void)
+{
+	char err[256], before[sizeof(rc_slot)];
+	rc_shm m;
+	int bad = 0;
+	const char *p = mkstate("bind"); /* "one" in slot 0, "two" in slot 1 */
+
+	poke64(p, SLOT_OFF(1) + 72, 7); /* two's state word */
+	ok(refused(p, "corrupt slot 1 (state 7)", err, sizeof err),
+	   "bind: rc_shm_open refuses a file with slot 1 damaged: %s", err);
+	ok(rc_shm_map(p, &m, err, sizeof err) == 0 && m.index == NULL,
+	   "bind: rc_shm_map maps it, without looking at its slots (%s)", err);
+	if (!m.hdr)
+		return;
+	memcpy(before, &m.slots[1], sizeof before);
+	errno = 4242;
+	rc_slot *s = rc_shm_bind(&m, "two", 1, 1, &bad);
+	ok(!s && bad == 1 && errno == 4242,
+	   "bind: the damaged slot's breaker at its hint: no slot, slot 1 named (%d), errno kept",
+	   bad);
+	s = rc_shm_bind(&m, "two", 0, 1, &bad);
+	ok(!s && bad == 1, "bind: ...and by a look along the slots (a wrong hint) too (%d)", bad);
+	ok(memcmp(before, &m.slots[1], sizeof before) == 0,
+	   "bind: the damaged slot is not written, not even as seen");
+	ok(rc_ld(&m.slots[2].name_word) == RC_NW_EMPTY, "bind: ...nor is a slot claimed for its name");
+	s = rc_shm_bind(&m, "one", 0, 1, &bad);
+	ok(s == &m.slots[0] && bad == -1, "bind: another breaker binds as usual, at its hint");
+	int found = 1;
+	for (unsigned h = 1; h < RC_MAX_BREAKERS + 3; h += 997)
+		found &= rc_shm_bind(&m, "one", h, 1, &bad) == &m.slots[0] && bad == -1;
+	ok(found, "bind: a wrong hint, or one past the slots: found by a look along them");
+	s = rc_shm_bind(&m, "three", 2, 0, &bad);
+	ok(!s && bad == -1 && rc_ld(&m.slots[2].name_word) == RC_NW_EMPTY,
+	   "bind: a new name without CREATE: none, nothing claimed");
+	ok(!rc_shm_bind(&m, "bad name", 0, 1, &bad) && bad == -1 &&
+	   rc_ld(&m.slots[2].name_word) == RC_NW_EMPTY, "bind: a bad name: none, nothing claimed");
+	rc_shm_close(&m);
+
+	/* garbage in an empty slot (refused by rc_shm_open): the claim that
+	 * takes it clears it */
+	p = mkstate("bind2");
+	poke(p, SLOT_OFF(2) + 8, "ghost", 5);
+	poke64(p, SLOT_OFF(2) + 72, 7);
+	poke64(p, SLOT_OFF(2) + 200, 0x5555555555555555ULL);
+	ok(refused(p, "corrupt slot 2", err, sizeof err), "bind: garbage in empty slot 2 refused by rc_shm_open: %s", err);
+	ok(rc_shm_map(p, &m, err, sizeof err) == 0, "bind: ...mapped by rc_shm_map (%s)", err);
+	if (!m.hdr)
+		return;
+	s = rc_shm_bind(&m, "three", 2, 1, &bad);
+	/* every byte after the name but the state word (72) and seen (520) */
+	int clean = s != NULL;
+	for (size_t o = 8 + RC_NAME_MAX; s && o < sizeof(rc_slot); o++)
+		if ((o < offsetof(rc_slot, word) || o >= offsetof(rc_slot, word) + 8) &&
+		    (o < offsetof(rc_slot, seen) || o >= offsetof(rc_slot, seen) + 8))
+			clean &= ((const unsigned char *)s)[o] == 0;
+	ok(s == &m.slots[2] && strcmp(s->name, "three") == 0 && rc_breaker_valid(s) &&
+	   rc_breaker_state(s) == RC_CLOSED && clean,
+	   "bind: a new name claims the first empty slot, cleared: closed, no count");
+	ok(rc_shm_bind(&m, "three", 0, 1, &bad) == s, "bind: ...and finds it again");
+	rc_shm_close(&m);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/state_test.XXXXXX";
@@ -1933,6 +1997,7 @@ int main(void)
 	test_claims();
 	test_forget();
 	test_slots();
+	test_bind();
 	test_claims_free();
 
 	char cmd[600];
