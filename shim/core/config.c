@@ -1368,7 +1368,7 @@ static int img_ptr(void *p, uintptr_t base, uintptr_t d, size_t lo, size_t hi)
 	return 0;
 }
 
-rc_config *rc_config_image_open(void *src, size_t n, uintptr_t base)
+rc_config *rc_config_image_open(void *src, size_t n, uintptr_t base, int sealed)
 {
 	char *block = src;
 	rc_config *g = src, *c;
@@ -1391,8 +1391,11 @@ rc_config *rc_config_image_open(void *src, size_t n, uintptr_t base)
 	c->index = NULL;
 	if (brk != ALIGN8(sizeof *g) || ixo <= sets || ixo > n || block[ixo - 1] != '\0')
 		goto bad;
-	/* the sets come first, then the strings, up to the index */
-	for (unsigned i = 0; i < g->nbreakers; i++)
+	/* the sets come first, then the strings, up to the index (sealed in
+	 * place: the breakers are not read, [global]'s strings are only
+	 * bounded by the sets' start) */
+	int look = !sealed || d;
+	for (unsigned i = 0; look && i < g->nbreakers; i++)
 		for (size_t k = 0; k < NSETKEYS; k++) {
 			size_t o = (uintptr_t)*SET_FIELD(&c->breakers[i], k) - base;
 			if (*SET_FIELD(&c->breakers[i], k) &&
@@ -1415,7 +1418,7 @@ rc_config *rc_config_image_open(void *src, size_t n, uintptr_t base)
 		    (p && !(*(char **)field(&keys[k], c, NULL) = strdup(p))))
 			goto bad;
 	}
-	for (unsigned i = 0; i < g->nbreakers; i++) {
+	for (unsigned i = 0; look && i < g->nbreakers; i++) {
 		rc_breaker_cfg *b = &c->breakers[i];
 		if (!b->name || b->pats || b->npats || img_ptr(&b->name, base, d, strs, ixo) < 0)
 			goto bad;

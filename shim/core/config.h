@@ -120,10 +120,13 @@ int rc_config_peek_global(const char *text, rc_global_fn fn, void *user);
  * moved.  NULL if they do not hold one, or out of memory.  The config
  * then uses SRC, which the caller keeps alive (or hands over: image,
  * image_len and image_own).  Every pointer in the block is checked to fall inside
- * it; what it points to is trusted (the image's checksum vouches). */
+ * it, unless SEALED (its bytes known to be those its writer wrote: see
+ * core/image.c) and at BASE, when only its [global] and the parts of its
+ * index are (a process then reads a breaker's bytes only as it uses it);
+ * what it points to is trusted (the image's checksum vouches). */
 size_t rc_config_image_size(const rc_config *c);
 int rc_config_image_write(const rc_config *c, void *dst, size_t n, uintptr_t base);
-rc_config *rc_config_image_open(void *src, size_t n, uintptr_t base);
+rc_config *rc_config_image_open(void *src, size_t n, uintptr_t base, int sealed);
 
 /* Return the index of the breaker named NAME, or -1. */
 int rc_config_find(const rc_config *c, const char *name);

@@ -23,7 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/hash.h"
@@ -53,8 +56,24 @@ struct head {
 	uint64_t dev, ino, size;     /* the config file's, as compiled */
 	int64_t  mtime_s, mtime_ns, ctime_s, ctime_ns;
 	uint64_t base;               /* where the block's pointers are for */
+	int64_t  seal_s, seal_ns;    /* the image file's own mtime, as sealed */
 	uint32_t uid, pathlen;       /* the path as given, after the header */
 };
+
+/* The seal.  The writer of an image sets the file's mtime, once it is
+ * written, to a time made of the block's sum, in 1970: any write to the
+ * file after that (the owner's, who may chmod it; root's, who need not)
+ * makes its mtime the time of that write, so a reader that finds the seal
+ * there knows the bytes are those that were summed and reads them only
+ * as it uses them; one that does not (a write since, or a filesystem that
+ * keeps coarser times) sums the whole block first.  A file on a disk is
+ * also synced before it is renamed into place: after a crash there is a
+ * whole image or none. */
+static void seal_of(uint64_t sum, int64_t *s, int64_t *ns)
+{
+	*s = 1 + (int64_t)(sum & 0xffffff);
+	*ns = (int64_t)((sum >> 32) % 1000000000u);
+}
 
 /* A checksum of N bytes at P (N a multiple of 8, P 8-aligned): four
  * lanes of a multiply-rotate, so that the whole block is read at memory
@@ -125,6 +144,7 @@ static void fill_head(struct head *h, const char *path, const struct stat *st, s
 	h->ctime_s = st->st_ctim.tv_sec;
 	h->ctime_ns = st->st_ctim.tv_nsec;
 	h->base = map_at(path) + head_len(path);
+	seal_of(sum, &h->seal_s, &h->seal_ns);
 	h->uid = (uint32_t)getuid();
 	h->pathlen = (uint32_t)strlen(path);
 }
@@ -231,7 +251,8 @@ static rc_config *open_image(int fd, const struct stat *is, const char *path,
 	 * this one's (no log line) */
 	if (memcmp(&h, &want, sizeof h) != 0 || memcmp(bytes + sizeof h, path, h.pathlen + 1))
 		goto out;
-	if (sum64(bytes + hlen, n - hlen) != h.sum) {
+	int sealed = is->st_mtim.tv_sec == h.seal_s && is->st_mtim.tv_nsec == h.seal_ns;
+	if (!sealed && sum64(bytes + hlen, n - hlen) != h.sum) {
 		*why = "checksum mismatch";
 		goto out;
 	}
@@ -244,7 +265,7 @@ static rc_config *open_image(int fd, const struct stat *is, const char *path,
 		}
 		mapped = 0;
 	}
-	if (!(c = rc_config_image_open(bytes + hlen, n - hlen, h.base))) {
+	if (!(c = rc_config_image_open(bytes + hlen, n - hlen, h.base, sealed))) {
 		*why = "malformed block";
 		goto out;
 	}
@@ -306,6 +327,16 @@ int rc_image_write(const rc_config *c, const char *path, const struct stat *st,
 				     0400);
 		if (fd >= 0) {
 			int ok = write_all(fd, buf, hlen + n) == 0;
+			struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
+			struct statfs fs;
+			int64_t ss, sns;
+			seal_of(h.sum, &ss, &sns);
+			ts[1].tv_sec = (time_t)ss;
+			ts[1].tv_nsec = (long)sns;
+			ok = ok && futimens(fd, ts) == 0;
+			if (ok && (fstatfs(fd, &fs) != 0 || (fs.f_type != TMPFS_MAGIC &&
+							     fs.f_type != RAMFS_MAGIC)))
+				ok = fsync(fd) == 0;
 			ok = rc_sys_close(fd) == 0 && ok;
 			if (ok && rename(tmp, name) == 0)
 				r = 0;

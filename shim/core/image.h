@@ -16,7 +16,9 @@
  *  - it was written by this very build (a tag of the sources of core/);
  *  - it is of the config at this path: the path as given, and the
  *    file's device, inode, size, mtime and ctime as stat(2) gives them;
- *  - its checksum is right and every pointer in it falls inside it.
+ *  - its checksum is right and every pointer in it falls inside it (the
+ *    block is summed only when the image's mtime is not the seal its
+ *    writer set: written to since; see image.c).
  * An image is written only when the config file's ctime is two seconds
  * old or more when it is read: a change within one timestamp tick of the
  * reading could not be told apart by the file's times (git's "racily

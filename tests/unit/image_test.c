@@ -220,11 +220,26 @@ int main(void)
 	}
 #endif
 
+	/* sealed: its writer set its mtime to one made of its sum, in 1970 */
+	ok(stat(img, &is) == 0 && is.st_mtim.tv_sec > 0 && is.st_mtim.tv_sec < 0x1000001,
+	   "the image is sealed: its mtime is in 1970 (%lld)", (long long)is.st_mtim.tv_sec);
+	/* what the seal trades: a byte changed under a seal put back (by
+	 * hand) is not seen, the block is not summed */
+	damage(-100);
+	struct timespec back[2] = { { 0, UTIME_OMIT }, is.st_mtim };
+	utimensat(AT_FDCWD, img, back, 0);
+	c = read_image(&why);
+	ok(c != NULL, "a byte of the block changed, the seal put back: used, not summed (%s)",
+	   why ? why : "no reason");
+	rc_config_free(c);
+	damage(-100); /* the byte as it was */
+	ok(stat(img, &is) == 0 && is.st_mtim.tv_sec > 0x1000001, "a write to the image unseals it");
+	ok(used(), "...an unsealed image whose sum is right: used");
 	/* damaged: the block's sum, or the header */
 	damage(-100);
 	c = read_image(&why);
 	ok(!c && why && strcmp(why, "checksum mismatch") == 0,
-	   "a byte of the block changed: refused (%s)", why ? why : "no reason");
+	   "a byte of the block changed: the block summed, refused (%s)", why ? why : "no reason");
 	write_image(5);
 	damage(8); /* the tag: another build's */
 	c = read_image(&why);
@@ -262,6 +277,33 @@ int main(void)
 	unlink(img);
 	rename(moved, img);
 	ok(used(), "the file itself again: used");
+
+	/* the pointer checks, on a block in memory whose breaker 1's name
+	 * points outside it */
+	{
+		size_t n = rc_config_image_size(p);
+		uint64_t *w = calloc(1, 2 * n + 64), *w2 = calloc(1, n + 64);
+		char *a = (char *)w, *a2 = (char *)w2;
+		int wrote = a && a2 && rc_config_image_write(p, a, n, (uintptr_t)a) == 0;
+		const rc_config *g = (const rc_config *)(const void *)a;
+		rc_breaker_cfg *b = wrote ? (rc_breaker_cfg *)(void *)(a + ((uintptr_t)g->breakers -
+									    (uintptr_t)a)) : NULL;
+		if (b)
+			b[1].name = a + n + 8;
+		if (b)
+			memcpy(a2, a, n);
+		c = b ? rc_config_image_open(a, n, (uintptr_t)a, 0) : NULL;
+		ok(b && !c, "a breaker's name outside the block: refused");
+		rc_config_free(c);
+		c = b ? rc_config_image_open(a, n, (uintptr_t)a, 1) : NULL;
+		ok(c != NULL, "...sealed, in place: taken, its breakers not read until used");
+		rc_config_free(c);
+		c = b ? rc_config_image_open(a2, n, (uintptr_t)a, 1) : NULL;
+		ok(b && !c, "...sealed but moved (its pointers moved one by one): refused");
+		rc_config_free(c);
+		free(w);
+		free(w2);
+	}
 
 	/* off */
 	setenv("RECLOSER_CACHE_DIR", "off", 1);

@@ -160,10 +160,10 @@ static rc_config *imaged(const char *text, int moved)
 		if (moved) {
 			memcpy(a + n, a, n);
 			memset(a, 0xa5, n); /* what it was written for is gone */
-			c = rc_config_image_open(a + n, n, (uintptr_t)a);
+			c = rc_config_image_open(a + n, n, (uintptr_t)a, 0);
 		} else {
 			mprotect(a, n, PROT_READ); /* a write would kill the test */
-			c = rc_config_image_open(a, n, (uintptr_t)a);
+			c = rc_config_image_open(a, n, (uintptr_t)a, 1); /* sealed */
 		}
 	}
 	rc_config_free(p);
