@@ -40,11 +40,37 @@ void rc_http_init(rc_http *h)
 	memset(h, 0, sizeof *h);
 }
 
+/* Nonzero if the LINE bytes at S are a whole status line (the digits
+ * checked by subtraction: an unsigned c - '0' above 9 is not one). */
+static int whole_line(const unsigned char *s)
+{
+	return memcmp(s, "HTTP/1.", 7) == 0 && (unsigned)(s[7] - '0') <= 9 && s[8] == ' ' &&
+	       (unsigned)(s[9] - '0') <= 9 && (unsigned)(s[10] - '0') <= 9 &&
+	       (unsigned)(s[11] - '0') <= 9;
+}
+
 int rc_http_feed(rc_http *h, const void *p, size_t n, int *status)
 {
 	const unsigned char *s = p, *end = s + n;
 	/* began's value for an answer that begins in this feed */
 	uint8_t mark = h->began == 1 ? 2 : 1;
+
+	/* the common case, a whole status line at the start of a feed that
+	 * begins the response: at once, not byte by byte (what the loop below
+	 * would make of it, to the byte) */
+	if (!h->len && !h->interim && n >= LINE && whole_line(s)) {
+		memcpy(h->line, s, LINE);
+		h->len = LINE;
+		h->began = mark;
+		if (!interim_status(code(h))) {
+			*status = code(h);
+			return RC_HTTP_STATUS;
+		}
+		h->interim = 1;
+		h->skip = 0;
+		h->began = 0; /* not the answer: the call still waits */
+		s += LINE;
+	}
 
 	for (;;) {
 		if (h->len == NOT_HTTP)
