@@ -2,6 +2,7 @@
  * allocate (the config loader does); the call path only reads what it
  * publishes. */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -91,14 +92,34 @@ static void reap(void)
 	}
 }
 
-/* Nonzero in a thread while it binds a breaker (a signal handler's call
- * that finds its breaker being bound by its own thread must not wait). */
+/* Nonzero in a thread while it is in bind_bk: a signal handler's call
+ * that interrupts it (whatever breaker it is for) passes through, so that
+ * it never waits for the bind it interrupted, nor for a claim of a slot
+ * that bind holds in the state file. */
 static __thread int binding __attribute__((tls_model("initial-exec")));
+
+static const rc_bk *bind_slot(rc_live *L, unsigned i, int create);
 
 /* Bind breaker I of L to its slot in L's state file (claimed with CREATE)
  * unless that is done; return it, or NULL (no slot: with CREATE, for as
- * long as L is in force, said once in the log). */
+ * long as L is in force, said once in the log; or this call passes
+ * through). */
 static const rc_bk *bind_bk(rc_live *L, unsigned i, int create)
+{
+	if (binding)
+		return NULL; /* a signal handler's call, in this thread's bind */
+	binding = 1;
+	/* not cancelled half way (its sleeps and log writes are cancellation
+	 * points): the breaker would stay "being bound" for good */
+	int cs;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	const rc_bk *b = bind_slot(L, i, create);
+	pthread_setcancelstate(cs, NULL);
+	binding = 0;
+	return b;
+}
+
+static const rc_bk *bind_slot(rc_live *L, unsigned i, int create)
 {
 	rc_bk *b = &L->bk[i];
 	const uint32_t me = rc_self_pid() << 2 | 3;
@@ -117,8 +138,6 @@ static const rc_bk *bind_bk(rc_live *L, unsigned i, int create)
 				break;
 			continue;
 		}
-		if (binding)
-			return NULL; /* this thread's own bind, under a signal handler */
 		/* another thread of ours binds it: microseconds, as a rule */
 		uint64_t now = rc_now_ms();
 		if (!deadline)
@@ -133,9 +152,7 @@ static const rc_bk *bind_bk(rc_live *L, unsigned i, int create)
 	const rc_breaker_cfg *c = &L->cfg->breakers[i];
 	long h = (long)i + __atomic_load_n(&L->shift, __ATOMIC_RELAXED);
 	int bad;
-	binding = 1;
 	rc_slot *s = rc_shm_bind(&L->shm, c->name, h >= 0 ? (unsigned)h : 0, create, &bad);
-	binding = 0;
 	if (s) {
 		b->cfg = c;
 		b->idx = (uint16_t)i;

@@ -73,8 +73,8 @@ static inline void rc_live_unuse_at(rc_live **L)
 /* The breaker IDX of L, bound to its slot (claimed if need be) at its
  * first use, or NULL when it cannot act (no slot, mode off).  A thread
  * that finds another binding it waits for it (a claim another process has
- * under way can make that up to 200 ms); one that finds itself binding it
- * (a signal handler's call) passes through. */
+ * under way can make that up to 200 ms); a signal handler's call that
+ * interrupts its own thread's bind passes through. */
 const rc_bk *rc_live_breaker(const rc_live *L, int idx);
 
 /* The breaker IDX of L if it is bound already, else NULL. */
