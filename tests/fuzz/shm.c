@@ -12,6 +12,10 @@
  *    sparse (its zero blocks as holes): shm.h lets rc_shm_open allocate
  *    such a file, which may change its mtime (when it did allocate blocks),
  *    never its bytes.
+ *  - Refused or not, a file is then mapped as the shim maps it (rc_shm_map,
+ *    which looks at no slot) and breakers bound one by one (rc_shm_bind):
+ *    a slot bound is valid and the name's; one refused as damaged is not
+ *    valid and not written.
  *  - An accepted file has a state file's size (or was empty: created).
  *    Then every named slot is found by its name (rc_shm_slot, with create
  *    as the shim and the CLI call it: no second slot of the same name),
@@ -175,6 +179,65 @@ static void exercise(rc_shm *shm, uint64_t h)
 		   "a slot for an invalid name");
 }
 
+/* Map the file at PATH as the shim does (rc_shm_map: no look at its slots
+ * as a whole, whatever they hold) and bind breakers one by one as it does
+ * at their first calls (rc_shm_bind), the slot's own number as the hint,
+ * or another: a slot bound is valid and NAME's, and takes a call; a slot
+ * refused as damaged is not valid, and not written. */
+static void exercise_lazy(const char *path, uint64_t h)
+{
+	static char before[sizeof(rc_slot)];
+	uint64_t now = rc_now_ms();
+	char err[1024];
+	rc_shm shm;
+	int bad;
+
+	if (rc_shm_map(path, &shm, err, sizeof err) < 0)
+		return;
+	for (unsigned k = 0; k < 64; k++) {
+		unsigned i = (unsigned)(((h >> (k % 40)) + k * 977u) % RC_MAX_BREAKERS);
+		unsigned hint = (h >> k) & 1 ? i : (unsigned)((h + k) % (RC_MAX_BREAKERS + 2));
+		rc_slot *s = &shm.slots[i], *f;
+		const rc_breaker_cfg *b = &cfg->breakers[(h + i) % cfg->nbreakers];
+		char name[RC_NAME_MAX];
+		rc_transition tr;
+		rc_ticket t;
+
+		if (__atomic_load_n(&s->name_word, __ATOMIC_ACQUIRE) != RC_NW_READY)
+			continue;
+		memcpy(name, s->name, sizeof name);
+		if (!memchr(name, 0, sizeof name))
+			continue;
+		memcpy(before, s, sizeof before);
+		f = rc_shm_bind(&shm, name, hint, 1, &bad);
+		FUZZ_CHECK(!f || bad < 0, "rc_shm_bind gave a slot and a damaged one (%d)", bad);
+		if (bad >= 0) {
+			FUZZ_CHECK(bad < RC_MAX_BREAKERS && !rc_breaker_valid(&shm.slots[bad]),
+				   "slot %d refused as damaged, but valid", bad);
+			if (bad == (int)i)
+				FUZZ_CHECK(!memcmp(before, s, sizeof before),
+					   "slot %u refused as damaged, and written", i);
+		}
+		if (!f)
+			continue;
+		FUZZ_CHECK(!strncmp(f->name, name, RC_NAME_MAX) && rc_breaker_valid(f),
+			   "rc_shm_bind('%s') gave slot %ld, named '%.*s'", name, (long)(f - shm.slots),
+			   RC_NAME_MAX, f->name);
+		if (rc_breaker_admit(f, b, now, (uint32_t)getpid(), &t, &tr) == RC_ADMIT)
+			rc_breaker_record(f, b, &t, (int)(h % 3), (h >> 3) % 20000000, now, &tr);
+		check_view(f, b, now + 1);
+	}
+	rc_slot *n = rc_shm_bind(&shm, "fuzz-lazy.slot", (unsigned)(h % RC_MAX_BREAKERS), 1, &bad);
+	if (n) {
+		FUZZ_CHECK(!strcmp(n->name, "fuzz-lazy.slot") && bad < 0, "claimed slot named '%.*s'",
+			   RC_NAME_MAX, n->name);
+		check_view(n, &cfg->breakers[0], now);
+	}
+	FUZZ_CHECK(!rc_shm_bind(&shm, "bad name", 0, 1, &bad) && bad < 0,
+		   "a slot for an invalid name");
+	rc_shm_close(&shm);
+}
+
 /* Write the LEN bytes at BUF to PATH as a sparse file: its all-zero
  * 4 KiB blocks are holes. */
 static void write_sparse(const char *path, const uint8_t *buf, size_t len)
@@ -243,6 +306,7 @@ static void one(const uint8_t *buf, size_t len, uint64_t h, int sparse)
 			   "refused (%s), same bytes, but the mtime changed: %lld.%09ld -> %lld.%09ld",
 			   err, (long long)b.st_mtim.tv_sec, b.st_mtim.tv_nsec,
 			   (long long)a.st_mtim.tv_sec, a.st_mtim.tv_nsec);
+		exercise_lazy(path, h); /* its slots may be what was refused */
 		return;
 	}
 	FUZZ_CHECK(r == 0 && shm.hdr && shm.slots && shm.size == full && !err[0],
@@ -255,6 +319,7 @@ static void one(const uint8_t *buf, size_t len, uint64_t h, int sparse)
 	FUZZ_CHECK(r == 0, "accepted and used, then refused: %s", err);
 	exercise(&shm, h >> 1);
 	rc_shm_close(&shm);
+	exercise_lazy(path, h >> 2);
 }
 
 /* ---- seeds ---- */
