@@ -435,6 +435,8 @@ static uint64_t idle_s(rc_slot *s, uint64_t now_ms, uint64_t *seenp)
 static void reset_for_boot(rc_shm *shm, uint64_t now)
 {
 	for (unsigned i = 0; i < RC_MAX_BREAKERS; i++) {
+		if (!rc_breaker_valid(&shm->slots[i]))
+			continue; /* damaged (rc_shm_map checks no slot): left as it is */
 		rc_breaker_reboot(&shm->slots[i], now);
 		if (rc_ld(&shm->slots[i].name_word) == RC_NW_READY)
 			touch(&shm->slots[i], now);
@@ -879,8 +881,8 @@ static int reuse_idle(rc_shm *shm, unsigned n)
 	char name[RC_NAME_MAX];
 	for (unsigned i = 0; i < n; i++) {
 		rc_slot *s = &shm->slots[i];
-		if (rc_ld(&s->name_word) != RC_NW_READY)
-			continue;
+		if (rc_ld(&s->name_word) != RC_NW_READY || !rc_breaker_valid(s))
+			continue; /* damaged ones are left as they are */
 		uint64_t idle = idle_s(s, now, &seen);
 		if (idle >= rc_shm_reuse_idle_s && (besti < 0 || idle > best)) {
 			best = idle;
@@ -900,6 +902,7 @@ static int reuse_idle(rc_shm *shm, unsigned n)
  * the number of a damaged slot found under NAME, not bound; else -1). */
 static rc_slot *find_or_claim(rc_shm *shm, const char *name, int create, int *bad)
 {
+	*bad = -1;
 	unsigned n = nslots(shm);
 	uint64_t deadline = 0;
 	int reused = 0;
@@ -916,6 +919,8 @@ static rc_slot *find_or_claim(rc_shm *shm, const char *name, int create, int *ba
 		}
 		if (r == AGAIN)
 			continue;
+		if (sc.busy)
+			*bad = RC_SHM_BUSY;
 		if (!create || sc.busy)
 			return NULL;
 		if (sc.freei < 0) {
@@ -927,8 +932,10 @@ static rc_slot *find_or_claim(rc_shm *shm, const char *name, int create, int *ba
 		if (!rc_cas(&shm->slots[sc.freei].name_word, &w, mine))
 			continue; /* another claimer was faster: look again */
 		r = verify(shm, n, (unsigned)sc.freei, mine, name, &deadline, &s);
-		if (r == NONE)
+		if (r == NONE) {
+			*bad = RC_SHM_BUSY; /* a claim that never completes, or damage: look again */
 			return NULL;
+		}
 		if (r == AGAIN)
 			continue;
 		if (s != &shm->slots[sc.freei])
@@ -936,6 +943,7 @@ static rc_slot *find_or_claim(rc_shm *shm, const char *name, int create, int *ba
 		if ((s = publish(s, mine, name)))
 			return s;
 	}
+	*bad = RC_SHM_BUSY; /* 64 races lost */
 	return NULL;
 }
 

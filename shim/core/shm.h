@@ -88,9 +88,12 @@ rc_slot *rc_shm_slot(rc_shm *shm, const char *name, int create);
  * (where NAME is when its config's breakers were claimed in its order),
  * then a look along the slots.  A slot found under NAME whose state word
  * is not one recloser writes is neither bound nor written to: NULL, and
- * *BAD is its number; else *BAD is -1.  Waits, as rc_shm_slot does, only
- * at a claim another process has under way (microseconds; at most 200 ms
- * for a claimer stopped in the middle of one). */
+ * *BAD is its number; NULL because of a claim another process has had
+ * under way too long, or races lost: *BAD is RC_SHM_BUSY (try again
+ * later); else *BAD is -1.  Waits, as rc_shm_slot does, only at a claim
+ * another process has under way (microseconds; at most 200 ms for a
+ * claimer stopped in the middle of one). */
+#define RC_SHM_BUSY (-2)
 rc_slot *rc_shm_bind(rc_shm *shm, const char *name, unsigned hint, int create, int *bad);
 
 /* rc_shm_slot for the N names NAMES at once (a config's breakers): OUT[i]

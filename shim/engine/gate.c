@@ -532,11 +532,12 @@ void rc_gate_flush_rejects(int at_exit)
 		    __atomic_load_n(&rc_live_shm.hdr->unlogged_hint, __ATOMIC_SEQ_CST) != 0;
 	int bh = __atomic_load_n(&bh_any, __ATOMIC_RELAXED);
 	for (unsigned i = 0; (slots || bh) && i < L->cfg->nbreakers; i++) {
-		/* with rejections waiting somewhere: every breaker the state
-		 * file has a slot for (bound now, if this process had not used
-		 * it: a fork child's rejections are its parent's to log); else
-		 * the breakers this process used */
-		const rc_bk *b = slots ? rc_live_bind_existing(L, i) : rc_live_bound(L, i);
+		/* with rejections waiting: every breaker the state file has a
+		 * slot for, bound now if this config had not used it yet (a
+		 * fork child's rejections are its parent's to log; this
+		 * process's bulkhead refusals under a config since replaced
+		 * are counted by slot number) */
+		const rc_bk *b = rc_live_bind_existing(L, i);
 		if (!b)
 			continue;
 		if (slots)

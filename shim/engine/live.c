@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,10 +94,8 @@ static void reap(void)
 	}
 }
 
-/* Nonzero in a thread while it is in bind_bk: a signal handler's call
- * that interrupts it (whatever breaker it is for) passes through, so that
- * it never waits for the bind it interrupted, nor for a claim of a slot
- * that bind holds in the state file. */
+/* Nonzero in a thread while it is in bind_bk (a guard: no handler runs
+ * in its thread meanwhile, see bind_bk). */
 static __thread int binding __attribute__((tls_model("initial-exec")));
 
 static const rc_bk *bind_slot(rc_live *L, unsigned i, int create);
@@ -103,19 +103,33 @@ static const rc_bk *bind_slot(rc_live *L, unsigned i, int create);
 /* Bind breaker I of L to its slot in L's state file (claimed with CREATE)
  * unless that is done; return it, or NULL (no slot: with CREATE, for as
  * long as L is in force, said once in the log; or this call passes
- * through). */
+ * through, and a later one tries again).
+ *
+ * The bind is one piece for the thread's signal handlers: every signal
+ * but the faults (SIGBUS is the state file's guard's) is blocked for it,
+ * so no handler's call re-enters it or waits for it, and none leaves it
+ * half done (a siglongjmp out of an alarm around connect); nor is it
+ * cancelled half way (its sleeps and log writes are cancellation points).
+ * That is two system calls, once per breaker per config in force. */
 static const rc_bk *bind_bk(rc_live *L, unsigned i, int create)
 {
 	if (binding)
-		return NULL; /* a signal handler's call, in this thread's bind */
-	binding = 1;
-	/* not cancelled half way (its sleeps and log writes are cancellation
-	 * points): the breaker would stay "being bound" for good */
+		return NULL;
+	sigset_t all, old;
 	int cs;
+	sigfillset(&all);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGTRAP);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	binding = 1;
 	const rc_bk *b = bind_slot(L, i, create);
-	pthread_setcancelstate(cs, NULL);
 	binding = 0;
+	pthread_setcancelstate(cs, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return b;
 }
 
@@ -123,7 +137,9 @@ static const rc_bk *bind_slot(rc_live *L, unsigned i, int create)
 {
 	rc_bk *b = &L->bk[i];
 	const uint32_t me = rc_self_pid() << 2 | 3;
-	uint64_t deadline = 0;
+	uint64_t deadline = 0, retry = __atomic_load_n(&b->retry_ms, __ATOMIC_RELAXED);
+	if (retry && rc_now_ms() < retry)
+		return NULL;
 	for (unsigned spins = 0;; spins++) {
 		uint32_t w = __atomic_load_n(&b->bind, __ATOMIC_ACQUIRE);
 		if (w == RC_BK_BOUND)
@@ -162,7 +178,12 @@ static const rc_bk *bind_slot(rc_live *L, unsigned i, int create)
 		__atomic_store_n(&b->bind, RC_BK_BOUND, __ATOMIC_RELEASE);
 		return b;
 	}
-	if (!create) {
+	if (!create || bad == RC_SHM_BUSY) {
+		/* none without a claim; or a claim of another process under way
+		 * too long (stopped?): this call passes through, and the calls
+		 * of the next second without a look */
+		if (bad == RC_SHM_BUSY)
+			__atomic_store_n(&b->retry_ms, rc_now_ms() + 1000, __ATOMIC_RELAXED);
 		__atomic_store_n(&b->bind, RC_BK_UNBOUND, __ATOMIC_RELEASE);
 		return NULL;
 	}
@@ -221,9 +242,10 @@ static rc_live *make_live(rc_config *cfg, int owns_cfg)
 	rc_live *L = spare;
 	if (L) {
 		spare = L->next;
-		uint32_t users = __atomic_load_n(&L->users, __ATOMIC_RELAXED);
-		memset(L, 0, sizeof *L);
-		__atomic_store_n(&L->users, users, __ATOMIC_RELAXED); /* a racer's */
+		/* all but users, which a racer in rc_live_use may be counting in */
+		size_t u = offsetof(rc_live, users), ue = u + sizeof L->users;
+		memset(L, 0, u);
+		memset((char *)L + ue, 0, sizeof *L - ue);
 	} else {
 		/* mapped, not calloc'd: 98 KiB of zeroes (every breaker
 		 * unbound) that calloc would clear page by page, of which a

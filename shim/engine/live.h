@@ -30,6 +30,7 @@ typedef struct rc_bk {
 	uint16_t              idx;
 	uint16_t              slotno;
 	uint32_t              bind;    /* RC_BK_*, read with acquire */
+	uint64_t              retry_ms; /* a bind waited too long: none before */
 } rc_bk;
 
 typedef struct rc_live {

@@ -1953,6 +1953,22 @@ static void test_bind(void)
 	   rc_breaker_state(s) == RC_CLOSED && clean,
 	   "bind: a new name claims the first empty slot, cleared: closed, no count");
 	ok(rc_shm_bind(&m, "three", 0, 1, &bad) == s, "bind: ...and finds it again");
+
+	/* a claim another live process (our parent) has had under way:
+	 * a new name waits for it (200 ms), then is told to try again later */
+	__atomic_store_n(&m.slots[3].name_word, RC_CLAIM(rc_alive_ns(), getppid(), rc_now_ms()),
+			 __ATOMIC_SEQ_CST);
+	uint64_t t0 = rc_now_ms();
+	s = rc_shm_bind(&m, "four", 3, 1, &bad);
+	uint64_t waited = rc_now_ms() - t0;
+	ok(!s && bad == RC_SHM_BUSY && waited >= 150 && waited < 5000,
+	   "bind: a live claim under way too long: none, busy (%d), after %llu ms", bad,
+	   (unsigned long long)waited);
+	ok(rc_shm_bind(&m, "three", 0, 1, &bad) == &m.slots[2] && bad == -1,
+	   "bind: ...a name before the claim is found all the same");
+	__atomic_store_n(&m.slots[3].name_word, RC_NW_EMPTY, __ATOMIC_SEQ_CST);
+	s = rc_shm_bind(&m, "four", 3, 1, &bad);
+	ok(s == &m.slots[3] && bad == -1, "bind: the claim gone, the new name gets its slot");
 	rc_shm_close(&m);
 }
 
