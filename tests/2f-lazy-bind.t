@@ -10,7 +10,9 @@
 #      not written; the file's other breakers work; the CLI (which checks
 #      every slot) refuses the file;
 #   D. 8 threads making their first call to one breaker at once: every call
-#      counted, once.
+#      counted, once;
+#   E. bulkhead refusals not yet in a line when the config is reloaded
+#      (its new live config has not bound the breaker) are logged at exit.
 source "$(dirname "$0")/lib.sh"
 need_build
 
@@ -151,5 +153,47 @@ out=$(pyc connect 127.0.0.1 "$P" --threads 8 -n 1)
 is "$(kv "$out" ECONNREFUSED)" 8 "D: 8 threads' first calls, at once: 8 refused ($out)"
 is "$(counts svc)" "8 8 0" "D: ...all 8 counted, once each, in one slot"
 is "$(($(log_count 'event=state_error') - e0))" 0 "D: no state_error"
+
+# ---- E ----
+start_server SLOW slow --delay 0.3
+rm -f "$STATE"
+write_config reload=50ms
+breaker cap "match=127.0.0.1:$SLOW" max_concurrent=1 response_timeout=5s failure_threshold=1000
+out=$(under_shim "$PY" -c '
+import socket, sys, threading, time
+port, cfg, log = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def call(res):
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = s.recv(100)
+        s.close()
+        res.append("served" if r else "empty")
+    except OSError as e:
+        res.append("refused")
+res = []
+ts = [threading.Thread(target=call, args=(res,)) for _ in range(6)]
+for t in ts: t.start()
+for t in ts: t.join()
+reloads = lambda: open(log).read().count(" event=reload ")
+n = reloads()
+with open(cfg, "a") as f:
+    f.write("\n; edited\n")
+t0 = time.time()
+while reloads() == n and time.time() - t0 < 5:
+    try:
+        socket.create_connection(("127.0.0.1", 1), timeout=0.2).close()  # a call of no breaker
+    except OSError:
+        pass
+    time.sleep(0.02)
+print("served=%d refused=%d reloaded=%d" % (res.count("served"), res.count("refused"), reloads() > n))
+' "$SLOW" "$CFG" "$LOG")
+refused=$(kv "$out" refused)
+is "$(kv "$out" served) $(kv "$out" reloaded)" "1 1" "E: 6 threads, max_concurrent 1: one served, then the config reloaded ($out)"
+cmp_ok "$refused" '>=' 2 "E: ...the others refused by the bulkhead ($refused)"
+is "$(json_field cap rejected_bulkhead)" "$refused" "E: status: rejected_bulkhead = $refused"
+logged=$(grep 'event=reject' "$LOG" | grep ' breaker=cap ' | grep 'reason=bulkhead' |
+	grep -o ' count=[0-9]*' | awk -F= '{s += $2} END {print s + 0}')
+is "$logged" "$refused" "E: the reject lines carry all $refused refusals, the last at exit under the reloaded config" || show_log
 
 done_testing
