@@ -182,7 +182,6 @@ void rc_image_unmap(void *base, size_t len)
 		rc_image_on_unmap(base);
 	munmap(base, len);
 }
-#define unmap rc_image_unmap
 
 static void free_bytes(void *p, size_t len)
 {
@@ -190,8 +189,6 @@ static void free_bytes(void *p, size_t len)
 	free(p);
 }
 
-/* The N bytes of the image FD: mapped read-only at map_at(PATH) (*MAPPED
- * set), else read into malloc'd memory; NULL if neither. */
 /* Nonzero in a program built with ThreadSanitizer or MemorySanitizer:
  * their runtimes keep most of the address space for their shadow, and
  * kill the program at a mapping asked for outside what they leave it. */
@@ -206,6 +203,8 @@ static int shadowed(void)
 	return k;
 }
 
+/* The N bytes of the image FD: mapped read-only at map_at(PATH) (*MAPPED
+ * set), else read into malloc'd memory; NULL if neither. */
 static char *get_bytes(int fd, const char *path, size_t n, int *mapped)
 {
 	uintptr_t at = map_at(path);
@@ -258,7 +257,7 @@ static rc_config *open_image(int fd, const struct stat *is, const char *path,
 	}
 	if (mapped && (uintptr_t)bytes + hlen != h.base) {
 		/* made for another address: a copy, whose pointers can move */
-		unmap(bytes, n);
+		rc_image_unmap(bytes, n);
 		if (!(bytes = malloc(n)) || lseek(fd, 0, SEEK_SET) != 0 || read_all(fd, bytes, n)) {
 			mapped = 0;
 			goto out;
@@ -276,7 +275,7 @@ static rc_config *open_image(int fd, const struct stat *is, const char *path,
 	return c;
 out:
 	if (mapped)
-		unmap(bytes, n);
+		rc_image_unmap(bytes, n);
 	else
 		free(bytes);
 	return NULL;
@@ -327,12 +326,10 @@ int rc_image_write(const rc_config *c, const char *path, const struct stat *st,
 				     0400);
 		if (fd >= 0) {
 			int ok = write_all(fd, buf, hlen + n) == 0;
-			struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
+			/* the seal fill_head put in the header */
+			struct timespec ts[2] = { { 0, UTIME_OMIT },
+						  { (time_t)h.seal_s, (long)h.seal_ns } };
 			struct statfs fs;
-			int64_t ss, sns;
-			seal_of(h.sum, &ss, &sns);
-			ts[1].tv_sec = (time_t)ss;
-			ts[1].tv_nsec = (long)sns;
 			ok = ok && futimens(fd, ts) == 0;
 			if (ok && (fstatfs(fd, &fs) != 0 || (fs.f_type != TMPFS_MAGIC &&
 							     fs.f_type != RAMFS_MAGIC)))
