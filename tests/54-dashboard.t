@@ -106,8 +106,10 @@ v = r.get("value") if r.get("ok") else r.get("error")
 print(v if isinstance(v, str) else json.dumps(v))
 sys.exit(0 if r.get("ok") else 1)' "$line"
 }
-IFS= read -r -t 60 ready <&"${CDP[0]}"
+# cdp.js tries a start that does not answer in 45 s twice more
+IFS= read -r -t 200 ready <&"${CDP[0]}"
 like "$ready" '"ready"' "headless Chromium started" || bail_out "chromium: $ready $(cat "$T/cdp.err")"
+diag "$(grep '^cdp.js:' "$T/cdp.err")"
 
 # background traffic while the browser looks (bounded: 60 s at most)
 (
