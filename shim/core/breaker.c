@@ -265,8 +265,31 @@ static void release_probe(rc_slot *s, const rc_ticket *t)
 
 /* ---- the state machine ---- */
 
+static __attribute__((noinline)) int admit_slow(rc_slot *s, const rc_breaker_cfg *b,
+						uint64_t now_ms, uint32_t pid, rc_ticket *t,
+						rc_transition *tr);
+
 int rc_breaker_admit(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 	     uint32_t pid, rc_ticket *t, rc_transition *tr)
+{
+	/* closed (or forced closed), by far the most common: a leaf */
+	uint64_t w = rc_ld(&s->word);
+	if (__builtin_expect(RC_W_STATE(w) == RC_CLOSED || RC_W_STATE(w) == RC_FORCED_CLOSED, 1)) {
+		if (tr)
+			clear_tr(tr);
+		t->probe = -1;
+		t->bh = -1;
+		t->bh_val = 0;
+		t->bh_tab = NULL;
+		t->probe_val = 0;
+		t->word = w;
+		return RC_ADMIT;
+	}
+	return admit_slow(s, b, now_ms, pid, t, tr);
+}
+
+static int admit_slow(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
+		      uint32_t pid, rc_ticket *t, rc_transition *tr)
 {
 	rc_transition dummy;
 	int observe = b->mode == RC_MODE_OBSERVE, r = RC_ADMIT;

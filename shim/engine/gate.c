@@ -82,7 +82,8 @@ static void reject_line(const rc_bk *b, const char *dest, const char *why)
 }
 
 /* Count a rejection; log at most one line per breaker per second. */
-static void note_reject(const rc_bk *b, int family, const void *addr, uint16_t port)
+static __attribute__((noinline, cold)) void note_reject(const rc_bk *b, int family,
+						    const void *addr, uint16_t port)
 {
 	if (!rc_log_enabled(RC_LOG_INFO))
 		return;
@@ -465,6 +466,22 @@ int rc_gate_admit(const rc_bk *b, uint64_t now_us, int family, const void *addr,
 	return v;
 }
 
+/* The debug line of one verdict (out of line: its buffer would be on
+ * every verdict's stack). */
+static __attribute__((noinline, cold)) void log_call(const rc_breaker_cfg *c, int outcome,
+						     const char *which, uint64_t lat, int family,
+						     const void *addr, uint16_t port, int err)
+{
+	char d[RC_HOST_MAX + 16];
+	rc_dest_format(family, addr, port, d, sizeof d);
+	const char *o = outcome == RC_OK ? "success" : outcome == RC_FAIL_TIMEOUT ? "timeout" : "failure";
+	if (c->slow_call && outcome == RC_OK && lat > c->slow_call * 1000)
+		o = "slow";
+	rc_log(RC_LOG_DEBUG, "call", "breaker=%s outcome=%s%s latency_us=%llu dest=%s%s%s",
+	       c->name, o, which, (unsigned long long)lat, d, err ? " errno=" : "",
+	       err ? errno_name(err) : "");
+}
+
 void rc_gate_verdict(const rc_bk *b, const rc_ticket *t, int outcome, uint64_t start_us,
 		     uint64_t end_us, int family, const void *addr, uint16_t port, int err)
 {
@@ -480,17 +497,8 @@ void rc_gate_verdict(const rc_bk *b, const rc_ticket *t, int outcome, uint64_t s
 	rc_breaker_record(b->slot, c, t, outcome, lat, end_us / 1000, &tr);
 	if (__builtin_expect(tr.to >= 0, 0))
 		rc_breaker_log_transition(c, &tr);
-	if (rc_log_enabled(RC_LOG_DEBUG)) {
-		char d[RC_HOST_MAX + 16];
-		rc_dest_format(family, addr, port, d, sizeof d);
-		const char *o = outcome == RC_OK ? "success" :
-				outcome == RC_FAIL_TIMEOUT ? "timeout" : "failure";
-		if (c->slow_call && outcome == RC_OK && lat > c->slow_call * 1000)
-			o = "slow";
-		rc_log(RC_LOG_DEBUG, "call", "breaker=%s outcome=%s%s latency_us=%llu dest=%s%s%s",
-		       c->name, o, which, (unsigned long long)lat, d, err ? " errno=" : "",
-		       err ? errno_name(err) : "");
-	}
+	if (__builtin_expect(rc_log_enabled(RC_LOG_DEBUG), 0))
+		log_call(c, outcome, which, lat, family, addr, port, err);
 }
 
 void rc_gate_cancel(const rc_bk *b, const rc_ticket *t)

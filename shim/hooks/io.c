@@ -8,6 +8,9 @@
 #include "engine/tls.h"
 #include "hooks/hook.h"
 
+/* A parenthesized list without its parentheses. */
+#define UNPAREN(...) __VA_ARGS__
+
 /* The buffers a read filled, as rc_read_end takes them. */
 #define PLAIN(buf, n) &(struct iovec){ (void *)(buf), (n) }, 1
 #define VEC(iov, cnt) (iov), (cnt)
@@ -45,11 +48,14 @@ static inline rc_fd *UNSEEN(int fd, rc_fd *e)
 
 /* A write-side hook: a request may start here (and be cut by an open
  * breaker before any byte is sent).  DONTWAIT: the call cannot block
- * (MSG_DONTWAIT), so it never waits for a bulkhead's ticket. */
+ * (MSG_DONTWAIT), so it never waits for a bulkhead's ticket.  The hook
+ * itself is the fd's table lookup and a jump to the real function; the
+ * rest (an fd unseen, or a breaker's) is out of line in name_tracked, so
+ * the lookup saves no register and the tracked path's code stays apart
+ * from the unmatched fd's. */
 #define WRITE_HOOK(ret, name, params, args, dontwait)                                  \
-	RC_EXPORT ret name params                                                      \
+	static __attribute__((noinline)) ret name##_tracked(rc_fd *e, UNPAREN params)   \
 	{                                                                              \
-		rc_fd *e = rc_fd_peek(fd);                                             \
 		if (__builtin_expect(!e || rc_fd_phase(e) == RC_FD_NONE, 1) &&          \
 		    !((e = UNSEEN(fd, e)) && rc_fd_phase(e) != RC_FD_NONE))             \
 			return REAL(name) args;                                        \
@@ -61,13 +67,21 @@ static inline rc_fd *UNSEEN(int fd, rc_fd *e)
 		ret r = REAL(name) args;                                               \
 		rc_write_end(fd, e, r, errno);                                         \
 		return r;                                                              \
+	}                                                                              \
+	RC_EXPORT ret name params                                                      \
+	{                                                                              \
+		rc_fd *e = rc_fd_peek(fd);                                             \
+		__typeof__(real_##name) r_ = real_##name; /* NULL: resolved there */   \
+		if (__builtin_expect(e && e->checked && rc_fd_phase(e) == RC_FD_NONE && r_, 1)) \
+			return r_ args;                                                \
+		return name##_tracked(e, UNPAREN args);                                \
 	}
 
 /* A read-side hook: the first bytes of a response end the call.  MSG_PEEK
  * reads are not looked at: the real read that follows is.  (READ_BODY is
- * the body, also of recvmsg's, which looks at what it received.) */
+ * the body, on fd's entry E (or NULL), also of recvmsg's, which looks at
+ * what it received.) */
 #define READ_BODY(ret, name, args, peek, dontwait, ...)                                 \
-		rc_fd *e = rc_fd_peek(fd);                                             \
 		uint32_t ph;                                                           \
 		if (__builtin_expect(!e || !e->checked, 0))                            \
 			e = UNSEEN(fd, e);                                             \
@@ -81,10 +95,21 @@ static inline rc_fd *UNSEEN(int fd, rc_fd *e)
 			return -1;                                                     \
 		ret r = REAL(name) args;                                               \
 		return (ret)rc_read_end(fd, e, r, errno, __VA_ARGS__);
+/* (as WRITE_HOOK: the lookup in the hook, the rest out of line) */
 #define READ_HOOK(ret, name, params, args, peek, dontwait, head)                        \
-	RC_EXPORT ret name params                                                      \
+	static __attribute__((noinline)) ret name##_tracked(rc_fd *e, UNPAREN params)   \
 	{                                                                              \
 		READ_BODY(ret, name, args, peek, dontwait, head)                       \
+	}                                                                              \
+	RC_EXPORT ret name params                                                      \
+	{                                                                              \
+		rc_fd *e = rc_fd_peek(fd);                                             \
+		__typeof__(real_##name) r_ = real_##name; /* NULL: resolved there */   \
+		uint32_t ph;                                                           \
+		if (__builtin_expect(e && e->checked && ((ph = rc_fd_phase(e)) == RC_FD_NONE || \
+							 ph == RC_FD_IDLE) && r_, 1)) \
+			return r_ args;                                                \
+		return name##_tracked(e, UNPAREN args);                                \
 	}
 
 WRITE_HOOK(ssize_t, write, (int fd, const void *buf, size_t n), (fd, buf, n), 0)
@@ -116,6 +141,7 @@ READ_HOOK(ssize_t, __recvfrom_chk,
  * at on their first use. */
 static inline ssize_t recvmsg_(int fd, struct msghdr *m, int fl)
 {
+	rc_fd *e = rc_fd_peek(fd);
 	READ_BODY(ssize_t, recvmsg, (fd, m, fl), fl & MSG_PEEK, fl & MSG_DONTWAIT, MSG_VEC(m, fl))
 }
 
