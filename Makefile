@@ -14,6 +14,16 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
            -Wno-unused-parameter
 BASE    := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -pthread $(WARN)
 B       := build
+# The shim is linked with link-time optimisation: a hooked call on a
+# breaker's fd crosses a dozen functions in hooks/, engine/ and core/, and
+# LTO inlines across the files (9% fewer instructions per ping-pong round
+# trip, make bench's callgrind count).  The objects also carry ordinary
+# code (-ffat-lto-objects), which the CLI and the unit tests link as
+# before.  gcc only; not under a sanitizer's flags; LTO= turns it off.
+ifeq ($(origin LTO),undefined)
+LTO     := $(if $(findstring -fsanitize,$(CFLAGS)),,$(if $(shell $(CC) -v 2>&1 | grep '^gcc version'),\
+             -flto=auto -ffat-lto-objects))
+endif
 INIH_A  := $(shell for d in /usr/lib/$$(gcc -print-multiarch 2>/dev/null) /usr/lib64 /usr/lib; do \
              [ -f $$d/libinih.a ] && { echo $$d/libinih.a; break; }; done)
 
@@ -38,7 +48,7 @@ check-inih:
 
 $(B)/obj/%.o: shim/%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(BASE) -Ishim -c -o $@ $<
+	$(CC) $(CFLAGS) $(LTO) $(BASE) -Ishim -c -o $@ $<
 
 # A config image (core/image.h) is read only by the build that wrote it:
 # its tag is a checksum of core's sources, so image.o is made anew with
@@ -47,7 +57,7 @@ IMAGE_TAG := $(shell cat $(sort $(wildcard shim/core/*.c shim/core/*.h shim/core
                cksum | cut -d' ' -f1)
 $(B)/obj/core/image.o: shim/core/image.c $(wildcard shim/core/*.c) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(BASE) -DRC_IMAGE_TAG=$(IMAGE_TAG)ull -Ishim -c -o $@ $<
+	$(CC) $(CFLAGS) $(LTO) $(BASE) -DRC_IMAGE_TAG=$(IMAGE_TAG)ull -Ishim -c -o $@ $<
 
 $(B)/exports.map: shim/hooks/exports.map.in shim/hooks/hooks.def shim/hooks/curl.def \
 		 shim/hooks/tls.def | $(B)
@@ -58,7 +68,7 @@ $(B)/exports.map: shim/hooks/exports.map.in shim/hooks/hooks.def shim/hooks/curl
 # one reference to a hooked name is wrapped (see engine/real.c).
 SHIM_CORE_O := $(filter-out $(B)/obj/core/sys.o,$(CORE_O))
 $(B)/librecloser.so: $(SHIM_CORE_O) $(SHIM_O) $(B)/exports.map
-	$(CC) $(CFLAGS) -shared -pthread -o $@ $(SHIM_CORE_O) $(SHIM_O) $(INIH_A) \
+	$(CC) $(CFLAGS) $(LTO) -shared -pthread -o $@ $(SHIM_CORE_O) $(SHIM_O) $(INIH_A) \
 	  -Wl,--version-script=$(B)/exports.map -Wl,-z,defs -Wl,-z,now -Wl,--exclude-libs,ALL \
 	  -Wl,--wrap=fopen64 -ldl
 

@@ -23,7 +23,7 @@
 #include "hooks/hook.h"
 
 /* The real dlopen, resolved if need be (the jump's slow path). */
-void *(*rc_dl_real(void))(const char *, int) __attribute__((visibility("hidden")));
+void *(*rc_dl_real(void))(const char *, int) __attribute__((visibility("hidden"), used));
 void *(*rc_dl_real(void))(const char *, int)
 {
 	return REAL(dlopen);
