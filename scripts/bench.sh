@@ -9,7 +9,8 @@
 #   3. 64-byte ping-pong on one blocking TCP connection: no shim, shim with
 #      the fd unmatched, shim with the fd a breaker's (each round trip one
 #      call); the breaker's calls count must equal the round trips made;
-#      then the same inside one process, in blocks milliseconds apart
+#      then the same inside one process, in blocks milliseconds apart;
+#      then the same client's instructions (callgrind), which no noise moves
 #   4. the data-path hooks alone: the same write/read pairs answered by a
 #      fake I/O library loaded after the shim (no kernel, so no noise)
 #   5. wrk against a local nginx, without and with the shim on wrk
@@ -20,11 +21,12 @@
 #      and memory of a process with a 4,096-breaker config
 # The variants of each comparison run interleaved, rotating their order, so
 # drift hits all alike.  Knobs: BENCH_N, BENCH_ROUNDS (1, 2), BENCH_PP_N,
-# BENCH_PP_REPS, BENCH_MX_RUNS, BENCH_MX_TURNS (3), BENCH_HC_N,
+# BENCH_PP_REPS, BENCH_MX_RUNS, BENCH_MX_TURNS, BENCH_PP_IR_N (3), BENCH_HC_N,
 # BENCH_HC_REPS (4), BENCH_WRK_REPS, BENCH_WRK_SECS (5, 6), BENCH_HAP_REPS
 # (6), BENCH_MATCH_N, BENCH_SU_N, BENCH_SU_REPS (7), BENCH_CPU (the CPU for
 # ping-pong), BENCH_ONLY (haproxy: run only 6, with the nginx of 5 it
-# needs; scale: only 7; hooks: only 4, with the echo server of 3 it needs;
+# needs; scale: only 7; pingpong: only 3; hooks: only 4, with the echo
+# server of 3 it needs;
 # unset: everything).
 set -eu
 cd "$(dirname "$0")/.."
@@ -50,7 +52,7 @@ N=${BENCH_N:-20000}
 ROUNDS=${BENCH_ROUNDS:-3}
 PP_N=${BENCH_PP_N:-20000}
 PP_REPS=${BENCH_PP_REPS:-9}
-MX_RUNS=${BENCH_MX_RUNS:-3}
+MX_RUNS=${BENCH_MX_RUNS:-5}
 MX_TURNS=${BENCH_MX_TURNS:-300}
 HC_N=${BENCH_HC_N:-1000000}
 HC_REPS=${BENCH_HC_REPS:-9}
@@ -59,8 +61,8 @@ WRK_SECS=${BENCH_WRK_SECS:-3}
 HAP_REPS=${BENCH_HAP_REPS:-5}
 ONLY=${BENCH_ONLY-}
 case $ONLY in
-"" | haproxy | scale | hooks) ;;
-*) echo "bench.sh: BENCH_ONLY=$ONLY: only 'haproxy' (section 6), 'scale' (7) or 'hooks' (4) can run alone" >&2; exit 2 ;;
+"" | haproxy | scale | hooks | pingpong) ;;
+*) echo "bench.sh: BENCH_ONLY=$ONLY: only 'haproxy' (section 6), 'scale' (7), 'pingpong' (3) or 'hooks' (4) can run alone" >&2; exit 2 ;;
 esac
 
 "$BC" serve "$T/port" & PIDS+=($!)
@@ -208,8 +210,9 @@ PP_CPU=${BENCH_CPU-$((NCPU - 1))}
 if [ "$NCPU" -ge 2 ]; then WRK_CPU=0 NGX_CPU=1; else WRK_CPU="" NGX_CPU=""; fi
 
 # BENCH_ONLY set: sections 3 and 4 are skipped too (unindented, as above),
-# but for BENCH_ONLY=hooks: section 4, on the echo server of 3
-if [ -z "$ONLY" ] || [ "$ONLY" = hooks ]; then
+# but for BENCH_ONLY=hooks: section 4, on the echo server of 3, and for
+# BENCH_ONLY=pingpong: section 3
+if [ -z "$ONLY" ] || [ "$ONLY" = hooks ] || [ "$ONLY" = pingpong ]; then
 
 # ---- 3. 64-byte ping-pong on one blocking TCP connection ----
 
@@ -238,7 +241,7 @@ printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:
 printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:%s\nmax_concurrent = 64\n' \
 	"$T/hk-state" "$T/log" "$PP_PORT" > "$T/hk.ini"
 
-if [ -z "$ONLY" ]; then # BENCH_ONLY=hooks: the measurements of 3 are skipped
+if [ "$ONLY" != hooks ]; then # BENCH_ONLY=hooks: the measurements of 3 are skipped
 
 pp_run() { # pp_run VARIANT: one client run, appended to $T/pp.VARIANT
 	local env=()
@@ -276,6 +279,9 @@ printf '%-20s %12s %12s %12s %12s %12s\n' "shim, breaker fd" "$pw_brk" "$pc_brk"
 	"$(ratio "$pw_none" "$pw_brk")x" "$(half "$pdw_b")" "$(half "$pdc_b")"
 echo "throughput goal >= 0.99x: unmatched $(goal_min "$(ratio "$pw_none" "$pw_unm")" 0.99)," \
 	"breaker $(goal_min "$(ratio "$pw_none" "$pw_brk")" 0.99)"
+echo "(the no-shim runs alone spread from $(col 1 < "$T/pp.none" | sort -g | head -1) to" \
+	"$(col 1 < "$T/pp.none" | sort -g | tail -1) ns per round trip: whole runs seconds apart differ by more than" \
+	"the shim costs; the blocks in one process below are the steadier figure)"
 if [ "$pp_calls" = "$pp_made" ] && [ "$pp_fail" = 0 ]; then verdict=ok; else verdict=WRONG; fi
 echo "breaker fd counted: calls = $pp_calls, round trips made = $pp_made, failures = $pp_fail: $verdict"
 
@@ -309,9 +315,47 @@ echo "throughput goal >= 0.99x: unmatched $(goal_min "$(ratio "${mx[1]}" "${mx[2
 	"breaker $(goal_max "$(half "${mx[10]}")" 30)"
 if [ "$mx_calls" = "$mx_made" ]; then verdict=ok; else verdict=WRONG; fi
 echo "breaker fd counted: calls = $mx_calls, hooked round trips made = $mx_made: $verdict"
+
+# The same client counted in instructions (valgrind's callgrind: the same
+# count for the same binary and input whatever else the machine does), so
+# what the hooks add is a figure free of the VM's noise: the client's
+# instructions for 2 x PP_IR_N round trips less those for PP_IR_N, per
+# round trip (start-up cancels out), with and without the shim.
+if command -v valgrind > /dev/null; then
+	PP_IR_N=${BENCH_PP_IR_N:-2000}
+	pp_ir() { # pp_ir VARIANT N: the client's instructions for N round trips
+		local env=()
+		case $1 in
+		unmatched) env=(LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$T/unmatched.ini") ;;
+		breaker) env=(LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$T/ir.ini") ;;
+		esac
+		env "${env[@]}" valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+			"$BP" client "$PP_PORT" "$2" 2>&1 >/dev/null |
+			awk '/Collected :/ {print $NF}'
+	}
+	printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:%s\n' \
+		"$T/ir-state" "$T/log" "$PP_PORT" > "$T/ir.ini"
+	declare -A ir
+	for v in none unmatched breaker; do
+		a=$(pp_ir "$v" "$PP_IR_N"); b=$(pp_ir "$v" $((2 * PP_IR_N)))
+		ir[$v]=$(awk -v a="$a" -v b="$b" -v n="$PP_IR_N" 'BEGIN { printf "%.1f", (b - a) / n }')
+	done
+	echo
+	echo "the same client in instructions (callgrind: ($((2 * PP_IR_N)) - $PP_IR_N round trips) / $PP_IR_N; counted, not"
+	echo "timed: the same figure in every run of the same build)"
+	printf '%-20s %14s %14s\n' "variant" "instr/rt" "added/call"
+	printf '%-20s %14s %14s\n' "no shim" "${ir[none]}" ""
+	for v in unmatched breaker; do
+		printf '%-20s %14s %14s\n' "shim, $v fd" "${ir[$v]}" \
+			"$(awk -v a="${ir[none]}" -v b="${ir[$v]}" 'BEGIN { printf "%+.1f", (b - a) / 2 }')"
+	done
+else
+	echo "(valgrind not installed: the instruction counts are skipped)"
+fi
 fi # end of section 3's measurements
 
 # ---- 4. the hooks alone: fake I/O under the shim, no kernel ----
+if [ "$ONLY" != pingpong ]; then
 
 hc_run() { # hc_run VARIANT
 	local pre=$T/libfakeio.so cfg=$T/unmatched.ini
@@ -383,6 +427,7 @@ echo "without one (the + max_concurrent row's ratios are to the breaker fd's): m
 	"goal <= 10 ns: $(goal_max "$hkd" 10) / $(goal_max "$hkd_b" 10)"
 if [ "$hk_calls" = "$hk_made" ] && [ "$hk_rej" = 0 ]; then verdict=ok; else verdict=WRONG; fi
 echo "bulkhead fd counted: calls = $hk_calls, pairs made = $hk_made, rejected = $hk_rej: $verdict"
+fi # end of section 4 (skipped for BENCH_ONLY=pingpong)
 
 fi # end of sections 3 and 4 (skipped when BENCH_ONLY is set)
 
