@@ -5,7 +5,9 @@
  * path is tested (and said so). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <stdint.h>
 #include <time.h>
@@ -42,6 +44,19 @@ static uint64_t worst(unsigned ms, uint64_t *back, uint64_t *n)
 			break;
 	}
 	return w;
+}
+
+/* The test's own prctl, before libc's: clock.c's calls are counted. */
+static unsigned long prctls;
+int prctl(int op, ...)
+{
+	va_list ap;
+	va_start(ap, op);
+	unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
+	unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+	va_end(ap);
+	__atomic_add_fetch(&prctls, 1, __ATOMIC_RELAXED);
+	return (int)syscall(SYS_prctl, op, a2, a3, a4, a5);
 }
 
 static void *reader(void *arg)
@@ -88,9 +103,15 @@ int main(void)
 		return done_testing();
 	}
 	ok(!rc_clock_is_fast(), "calibrating first: not fast yet");
+	unsigned long p0 = __atomic_load_n(&prctls, __ATOMIC_RELAXED);
 	w = worst(10, &back, &n);
 	ok(w < 200 && !rc_clock_is_fast(), "while calibrating (10 ms): %llu us off at worst, still the clock",
 	   (unsigned long long)w);
+	/* no base is taken before 20 ms: no read asks prctl (each did, a
+	 * system call on every clock read of a process's first 20 ms) */
+	unsigned long pc = __atomic_load_n(&prctls, __ATOMIC_RELAXED) - p0;
+	ok(pc == 0 && n > 100, "...%llu reads in those 10 ms, %lu of them asked prctl",
+	   (unsigned long long)n, pc);
 	usleep(20000);
 	(void)rc_now_us();
 	ok(rc_clock_is_fast(), "after 20 ms: it reads the TSC");
