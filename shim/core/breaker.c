@@ -32,6 +32,7 @@
 
 #include "core/alive.h"
 #include "core/breaker.h"
+#include "core/hot.h"
 #include "core/log.h"
 
 _Static_assert(RC_LAT_BUCKETS == 18, "rc_lat_bounds_us has 18 entries");
@@ -269,7 +270,7 @@ static __attribute__((noinline)) int admit_slow(rc_slot *s, const rc_breaker_cfg
 						uint64_t now_ms, uint32_t pid, rc_ticket *t,
 						rc_transition *tr);
 
-int rc_breaker_admit(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
+RC_HOT int rc_breaker_admit(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 	     uint32_t pid, rc_ticket *t, rc_transition *tr)
 {
 	/* closed (or forced closed), by far the most common: a leaf */
@@ -413,7 +414,7 @@ static void judge(rc_slot *s, const rc_breaker_cfg *b, const rc_ticket *t,
 	}
 }
 
-void rc_breaker_record(rc_slot *s, const rc_breaker_cfg *b, const rc_ticket *t,
+RC_HOT void rc_breaker_record(rc_slot *s, const rc_breaker_cfg *b, const rc_ticket *t,
 	       int outcome, uint64_t latency_us, uint64_t now_ms,
 	       rc_transition *tr)
 {
@@ -447,7 +448,7 @@ void rc_breaker_record(rc_slot *s, const rc_breaker_cfg *b, const rc_ticket *t,
 	release_probe(s, t);
 }
 
-void rc_breaker_cancel(rc_slot *s, const rc_ticket *t)
+RC_HOT void rc_breaker_cancel(rc_slot *s, const rc_ticket *t)
 {
 	int e = errno;
 	release_probe(s, t);
@@ -564,7 +565,7 @@ void rc_breaker_quantiles(const uint64_t count[RC_LAT_BUCKETS], uint64_t *p50,
 	}
 }
 
-int rc_breaker_state(const rc_slot *s)
+RC_HOT int rc_breaker_state(const rc_slot *s)
 {
 	return (int)RC_W_STATE(rc_ld(&s->word));
 }

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/hot.h"
 #include "core/sys.h"
 
 #if defined(__x86_64__)
@@ -77,8 +78,8 @@ static struct {
 	uint64_t span;     /* ticks after the base it may be used for */
 	uint64_t idle;     /* ticks after the base that make it calibrate anew */
 	uint64_t t0, ns0;  /* the first look: ticks and ns */
-} ck;
-static int mode = SLOW;
+} ck RC_HOT_DATA __attribute__((aligned(64)));
+RC_HOT_DATA static int mode = SLOW;
 
 static uint64_t gettime_ns(void)
 {
@@ -176,7 +177,7 @@ static __attribute__((noinline, cold)) uint64_t slow(void)
 	return us;
 }
 
-uint64_t rc_now_us(void)
+RC_HOT uint64_t rc_now_us(void)
 {
 	if (__builtin_expect(__atomic_load_n(&mode, __ATOMIC_ACQUIRE) == FAST, 1)) {
 		/* acquire loads (plain moves on x86): the sequence's second look

@@ -7,6 +7,7 @@
  * "\r\n\r\n" only, and the next response is read from its first byte. */
 #include <string.h>
 
+#include "core/hot.h"
 #include "core/http.h"
 
 #define LINE 12        /* bytes of "HTTP/1.x NNN" */
@@ -35,7 +36,7 @@ static int interim_status(int status)
 	return status == 100 || status == 102 || status == 103;
 }
 
-void rc_http_init(rc_http *h)
+RC_HOT void rc_http_init(rc_http *h)
 {
 	memset(h, 0, sizeof *h);
 }
@@ -49,7 +50,7 @@ static int whole_line(const unsigned char *s)
 	       (unsigned)(s[11] - '0') <= 9;
 }
 
-int rc_http_feed(rc_http *h, const void *p, size_t n, int *status)
+RC_HOT int rc_http_feed(rc_http *h, const void *p, size_t n, int *status)
 {
 	const unsigned char *s = p, *end = s + n;
 	/* began's value for an answer that begins in this feed */
@@ -107,7 +108,7 @@ int rc_http_feed(rc_http *h, const void *p, size_t n, int *status)
 	}
 }
 
-int rc_http_end(const rc_http *h, int *status)
+RC_HOT int rc_http_end(const rc_http *h, int *status)
 {
 	if (h->len != LINE)
 		return RC_HTTP_OTHER;

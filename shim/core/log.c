@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/hot.h"
 #include "core/log.h"
 #include "core/sys.h"
 
 static char log_path[4096];
-static int log_level = RC_LOG_INFO;
+RC_HOT_DATA static int log_on; /* log_path[0] != 0, where the data path looks */
+RC_HOT_DATA static int log_level = RC_LOG_INFO;
 static char log_prog[64] = "?";
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -124,6 +126,7 @@ static const char *write_line(const char *line, size_t n)
 void rc_log_setup(const char *path, int level, const char *prog)
 {
 	snprintf(log_path, sizeof log_path, "%s", path ? path : "");
+	log_on = log_path[0] != 0;
 	log_level = level;
 	if (prog && *prog) {
 		/* prog= is a bare logfmt value: keep it free of spaces and quotes */
@@ -136,9 +139,9 @@ void rc_log_setup(const char *path, int level, const char *prog)
 	}
 }
 
-int rc_log_enabled(int level)
+RC_HOT int rc_log_enabled(int level)
 {
-	return log_path[0] && level <= log_level;
+	return log_on && level <= log_level;
 }
 
 /* Days since 1970-01-01 to a civil date (proleptic Gregorian). */

@@ -6,13 +6,14 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/hot.h"
 #include "core/log.h"
 #include "engine/call.h"
 #include "engine/gate.h"
 #include "engine/real.h"
 #include "engine/sig.h"
 
-void rc_call_verdict(rc_fd *e, int outcome, uint64_t end_us, int err)
+RC_HOT void rc_call_verdict(rc_fd *e, int outcome, uint64_t end_us, int err)
 {
 	rc_fd_disarm(e);
 	if (e->quiet || e->pid != rc_self_pid() || !e->bk)
@@ -24,7 +25,7 @@ void rc_call_verdict(rc_fd *e, int outcome, uint64_t end_us, int err)
 				e->dest.addr, e->dest.port, err);
 }
 
-void rc_call_start(rc_fd *e, uint64_t now_us)
+RC_HOT void rc_call_start(rc_fd *e, uint64_t now_us)
 {
 	rc_fd_disarm(e);
 	e->expiring = 0;
@@ -35,7 +36,7 @@ void rc_call_start(rc_fd *e, uint64_t now_us)
 
 /* The answer of e's call began at e->first_us; the reader said R (with
  * STATUS): judge the call. */
-static void judge(rc_fd *e, int r, int status)
+RC_HOT static void judge(rc_fd *e, int r, int status)
 {
 	const rc_breaker_cfg *b = e->bk->cfg;
 	int outcome = RC_OK;
@@ -46,13 +47,13 @@ static void judge(rc_fd *e, int r, int status)
 	rc_call_verdict(e, outcome, e->first_us, 0);
 }
 
-void rc_call_judge_partial(rc_fd *e)
+RC_HOT void rc_call_judge_partial(rc_fd *e)
 {
 	int status = 0, r = rc_http_end(&e->http, &status);
 	judge(e, r, status);
 }
 
-uint32_t rc_call_response(rc_fd *e, uint32_t ph, const struct iovec *iov, int cnt, size_t n,
+RC_HOT uint32_t rc_call_response(rc_fd *e, uint32_t ph, const struct iovec *iov, int cnt, size_t n,
 			  uint64_t now_us)
 {
 	int status = 0, r = RC_HTTP_MORE;

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "core/hot.h"
 #include "engine/fdtable.h"
 #include "engine/real.h"
 
@@ -68,7 +69,7 @@ void rc_fd_forget(rc_fd *e)
 	}
 }
 
-uint32_t rc_fd_claim_open(rc_fd *e)
+RC_HOT uint32_t rc_fd_claim_open(rc_fd *e)
 {
 	for (;;) {
 		uint32_t ph = rc_fd_phase(e);

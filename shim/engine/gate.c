@@ -13,6 +13,7 @@
 #include "core/bulkhead.h"
 #include "core/clock.h"
 #include "core/dest.h"
+#include "core/hot.h"
 #include "core/log.h"
 #include "engine/fdtable.h"
 #include "engine/gate.h"
@@ -203,7 +204,7 @@ static void bh_give(const rc_bk *b, int kind, int i, uint64_t val)
 	}
 }
 
-static void bh_give_call(const rc_bk *b, const rc_ticket *t)
+RC_HOT static void bh_give_call(const rc_bk *b, const rc_ticket *t)
 {
 	if (__builtin_expect(t->bh >= 0, 0)) {
 		rc_bh_table *tab = t->bh_tab;
@@ -449,7 +450,7 @@ void rc_gate_settle(const rc_bk *b, uint64_t now_ms)
 	rc_breaker_settle_dead(b->slot, b->cfg, now_ms);
 }
 
-int rc_gate_admit(const rc_bk *b, uint64_t now_us, int family, const void *addr,
+RC_HOT int rc_gate_admit(const rc_bk *b, uint64_t now_us, int family, const void *addr,
 		  uint16_t port, rc_ticket *t)
 {
 	RC_SCOPE_INNER();
@@ -482,7 +483,7 @@ static __attribute__((noinline, cold)) void log_call(const rc_breaker_cfg *c, in
 	       err ? errno_name(err) : "");
 }
 
-void rc_gate_verdict(const rc_bk *b, const rc_ticket *t, int outcome, uint64_t start_us,
+RC_HOT void rc_gate_verdict(const rc_bk *b, const rc_ticket *t, int outcome, uint64_t start_us,
 		     uint64_t end_us, int family, const void *addr, uint16_t port, int err)
 {
 	RC_SCOPE_INNER();
@@ -501,7 +502,7 @@ void rc_gate_verdict(const rc_bk *b, const rc_ticket *t, int outcome, uint64_t s
 		log_call(c, outcome, which, lat, family, addr, port, err);
 }
 
-void rc_gate_cancel(const rc_bk *b, const rc_ticket *t)
+RC_HOT void rc_gate_cancel(const rc_bk *b, const rc_ticket *t)
 {
 	bh_give_call(b, t);
 	rc_breaker_cancel(b->slot, t);
@@ -522,7 +523,7 @@ int rc_gate_refusing(const rc_bk *b)
 	return rc_breaker_refusing(b->slot, b->cfg);
 }
 
-int rc_gate_closed(const rc_bk *b)
+RC_HOT int rc_gate_closed(const rc_bk *b)
 {
 	int st = rc_breaker_state(b->slot);
 	return st == RC_CLOSED || st == RC_FORCED_CLOSED;

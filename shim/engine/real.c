@@ -8,9 +8,10 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/sys.h"
+#include "core/hot.h"
 #include "engine/real.h"
 
-#define RC_HOOK(ret, name, params) ret (*real_##name) params;
+#define RC_HOOK(ret, name, params) RC_HOT_DATA ret (*real_##name) params;
 #include "hooks/hooks.def"
 
 /* The shim's binding of core's I/O interface (core/sys.h), set at init. */
@@ -19,7 +20,7 @@ rc_sys rc_sys_fn;
 __thread int rc_guard __attribute__((tls_model("initial-exec")));
 __thread int rc_curl_depth __attribute__((tls_model("initial-exec")));
 static uint32_t pid_fallback;        /* where the pid lives without WIPEONFORK */
-uint32_t *rc_pid_cell = &pid_fallback;
+RC_HOT_DATA uint32_t *rc_pid_cell = &pid_fallback;
 
 uint32_t rc_pid_refresh(void)
 {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "core/hot.h"
 #include "engine/real.h"
 #include "engine/sig.h"
 
@@ -102,7 +103,7 @@ static struct {
 	int      *flag;      /* set to 1 once it happened */
 } ranges[RANGES];
 static unsigned nranges;
-static int lost;
+RC_HOT_DATA static int lost;
 /* The program's own SIGBUS disposition, as it set it last (through the
  * hooked sigaction/signal once ours is in place): two copies and the
  * index of the one in force, so the handler never reads a half-written
@@ -214,7 +215,7 @@ void rc_sig_unguard(void *base)
 			__atomic_store_n(&ranges[i].len, 0, __ATOMIC_RELEASE);
 }
 
-int rc_sig_mapping_lost(void)
+RC_HOT int rc_sig_mapping_lost(void)
 {
 	return __atomic_load_n(&lost, __ATOMIC_ACQUIRE);
 }

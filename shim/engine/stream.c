@@ -7,6 +7,7 @@
 #include <sys/time.h>
 
 #include "core/clock.h"
+#include "core/hot.h"
 #include "engine/call.h"
 #include "engine/gate.h"
 #include "engine/real.h"
@@ -46,7 +47,7 @@ static void stale(int fd, rc_fd *e)
 /* Start a new call on e (claimed, IDLE or STATUS) at the first write of a
  * request.  Return 0 (e released), or -1 with errno ECONNRESET (cut by an
  * open breaker, e back to IDLE). */
-static int new_call(int fd, rc_fd *e, uint32_t ph, int dontwait)
+RC_HOT static int new_call(int fd, rc_fd *e, uint32_t ph, int dontwait)
 {
 	const rc_bk *bk = e->bk;
 	if (ph == RC_FD_STATUS)
@@ -108,14 +109,14 @@ static int new_call(int fd, rc_fd *e, uint32_t ph, int dontwait)
 
 /* The first bytes of e's request went out: from now on its answer is
  * awaited, bounded by response_timeout wherever the program waits. */
-static void request_sent(rc_fd *e)
+RC_HOT static void request_sent(rc_fd *e)
 {
 	rc_fd_flag_set(e, RC_CALL_WROTE);
 	if (e->rt_ms)
 		rc_timer_arm(e, e->start_us + e->rt_ms * 1000, RC_DL_RESPONSE);
 }
 
-int rc_write_begin_(int fd, rc_fd *e, int dontwait)
+RC_HOT int rc_write_begin_(int fd, rc_fd *e, int dontwait)
 {
 	uint32_t ph = rc_fd_phase(e);
 	if (ph == RC_FD_TIMEDOUT) {
@@ -133,7 +134,7 @@ int rc_write_begin_(int fd, rc_fd *e, int dontwait)
 	return -1;
 }
 
-void rc_write_end(int fd, rc_fd *e, ssize_t r, int err)
+RC_HOT void rc_write_end(int fd, rc_fd *e, ssize_t r, int err)
 {
 	uint32_t ph = rc_fd_phase(e);
 	if (ph == RC_FD_WAITING) {
@@ -199,7 +200,7 @@ int rc_read_begin_(int fd, rc_fd *e)
 	return -1;
 }
 
-ssize_t rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const struct iovec *iov, int cnt)
+RC_HOT ssize_t rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const struct iovec *iov, int cnt)
 {
 	if (r <= 0 && (rc_fd_phase(e) == RC_FD_TIMEDOUT ||
 		       __atomic_load_n(&e->expiring, __ATOMIC_ACQUIRE))) {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "core/hot.h"
 #include "engine/tls.h"
 #include "hooks/hook.h"
 
@@ -54,7 +55,7 @@ static inline rc_fd *UNSEEN(int fd, rc_fd *e)
  * the lookup saves no register and the tracked path's code stays apart
  * from the unmatched fd's. */
 #define WRITE_HOOK(ret, name, params, args, dontwait)                                  \
-	static __attribute__((noinline)) ret name##_tracked(rc_fd *e, UNPAREN params)   \
+	RC_HOT static __attribute__((noinline)) ret name##_tracked(rc_fd *e, UNPAREN params)   \
 	{                                                                              \
 		if (__builtin_expect(!e || rc_fd_phase(e) == RC_FD_NONE, 1) &&          \
 		    !((e = UNSEEN(fd, e)) && rc_fd_phase(e) != RC_FD_NONE))             \
@@ -68,7 +69,7 @@ static inline rc_fd *UNSEEN(int fd, rc_fd *e)
 		rc_write_end(fd, e, r, errno);                                         \
 		return r;                                                              \
 	}                                                                              \
-	RC_EXPORT ret name params                                                      \
+	RC_HOT RC_EXPORT ret name params                                               \
 	{                                                                              \
 		rc_fd *e = rc_fd_peek(fd);                                             \
 		__typeof__(real_##name) r_ = real_##name; /* NULL: resolved there */   \
@@ -97,11 +98,11 @@ static inline rc_fd *UNSEEN(int fd, rc_fd *e)
 		return (ret)rc_read_end(fd, e, r, errno, __VA_ARGS__);
 /* (as WRITE_HOOK: the lookup in the hook, the rest out of line) */
 #define READ_HOOK(ret, name, params, args, peek, dontwait, head)                        \
-	static __attribute__((noinline)) ret name##_tracked(rc_fd *e, UNPAREN params)   \
+	RC_HOT static __attribute__((noinline)) ret name##_tracked(rc_fd *e, UNPAREN params)   \
 	{                                                                              \
 		READ_BODY(ret, name, args, peek, dontwait, head)                       \
 	}                                                                              \
-	RC_EXPORT ret name params                                                      \
+	RC_HOT RC_EXPORT ret name params                                               \
 	{                                                                              \
 		rc_fd *e = rc_fd_peek(fd);                                             \
 		__typeof__(real_##name) r_ = real_##name; /* NULL: resolved there */   \
