@@ -59,6 +59,13 @@ RC_HOT int rc_http_feed(rc_http *h, const void *p, size_t n, int *status)
 	/* the common case, a whole status line at the start of a feed that
 	 * begins the response: at once, not byte by byte (what the loop below
 	 * would make of it, to the byte) */
+	if (!h->len && !h->interim && n && s[0] != 'H') {
+		/* nor is the other common case, an answer that is not HTTP
+		 * (a database's, a cache's): known from its first byte */
+		h->began = mark;
+		h->len = NOT_HTTP;
+		return RC_HTTP_OTHER;
+	}
 	if (!h->len && !h->interim && n >= LINE && whole_line(s)) {
 		memcpy(h->line, s, LINE);
 		h->len = LINE;
