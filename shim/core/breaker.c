@@ -270,6 +270,16 @@ static __attribute__((noinline)) int admit_slow(rc_slot *s, const rc_breaker_cfg
 						uint64_t now_ms, uint32_t pid, rc_ticket *t,
 						rc_transition *tr);
 
+/* T as an admission starts it: no probe, no bulkhead ticket. */
+static inline void fresh_ticket(rc_ticket *t)
+{
+	t->probe = -1;
+	t->bh = -1;
+	t->bh_val = 0;
+	t->bh_tab = NULL;
+	t->probe_val = 0;
+}
+
 RC_HOT int rc_breaker_admit(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 	     uint32_t pid, rc_ticket *t, rc_transition *tr)
 {
@@ -278,11 +288,7 @@ RC_HOT int rc_breaker_admit(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms
 	if (__builtin_expect(RC_W_STATE(w) == RC_CLOSED || RC_W_STATE(w) == RC_FORCED_CLOSED, 1)) {
 		if (tr)
 			clear_tr(tr);
-		t->probe = -1;
-		t->bh = -1;
-		t->bh_val = 0;
-		t->bh_tab = NULL;
-		t->probe_val = 0;
+		fresh_ticket(t);
 		t->word = w;
 		return RC_ADMIT;
 	}
@@ -298,11 +304,7 @@ static int admit_slow(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 	if (!tr)
 		tr = &dummy;
 	clear_tr(tr);
-	t->probe = -1;
-	t->bh = -1;
-	t->bh_val = 0;
-	t->bh_tab = NULL;
-	t->probe_val = 0;
+	fresh_ticket(t);
 	for (;;) {
 		uint64_t w = rc_ld(&s->word), val;
 		unsigned state = RC_W_STATE(w);
