@@ -104,23 +104,18 @@ static inline void st(uint64_t *p, uint64_t v)
 }
 
 /* CLOCK_MONOTONIC read for real; in CALIBRATING and FAST, whoever wins the
- * sequence takes a new base (and rate) from it. */
+ * sequence takes a new base (and rate) from it.  Calibrating, before
+ * CALIBRATE_NS have passed since the first look, there is no base to take:
+ * no CAS of the sequence, and no prctl (which was a system call on every
+ * clock read of a process's first 20 ms: 5% of a busy client's reads, make
+ * bench's ping-pong).  ns0 is read again under the sequence. */
 static __attribute__((noinline, cold)) uint64_t slow(void)
 {
 	int e = errno;
 	uint64_t ns = gettime_ns(), us = ns / 1000u;
 	int m = __atomic_load_n(&mode, __ATOMIC_ACQUIRE);
-	/* Calibrating, and CALIBRATE_NS not yet passed since the first look:
-	 * no base to take, so neither the sequence's CAS nor the prctl below
-	 * (a system call on every clock read of a process's first 20 ms was
-	 * 5% of a busy client's reads: make bench's ping-pong, 2,000 of
-	 * 42,000).  ns0 is read again under the sequence. */
-	if (m == CALIBRATING && ns - ld(&ck.ns0) < CALIBRATE_NS) {
-		errno = e;
-		return us;
-	}
 	uint64_t s = __atomic_load_n(&ck.seq, __ATOMIC_RELAXED);
-	if (m == SLOW || (s & 1) ||
+	if (m == SLOW || (m == CALIBRATING && ns - ld(&ck.ns0) < CALIBRATE_NS) || (s & 1) ||
 	    !__atomic_compare_exchange_n(&ck.seq, &s, s + 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 		errno = e;
 		return us;

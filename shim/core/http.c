@@ -53,15 +53,12 @@ static int whole_line(const unsigned char *s)
 RC_HOT int rc_http_feed(rc_http *h, const void *p, size_t n, int *status)
 {
 	const unsigned char *s = p, *end = s + n;
-	/* began's value for an answer that begins in this feed */
-	uint8_t mark = h->began == 1 ? 2 : 1;
+	uint8_t mark = h->began == 1 ? 2 : 1; /* began's, for an answer beginning here */
 
-	/* the common case, a whole status line at the start of a feed that
-	 * begins the response: at once, not byte by byte (what the loop below
-	 * would make of it, to the byte) */
+	/* the common cases at once, not byte by byte (what the loop below
+	 * would make of them, to the byte): a first byte that is not 'H' (not
+	 * HTTP), and a whole status line at the start of a feed that begins it */
 	if (!h->len && !h->interim && n && s[0] != 'H') {
-		/* nor is the other common case, an answer that is not HTTP
-		 * (a database's, a cache's): known from its first byte */
 		h->began = mark;
 		h->len = NOT_HTTP;
 		return RC_HTTP_OTHER;
