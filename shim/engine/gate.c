@@ -467,15 +467,18 @@ RC_HOT int rc_gate_admit(const rc_bk *b, uint64_t now_us, int family, const void
 	return v;
 }
 
-/* The debug line of one verdict (out of line: its buffer would be on
- * every verdict's stack). */
+/* The debug line of one verdict, OUTCOME as rc_gate_verdict got it (out
+ * of line: its buffer, and the words, would be on every verdict's path). */
 static __attribute__((noinline, cold)) void log_call(const rc_breaker_cfg *c, int outcome,
-						     const char *which, uint64_t lat, int family,
-						     const void *addr, uint16_t port, int err)
+						     uint64_t lat, int family, const void *addr,
+						     uint16_t port, int err)
 {
 	char d[RC_HOST_MAX + 16];
 	rc_dest_format(family, addr, port, d, sizeof d);
-	const char *o = outcome == RC_OK ? "success" : outcome == RC_FAIL_TIMEOUT ? "timeout" : "failure";
+	const char *which = outcome == RC_CONNECT_TIMEOUT ? " timeout=connect" :
+			    outcome == RC_FAIL_TIMEOUT ? " timeout=response" : "";
+	const char *o = outcome == RC_OK ? "success" :
+			outcome == RC_FAIL_TIMEOUT || outcome == RC_CONNECT_TIMEOUT ? "timeout" : "failure";
 	if (c->slow_call && outcome == RC_OK && lat > c->slow_call * 1000)
 		o = "slow";
 	rc_log(RC_LOG_DEBUG, "call", "breaker=%s outcome=%s%s latency_us=%llu dest=%s%s%s",
@@ -489,17 +492,14 @@ RC_HOT void rc_gate_verdict(const rc_bk *b, const rc_ticket *t, int outcome, uin
 	RC_SCOPE_INNER();
 	const rc_breaker_cfg *c = b->cfg;
 	uint64_t lat = end_us > start_us ? end_us - start_us : 0;
-	const char *which = outcome == RC_CONNECT_TIMEOUT ? " timeout=connect" :
-			    outcome == RC_FAIL_TIMEOUT ? " timeout=response" : "";
-	if (outcome == RC_CONNECT_TIMEOUT)
-		outcome = RC_FAIL_TIMEOUT;
 	bh_give_call(b, t);
 	rc_transition tr;
-	rc_breaker_record(b->slot, c, t, outcome, lat, end_us / 1000, &tr);
+	rc_breaker_record(b->slot, c, t, outcome == RC_CONNECT_TIMEOUT ? RC_FAIL_TIMEOUT : outcome,
+			  lat, end_us / 1000, &tr);
 	if (__builtin_expect(tr.to >= 0, 0))
 		rc_breaker_log_transition(c, &tr);
 	if (__builtin_expect(rc_log_enabled(RC_LOG_DEBUG), 0))
-		log_call(c, outcome, which, lat, family, addr, port, err);
+		log_call(c, outcome, lat, family, addr, port, err);
 }
 
 RC_HOT void rc_gate_cancel(const rc_bk *b, const rc_ticket *t)
