@@ -707,6 +707,17 @@ static rc_slot *bind(rc_slot *s, const char *name, uint64_t now)
 	return s;
 }
 
+/* S was found ready under NAME: bind it into *OUT (NULL: look again) and
+ * return 1, unless its state word is none recloser writes (rc_shm_map
+ * checks no slot): then 0, and S is neither bound nor written to. */
+static int take(rc_slot *s, const char *name, rc_slot **out)
+{
+	if (!rc_breaker_valid(s))
+		return 0;
+	*out = bind(s, name, rc_now_ms());
+	return 1;
+}
+
 /* Wait for a live claim: 1 ms, unless *DEADLINE (200 ms after the first
  * wait) has passed.  Return 0 if it has. */
 static int wait_claim(uint64_t *deadline)
@@ -745,11 +756,10 @@ static int lookup(rc_shm *shm, unsigned n, const char *name, uint64_t *deadline,
 			if (nw == RC_NW_READY) {
 				if (!name_is(s, name))
 					break;
-				if (!rc_breaker_valid(s)) { /* not checked at open (rc_shm_map) */
+				if (!take(s, name, out)) {
 					sc->bad = (int)i;
 					return NONE;
 				}
-				*out = bind(s, name, rc_now_ms());
 				return *out ? GOT : AGAIN;
 			}
 			if (nw == RC_NW_EMPTY || nw == RC_NW_FREE ||
@@ -796,11 +806,10 @@ static int verify(rc_shm *shm, unsigned n, unsigned f, uint64_t mine, const char
 				break;
 			}
 			if (nw == RC_NW_READY) {
-				if (name_is(s, name) && !rc_breaker_valid(s)) {
-					r = NONE; /* damaged (rc_shm_map checks no slot) */
-				} else if (name_is(s, name)) {
-					*out = bind(s, name, rc_now_ms());
-					if (!*out)
+				if (name_is(s, name)) {
+					if (!take(s, name, out))
+						r = NONE; /* damaged */
+					else if (!*out)
 						r = AGAIN;
 				}
 				break;
@@ -965,12 +974,9 @@ rc_slot *rc_shm_bind(rc_shm *shm, const char *name, unsigned hint, int create, i
 	*bad = -1;
 	if (shm && shm->hdr && name && name_ok(name)) {
 		rc_slot *s = hint < nslots(shm) ? &shm->slots[hint] : NULL;
-		if (s && rc_ld(&s->name_word) == RC_NW_READY && name_is(s, name)) {
-			if (!rc_breaker_valid(s))
-				*bad = (int)hint;
-			else
-				found = bind(s, name, rc_now_ms()); /* NULL: lost a race */
-		}
+		if (s && rc_ld(&s->name_word) == RC_NW_READY && name_is(s, name) &&
+		    !take(s, name, &found)) /* found NULL: lost a race */
+			*bad = (int)hint;
 		if (!found && *bad < 0)
 			found = find_or_claim(shm, name, create, bad);
 	}
