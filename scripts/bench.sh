@@ -192,6 +192,17 @@ await_http() {
 }
 # pin CPU: a taskset prefix, or nothing when CPU is empty or taskset missing.
 pin() { if [ -n "$1" ] && command -v taskset > /dev/null; then echo "taskset -c $1"; fi; }
+# instructions [VAR=VALUE...] -- CMD...: the user-space instructions CMD
+# runs, counted by valgrind's callgrind (with VAR=VALUE... in its
+# environment): the same count for the same binary and input whatever
+# else the machine does.
+instructions() {
+	local e=()
+	while [ "$1" != -- ]; do e+=("$1"); shift; done
+	shift
+	env "${e[@]}" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 > /dev/null |
+		awk '/Collected :/ {print $NF}'
+}
 # json_field CONFIG BREAKER FIELD: a number from `recloser status --json`.
 json_field() {
 	"$CLI" -c "$1" status --json | /usr/bin/python3 -c '
@@ -316,29 +327,24 @@ echo "throughput goal >= 0.99x: unmatched $(goal_min "$(ratio "${mx[1]}" "${mx[2
 if [ "$mx_calls" = "$mx_made" ]; then verdict=ok; else verdict=WRONG; fi
 echo "breaker fd counted: calls = $mx_calls, hooked round trips made = $mx_made: $verdict"
 
-# The same client counted in instructions (valgrind's callgrind: the same
-# count for the same binary and input whatever else the machine does), so
-# what the hooks add is a figure free of the VM's noise: the client's
-# instructions for 2 x PP_IR_N round trips less those for PP_IR_N, per
-# round trip (start-up cancels out), with and without the shim.
+# The same client counted in instructions, so what the hooks add is a
+# figure free of the VM's noise: the client's instructions for 2 x PP_IR_N
+# round trips less those for PP_IR_N, per round trip (start-up cancels
+# out), with and without the shim.  The configs are the timed runs' (whose
+# first process wrote their images, core/image.h: no run here does); the
+# breaker's calls were counted above.
 if command -v valgrind > /dev/null; then
 	PP_IR_N=${BENCH_PP_IR_N:-2000}
 	pp_ir() { # pp_ir VARIANT N: the client's instructions for N round trips
 		local env=()
 		case $1 in
 		unmatched) env=(LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$T/unmatched.ini") ;;
-		breaker) env=(LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$T/ir.ini") ;;
+		breaker) env=(LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$T/pp.ini") ;;
 		esac
-		env "${env[@]}" valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-			"$BP" client "$PP_PORT" "$2" 2>&1 >/dev/null |
-			awk '/Collected :/ {print $NF}'
+		instructions "${env[@]}" -- "$BP" client "$PP_PORT" "$2"
 	}
-	printf '[global]\nstate_file = %s\nlog_file = %s\n[pingpong]\nmatch = 127.0.0.1:%s\n' \
-		"$T/ir-state" "$T/log" "$PP_PORT" > "$T/ir.ini"
 	declare -A ir
 	for v in none unmatched breaker; do
-		# a first run writes the config's image (core/image.h): not counted
-		pp_ir "$v" 100 > /dev/null
 		a=$(pp_ir "$v" "$PP_IR_N"); b=$(pp_ir "$v" $((2 * PP_IR_N)))
 		ir[$v]=$(awk -v a="$a" -v b="$b" -v n="$PP_IR_N" 'BEGIN { printf "%.1f", (b - a) / n }')
 	done
@@ -823,9 +829,7 @@ INI
 		cb_ir() { # cb_ir none|shim N: instructions of the whole run
 			local env=()
 			[ "$1" = shim ] && env=(LD_PRELOAD="$SHIM" RECLOSER_CONFIG="$T/cb.ini")
-			env "${env[@]}" valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-				"$CB" run "$CB_URL" "$2" 2>&1 > /dev/null |
-				awk '/refs:/ {gsub(",", "", $NF); print $NF}'
+			instructions "${env[@]}" -- "$CB" run "$CB_URL" "$2"
 		}
 		ci0=$(( ($(cb_ir none 1200) - $(cb_ir none 200)) / 1000 ))
 		ci1=$(( ($(cb_ir shim 1200) - $(cb_ir shim 200)) / 1000 ))
