@@ -1,6 +1,6 @@
 /* hot.h - where the data path's code goes.
  *
- * A hooked call on a breaker's fd runs some 450 instructions of a score
+ * A hooked call on a breaker's fd runs some 350 instructions of a score
  * of functions in hooks/, engine/ and core/.  Spread over the library's
  * code they were 11 pages and 77 cache lines per ping-pong round trip
  * (make bench), each page a TLB entry and each line an instruction-cache
@@ -14,7 +14,7 @@
 
 /* The same for data: the few variables that path reads (the real
  * functions' pointers, the clock's base, the log level, the pid cell's
- * address, ...), which the linker had put on 9 pages, go into one section,
+ * address, ...), which the linker had put on 4 pages, go into one section,
  * .data.rc_hot, together (the shim's LTO makes one object of them all,
  * so the section is one run).  Never a large array. */
 #define RC_HOT_DATA __attribute__((section(".data.rc_hot")))

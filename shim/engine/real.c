@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/hot.h"
 #include "core/log.h"
 #include "core/sys.h"
-#include "core/hot.h"
 #include "engine/real.h"
 
 #define RC_HOOK(ret, name, params) RC_HOT_DATA ret (*real_##name) params;

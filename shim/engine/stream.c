@@ -204,7 +204,8 @@ int rc_read_begin_(int fd, rc_fd *e)
 	return -1;
 }
 
-RC_HOT __attribute__((flatten)) ssize_t rc_read_end(int fd, rc_fd *e, ssize_t r, int err, const struct iovec *iov, int cnt)
+RC_HOT __attribute__((flatten)) ssize_t rc_read_end(int fd, rc_fd *e, ssize_t r, int err,
+						     const struct iovec *iov, int cnt)
 {
 	if (r <= 0 && (rc_fd_phase(e) == RC_FD_TIMEDOUT ||
 		       __atomic_load_n(&e->expiring, __ATOMIC_ACQUIRE))) {
