@@ -107,6 +107,11 @@ else
 	echo "recloser bench: $(nproc) cores, N=$N per run, median of $ROUNDS runs x 5 rounds"
 fi
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
+if [ -s build/pgo/profile ]; then
+	echo "the shim: profile-guided (the Makefile's training run, scripts/pgo-train.c; PGO= builds without)"
+else
+	echo "the shim: built without a profile (PGO= or no gcc LTO, or its training run failed)"
+fi
 echo
 
 # BENCH_ONLY set: sections 1 and 2 are skipped (this `if` ends after them;
