@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../progs/bench.h"
+
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -45,52 +47,16 @@ static void *conn_main(void *arg)
 	int fd = (int)(long)arg, one = 1;
 	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
 				   "Content-Type: text/plain\r\n\r\nok";
-	char buf[16384];
-	size_t have = 0;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	for (;;) {
-		ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		buf[have] = 0;
-		char *end;
-		/* requests without a body: one answer per header block */
-		while ((end = strstr(buf, "\r\n\r\n"))) {
-			if (write(fd, resp, sizeof resp - 1) < 0)
-				goto out;
-			size_t used = (size_t)(end + 4 - buf);
-			memmove(buf, buf + used, have - used + 1);
-			have -= used;
-		}
-		if (have == sizeof buf - 1)
-			break;
-	}
-out:
-	close(fd);
+	answer_requests(fd, resp, sizeof resp - 1);
 	return NULL;
 }
 
 static int serve(const char *portfile)
 {
-	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t l = sizeof a;
-	if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 128) ||
-	    getsockname(s, (struct sockaddr *)&a, &l)) {
-		perror("serve");
+	int s = listen_lo(portfile, 128);
+	if (s < 0)
 		return 1;
-	}
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", portfile);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return 1;
-	fprintf(f, "%d\n", ntohs(a.sin_port));
-	fclose(f);
-	rename(tmp, portfile);
 	for (;;) {
 		int c = accept(s, NULL, NULL);
 		if (c < 0)

@@ -1,12 +1,16 @@
-/* bench.h - what the bench_*.c programs share: loopback addresses and a
- * listening socket whose port is published in a file.  Header-only. */
+/* bench.h - what the bench programs (tests/progs/bench_*.c,
+ * tests/curl/curl_bench.c, scripts/pgo-train.c) share: loopback addresses,
+ * a listening socket whose port is published in a file, and a keep-alive
+ * HTTP responder.  Header-only. */
 #ifndef BENCH_H
 #define BENCH_H
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* 127.0.0.1:PORT. */
 __attribute__((unused)) static struct sockaddr_in addr_of(int port)
@@ -41,5 +45,38 @@ __attribute__((unused)) static int listen_lo(const char *portfile, int backlog)
 	fclose(f);
 	rename(tmp, portfile);
 	return s;
+}
+
+/* Answer every request read from FD (each up to its blank line: requests
+ * without a body) with the LEN bytes of RESP, keeping the connection,
+ * until the peer closes it or sends a header block of over 16 KiB; then
+ * close FD. */
+__attribute__((unused)) static void answer_requests(int fd, const char *resp, size_t len)
+{
+	char buf[16384];
+	size_t have = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		buf[have] = 0;
+		char *end;
+		while ((end = strstr(buf, "\r\n\r\n"))) {
+			for (size_t off = 0; off < len;) {
+				ssize_t w = write(fd, resp + off, len - off);
+				if (w <= 0)
+					goto out;
+				off += (size_t)w;
+			}
+			size_t used = (size_t)(end + 4 - buf);
+			memmove(buf, buf + used, have - used + 1);
+			have -= used;
+		}
+		if (have == sizeof buf - 1)
+			break;
+	}
+out:
+	close(fd);
 }
 #endif
