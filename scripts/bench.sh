@@ -107,7 +107,10 @@ else
 	echo "recloser bench: $(nproc) cores, N=$N per run, median of $ROUNDS runs x 5 rounds"
 fi
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
-if [ -s build/pgo/profile ]; then
+# (gcc records the flags of each compile: the shim's objects say whether
+# they were compiled with the training's counts, whatever build/pgo holds)
+if readelf --debug-dump=info build/obj/engine/stream.o 2>/dev/null | grep -m1 DW_AT_producer |
+	grep -q -- -fprofile-use; then
 	echo "the shim: profile-guided (the Makefile's training run, scripts/pgo-train.c; PGO= builds without)"
 else
 	echo "the shim: built without a profile (PGO= or no gcc LTO, or its training run failed)"

@@ -89,9 +89,11 @@ static void *accept_loop(void *arg)
 {
 	struct srv *v = arg;
 	for (;;) {
-		int c = accept(v->s, NULL, NULL), one = 1;
-		if (c < 0)
+		int c = accept4(v->s, NULL, NULL, SOCK_CLOEXEC), one = 1;
+		if (c < 0) {
+			usleep(1000); /* EMFILE and the like: never a spin */
 			continue;
+		}
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		pthread_t t;
 		if (pthread_create(&t, NULL, v->conn, (void *)(intptr_t)c) == 0)
@@ -106,6 +108,8 @@ static int start(struct srv *v, const char *portfile, void *(*conn)(void *))
 {
 	v->s = listen_lo(portfile, 128);
 	v->conn = conn;
+	if (v->s >= 0)
+		fcntl(v->s, F_SETFD, FD_CLOEXEC); /* not the clients' */
 	pthread_t t;
 	if (v->s < 0 || pthread_create(&t, NULL, accept_loop, v))
 		return -1;
@@ -243,16 +247,19 @@ struct run {
 static int run_client(const char *self, const char *shim, const char *dir,
 		      const struct run *r, const int *ports)
 {
-	char cfg[4096], pn[16], nn[24];
-	snprintf(cfg, sizeof cfg, "%s/%s", dir, r->cfg);
+	char cfg[4200], pre[4200], cache[4200], pn[16], nn[24];
+	snprintf(cfg, sizeof cfg, "RECLOSER_CONFIG=%s/%s", dir, r->cfg);
+	snprintf(pre, sizeof pre, "LD_PRELOAD=%s", shim);
+	snprintf(cache, sizeof cache, "RECLOSER_CACHE_DIR=%s", dir);
 	snprintf(pn, sizeof pn, "%d", ports[r->port]);
 	snprintf(nn, sizeof nn, "%ld", r->n);
+	/* the clients' whole environment (made before the fork: the servers'
+	 * threads run meanwhile) */
+	char *env[] = { pre, cfg, cache, "PATH=/usr/bin:/bin", NULL };
+	char *args[] = { (char *)self, "client", (char *)r->mode, pn, nn, NULL };
 	pid_t p = fork();
 	if (p == 0) {
-		setenv("LD_PRELOAD", shim, 1);
-		setenv("RECLOSER_CONFIG", cfg, 1);
-		setenv("RECLOSER_CACHE_DIR", dir, 1);
-		execl(self, self, "client", r->mode, pn, nn, (char *)NULL);
+		execve(self, args, env);
 		_exit(127);
 	}
 	int st;

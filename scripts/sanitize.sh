@@ -83,6 +83,7 @@ declare -A SKIP=(
 	[tests/15-unit-match.t]="runs build/t/match_test; see asan-unit and tsan-unit"
 	[tests/16-unit-image.t]="runs build/t/image_test; see asan-unit and tsan-unit"
 	[tests/20-faultserver.t]="the fault servers alone, without the shim"
+	[tests/06-pgo.t]="the profile-guided build of build/ (the sanitizer builds have none): it checks build/'s objects and makes a build of its own"
 	[tests/60-install.t]="make install installs build/, not build-asan/, and checks it is build/'s"
 	[tests/82-deepbind.t]="dlopen(RTLD_DEEPBIND) under a preloaded libasan: the sanitizer runtime's own dlopen interceptor refuses the flag and stops the program before the shim's dlopen sees it (google/sanitizers#611)"
 	[tests/80-timeouts-runtimes.t]="the JVM, node, ruby and php with libasan preloaded: the JVM's own signal handling and the runtimes' start-up under ASan do not fit its timing bounds; its C clients' waits are covered by tests/3a and 74"

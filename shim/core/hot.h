@@ -1,7 +1,8 @@
 /* hot.h - where the data path's code goes.
  *
- * A hooked call on a breaker's fd runs some 350 instructions of a score
- * of functions in hooks/, engine/ and core/.  Spread over the library's
+ * A hooked call on a breaker's fd runs some 310 instructions (350 in a
+ * build without a profile, Makefile's PGO) of a score of functions in
+ * hooks/, engine/ and core/.  Spread over the library's
  * code they were 11 pages and 77 cache lines per ping-pong round trip
  * (make bench), each page a TLB entry and each line an instruction-cache
  * fill to find again after the kernel and the peer have run.  RC_HOT puts
