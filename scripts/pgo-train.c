@@ -50,27 +50,11 @@ static const char REQ[] = "GET /train HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 static const char RESP[] = "HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n0123456789abcdef";
 #define RESP_LEN (sizeof RESP - 1)
 
-static int full(int fd, char *buf, size_t n, int out)
-{
-	while (n) {
-		ssize_t r = out ? write(fd, buf, n) : read(fd, buf, n);
-		if (r <= 0)
-			return -1;
-		buf += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* ---- the servers (this process, no shim) ---- */
 
 static void *echo_conn(void *arg)
 {
-	int c = (int)(intptr_t)arg;
-	char buf[MSG];
-	while (full(c, buf, MSG, 0) == 0 && full(c, buf, MSG, 1) == 0)
-		;
-	close(c);
+	echo_messages((int)(intptr_t)arg, MSG);
 	return NULL;
 }
 
@@ -88,19 +72,7 @@ struct srv {
 static void *accept_loop(void *arg)
 {
 	struct srv *v = arg;
-	for (;;) {
-		int c = accept4(v->s, NULL, NULL, SOCK_CLOEXEC), one = 1;
-		if (c < 0) {
-			usleep(1000); /* EMFILE and the like: never a spin */
-			continue;
-		}
-		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		pthread_t t;
-		if (pthread_create(&t, NULL, v->conn, (void *)(intptr_t)c) == 0)
-			pthread_detach(t);
-		else
-			close(c);
-	}
+	serve_threads(v->s, v->conn);
 	return NULL;
 }
 
@@ -210,7 +182,7 @@ static int client(const char *mode, int port, long n)
 		if (s < 0)
 			return 1;
 		for (long i = 0; i < n; i++) {
-			int r = mode[0] == 'e' ? (full(s, out, MSG, 1) || full(s, in, MSG, 0))
+			int r = mode[0] == 'e' ? (write_full(s, out, MSG) || read_full(s, in, MSG))
 						: exchange(s, nb ? NONBLOCK : SENDRECV);
 			if (r)
 				return 1;

@@ -44,11 +44,9 @@ static double cpu_ns(void)
 
 static void *conn_main(void *arg)
 {
-	int fd = (int)(long)arg, one = 1;
 	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
 				   "Content-Type: text/plain\r\n\r\nok";
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	answer_requests(fd, resp, sizeof resp - 1);
+	answer_requests((int)(intptr_t)arg, resp, sizeof resp - 1);
 	return NULL;
 }
 
@@ -57,16 +55,8 @@ static int serve(const char *portfile)
 	int s = listen_lo(portfile, 128);
 	if (s < 0)
 		return 1;
-	for (;;) {
-		int c = accept(s, NULL, NULL);
-		if (c < 0)
-			continue;
-		pthread_t t;
-		if (pthread_create(&t, NULL, conn_main, (void *)(long)c) == 0)
-			pthread_detach(t);
-		else
-			close(c);
-	}
+	serve_threads(s, conn_main);
+	return 1;
 }
 
 static size_t sink(char *p, size_t sz, size_t n, void *u)

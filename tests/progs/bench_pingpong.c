@@ -57,57 +57,19 @@ static double clock_ns(clockid_t id)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-/* Read exactly N bytes.  Return 0, or -1 on EOF or error. */
-static int read_full(int fd, char *buf, size_t n)
-{
-	while (n) {
-		ssize_t r = read(fd, buf, n);
-		if (r <= 0)
-			return -1;
-		buf += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const char *buf, size_t n)
-{
-	while (n) {
-		ssize_t r = write(fd, buf, n);
-		if (r <= 0)
-			return -1;
-		buf += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static void *echo(void *arg)
 {
-	int c = (int)(intptr_t)arg;
-	char buf[MSG];
-	while (read_full(c, buf, MSG) == 0 && write_full(c, buf, MSG) == 0)
-		;
-	close(c);
+	echo_messages((int)(intptr_t)arg, MSG);
 	return NULL;
 }
 
 static int serve(const char *portfile)
 {
-	int s = listen_lo(portfile, 128), one = 1;
+	int s = listen_lo(portfile, 128);
 	if (s < 0)
 		return 1;
-	for (;;) {
-		int c = accept(s, NULL, NULL);
-		if (c < 0)
-			continue;
-		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		pthread_t t;
-		if (pthread_create(&t, NULL, echo, (void *)(intptr_t)c) == 0)
-			pthread_detach(t);
-		else
-			close(c);
-	}
+	serve_threads(s, echo);
+	return 1;
 }
 
 static int cmp(const void *a, const void *b)
