@@ -27,11 +27,12 @@
 # ping-pong), BENCH_ONLY (haproxy: run only 6, with the nginx of 5 it
 # needs; scale: only 7; pingpong: only 3; hooks: only 4, with the echo
 # server of 3 it needs;
-# unset: everything).
+# unset: everything), BENCH_SHIM (the shim to measure, default
+# build/librecloser.so: a copy of another build, to compare two).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-SHIM=$ROOT/build/librecloser.so
+SHIM=${BENCH_SHIM:-$ROOT/build/librecloser.so}
 CLI=$ROOT/build/recloser
 BC=$ROOT/build/t/bench_connect
 BP=$ROOT/build/t/bench_pingpong

@@ -280,16 +280,23 @@ static inline void fresh_ticket(rc_ticket *t)
 	t->probe_val = 0;
 }
 
+RC_HOT int rc_breaker_admit_closed(rc_slot *s, rc_ticket *t)
+{
+	uint64_t w = rc_ld(&s->word);
+	if (RC_W_STATE(w) != RC_CLOSED && RC_W_STATE(w) != RC_FORCED_CLOSED)
+		return 0;
+	fresh_ticket(t);
+	t->word = w;
+	return 1;
+}
+
 RC_HOT int rc_breaker_admit(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 	     uint32_t pid, rc_ticket *t, rc_transition *tr)
 {
 	/* closed (or forced closed), by far the most common: a leaf */
-	uint64_t w = rc_ld(&s->word);
-	if (__builtin_expect(RC_W_STATE(w) == RC_CLOSED || RC_W_STATE(w) == RC_FORCED_CLOSED, 1)) {
+	if (__builtin_expect(rc_breaker_admit_closed(s, t), 1)) {
 		if (tr)
 			clear_tr(tr);
-		fresh_ticket(t);
-		t->word = w;
 		return RC_ADMIT;
 	}
 	return admit_slow(s, b, now_ms, pid, t, tr);

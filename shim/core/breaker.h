@@ -54,6 +54,12 @@ enum { RC_REJECT = 0, RC_ADMIT = 1 };
 int rc_breaker_admit(rc_slot *s, const rc_breaker_cfg *b, uint64_t now_ms,
 	     uint32_t pid, rc_ticket *t, rc_transition *tr);
 
+/* rc_breaker_admit's common case, for a caller that has no other work
+ * of admission to do: if S is closed or forced_closed, fill T and return
+ * nonzero (admitted: no transition, nothing counted); else 0, T partly
+ * written (rc_breaker_admit decides).  (Inlined by the link, LTO.) */
+int rc_breaker_admit_closed(rc_slot *s, rc_ticket *t);
+
 enum rc_outcome { RC_OK = 0, RC_FAIL = 1, RC_FAIL_TIMEOUT = 2 };
 
 /* Judge a call admitted with T: OUTCOME, LATENCY_US (start to verdict).

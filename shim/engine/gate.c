@@ -489,17 +489,22 @@ static __attribute__((noinline, cold)) void log_call(const rc_breaker_cfg *c, in
 RC_HOT void rc_gate_verdict(const rc_bk *b, const rc_ticket *t, int outcome, uint64_t start_us,
 		     uint64_t end_us, int family, const void *addr, uint16_t port, int err)
 {
-	RC_SCOPE_INNER();
+	/* no scope but the logging's: the counting touches neither errno
+	 * nor a hooked call (bh_give_call keeps errno itself), and the
+	 * verdict of a request's answer comes outside any (engine/stream.c) */
 	const rc_breaker_cfg *c = b->cfg;
 	uint64_t lat = end_us > start_us ? end_us - start_us : 0;
 	bh_give_call(b, t);
 	rc_transition tr;
 	rc_breaker_record(b->slot, c, t, outcome == RC_CONNECT_TIMEOUT ? RC_FAIL_TIMEOUT : outcome,
 			  lat, end_us / 1000, &tr);
-	if (__builtin_expect(tr.to >= 0, 0))
-		rc_breaker_log_transition(c, &tr);
-	if (__builtin_expect(rc_log_enabled(RC_LOG_DEBUG), 0))
-		log_call(c, outcome, lat, family, addr, port, err);
+	if (__builtin_expect(tr.to >= 0 || rc_log_enabled(RC_LOG_DEBUG), 0)) {
+		RC_SCOPE_INNER();
+		if (tr.to >= 0)
+			rc_breaker_log_transition(c, &tr);
+		if (rc_log_enabled(RC_LOG_DEBUG))
+			log_call(c, outcome, lat, family, addr, port, err);
+	}
 }
 
 RC_HOT void rc_gate_cancel(const rc_bk *b, const rc_ticket *t)

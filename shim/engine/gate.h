@@ -15,6 +15,7 @@
 #include "core/breaker.h"
 #include "core/bulkhead.h"
 #include "engine/live.h"
+#include "engine/sig.h"
 
 /* Judge the calls of B whose process died with no verdict, once their
  * deadline has passed (core/slot.h, RC_PEND): each a timeout, with
@@ -27,6 +28,17 @@ void rc_gate_settle(const rc_bk *b, uint64_t now_ms);
  * logged at most once a second per breaker with the count since). */
 int rc_gate_admit(const rc_bk *b, uint64_t now_us, int family, const void *addr,
 		  uint16_t port, rc_ticket *t);
+
+/* rc_gate_admit's common case, for a caller with nothing else to decide
+ * (no bulkhead, the call this process's own): nonzero if B is closed or
+ * forced_closed with nothing to settle, T then filled as rc_gate_admit
+ * fills it (no transition, no rejection, nothing to log); 0: ask
+ * rc_gate_admit.  No errno, no guard: it calls nothing. */
+static inline int rc_gate_admit_quick(const rc_bk *b, rc_ticket *t)
+{
+	return !rc_sig_mapping_lost() && !rc_breaker_pend_any(b->slot) &&
+	       rc_breaker_admit_closed(b->slot, t);
+}
 
 /* A timeout of a connect: RC_FAIL_TIMEOUT to the breaker, and the log's
  * call line says timeout=connect (RC_FAIL_TIMEOUT alone: response). */

@@ -61,7 +61,12 @@ extern __thread int rc_guard __attribute__((tls_model("initial-exec")));
 /* The scope of shim code inside a hook: RC_SCOPE() at the top of a block
  * raises the guard and saves errno; leaving the block (by any path, a
  * return included) lowers the guard and puts errno back as it was, or to
- * the value RC_ERRNO(e) asked for.  The one idiom for both. */
+ * the value RC_ERRNO(e) asked for.  The one idiom for both.  Code that
+ * touches neither errno nor a hooked call needs none: the common cases of
+ * a request's start and of its answer run outside one (engine/stream.c;
+ * the guard and the errno save and restore were a tenth of a round
+ * trip's instructions), and a signal handler's call on the same fd
+ * meanwhile finds the entry claimed. */
 typedef struct rc_scope {
 	int saved;  /* errno at entry */
 	int set;    /* errno to leave behind; -1: SAVED */

@@ -18,7 +18,23 @@ static inline int rc_write_begin(int fd, rc_fd *e)
 {
 	return rc_write_begin_(fd, e, 0);
 }
-void rc_write_end(int fd, rc_fd *e, ssize_t r, int err);
+/* ERR is errno after the call; errno is ERR when rc_write_end returns,
+ * or as it was when R > 0 and nothing was to be done (the common case,
+ * inline: a further write of a request, or a first one with no
+ * response_timeout to arm). */
+void rc_write_end_(int fd, rc_fd *e, ssize_t r, int err);
+static inline void rc_write_end(int fd, rc_fd *e, ssize_t r, int err)
+{
+	if (__builtin_expect(r > 0 && rc_fd_phase(e) == RC_FD_WAITING, 1)) {
+		if (__atomic_load_n(&e->flags, __ATOMIC_RELAXED) & RC_CALL_WROTE)
+			return;
+		if (!e->rt_ms) {
+			rc_fd_flag_set(e, RC_CALL_WROTE);
+			return;
+		}
+	}
+	rc_write_end_(fd, e, r, err);
+}
 
 /* Around a read-side call on a tracked fd (not MSG_PEEK).  DONTWAIT: the
  * call cannot block (MSG_DONTWAIT).  rc_read_begin returns 0 to go on, or
