@@ -51,6 +51,7 @@ struct rc_index {
 	char    *pool;
 	size_t   poolcap, poollen;
 	uint8_t  lens4[33], nlens4, lens6[129], nlens6;
+	uint64_t name_lens[2][4]; /* the lengths of names, then of wildcards' suffixes */
 	uint8_t  addr_any;   /* an address pattern of any port */
 	uint8_t  in_image;   /* its arrays are in a config image (not ours) */
 	uint8_t  addr_port[65536 / 8];
@@ -58,7 +59,19 @@ struct rc_index {
 
 /* ---- hashing ---- */
 
-static uint64_t mix(uint64_t x)
+/* One step: xor a word in, multiply, fold the high half down (each step
+ * one-to-one, core/hash.h), so that the low bits a table index keeps
+ * depend on every bit folded in. */
+static inline uint64_t step(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 32);
+}
+
+/* murmur3's finaliser: for an address, whose words may differ only in
+ * bits a step would leave out of the low ones (a /24's are a multiple of
+ * 256 apart). */
+static inline uint64_t mix(uint64_t x)
 {
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdull;
@@ -68,22 +81,159 @@ static uint64_t mix(uint64_t x)
 	return x;
 }
 
-static uint64_t addr_hash(int kind, unsigned len, uint64_t w0, uint64_t w1)
+/* An IPv4 address's hash is one mix of its word (the IPv6 half W1 is
+ * 0), an IPv6 one's two: the lookup makes one per prefix length. */
+static inline uint64_t addr_hash(int kind, unsigned len, uint64_t w0, uint64_t w1)
 {
-	return mix(w0 ^ mix(w1 ^ ((uint64_t)kind << 8 | len)));
+	uint64_t t = (uint64_t)kind << 8 | len;
+	return kind == RC_PAT_IP4 ? mix(w0 ^ t) : mix(w0 ^ mix(w1 ^ t));
 }
 
-/* Names hash from their last byte to their first, so that walking a name
- * backwards gives the hash of each of its suffixes on the way. */
-#define NAME_SEED 0xcbf29ce484222325ull
-static inline uint64_t name_step(uint64_t h, unsigned char c)
+/* Names hash a label at a time, from the last label to the first, eight
+ * bytes a step (the label's bytes from its start, the last word padded
+ * with zeros), and a step for each dot with the length of the label after
+ * it: walking a name backwards gives the hash of each suffix that starts
+ * at a dot on the way, a step per 8 bytes where a byte at a time took a
+ * multiply per byte.  A name is read once into whole words, lowercase,
+ * with where its dots are; a label's words are then made from those in
+ * registers (a load that spans two words just stored waits for both
+ * stores to retire: so read, the lookup took twice as long). */
+#define NAME_SEED  0xcbf29ce484222325ull
+#define NAME_WORDS (RC_HOST_MAX / 8 + 2) /* (RC_HOST_MAX - 1 bytes, then a word of zeros) */
+
+typedef struct lname {
+	uint64_t w[NAME_WORDS]; /* its bytes in order (little-endian words), then zeros */
+	uint8_t  dot[RC_HOST_MAX]; /* where its dots are, in order */
+	size_t   nd;
+	uint64_t h;  /* walking back (lname_back): the hash from byte e on */
+	size_t   e;
+} lname;
+
+/* The 8 bytes at P as a little-endian word. */
+static inline uint64_t le64(const void *p)
 {
-	return (h ^ c) * 0x100000001b3ull;
+	uint64_t w;
+	memcpy(&w, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
 }
 
-static uint64_t name_final(uint64_t h, int kind)
+/* The high bit of each byte of W that is a dot. */
+static inline uint64_t dots8(uint64_t w)
 {
-	return mix(h ^ (uint64_t)kind);
+	const uint64_t low7s = 0x7f7f7f7f7f7f7f7full;
+	uint64_t x = w ^ 0x2e2e2e2e2e2e2e2eull; /* a dot: 0 */
+	return ~(((x & low7s) + low7s) | x | low7s);
+}
+
+/* The 8 bytes of W with 'A'..'Z' made lowercase, the rest as they are:
+ * a byte's high bit, after adding to its low 7, says where it stands. */
+static inline uint64_t lower8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = ones << 7;
+	uint64_t low7 = w & ~high;
+	uint64_t ge_a = low7 + (0x80 - 'A') * ones;     /* high bit: >= 'A' */
+	uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * ones; /* high bit: > 'Z' */
+	return w | ((ge_a & ~gt_z & ~w & high) >> 2);
+}
+
+/* Word I of L: the name's bytes 8I..8I+8, lowercase, and where its dots
+ * are among them. */
+static inline void lname_put(lname *l, size_t i, uint64_t w)
+{
+	w = lower8(w);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	l->w[i] = __builtin_bswap64(w); /* the bytes in order in memory */
+#else
+	l->w[i] = w;
+#endif
+	for (uint64_t d = dots8(w); d; d &= d - 1)
+		l->dot[l->nd++] = (uint8_t)(8 * i + (unsigned)__builtin_ctzll(d) / 8);
+}
+
+/* Read the N bytes at S (N < RC_HOST_MAX) into L, reading no byte past
+ * them. */
+static inline __attribute__((always_inline)) void lname_read(lname *l, const char *s,
+							   size_t n)
+{
+	size_t i = 0, r = n % 8;
+	l->nd = 0;
+	l->h = NAME_SEED;
+	l->e = n;
+	for (; i + 8 <= n; i += 8)
+		lname_put(l, i / 8, le64(s + i));
+	if (r) {
+		uint64_t t = 0;
+		if (n >= 8) {
+			t = le64(s + n - 8) >> (8 * (8 - r));
+		} else {
+			for (size_t j = 0; j < r; j++)
+				t |= (uint64_t)(unsigned char)s[i + j] << (8 * j);
+		}
+		lname_put(l, n / 8, t);
+	}
+	l->w[(n + 7) / 8] = 0; /* the word after them: lname_word reads it */
+}
+
+/* The 8 bytes of L from byte A on (as a little-endian word). */
+static inline uint64_t lname_word(const lname *l, size_t a)
+{
+	size_t i = a / 8, r = a % 8;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	uint64_t lo = __builtin_bswap64(l->w[i]), hi = __builtin_bswap64(l->w[i + 1]);
+#else
+	uint64_t lo = l->w[i], hi = l->w[i + 1];
+#endif
+	return r ? lo >> (8 * r) | hi << (64 - 8 * r) : lo;
+}
+
+/* H with the label of L's bytes A..E folded in. */
+static inline uint64_t label_step(uint64_t h, const lname *l, size_t a, size_t e)
+{
+	for (; a + 8 <= e; a += 8)
+		h = step(h, lname_word(l, a));
+	if (a < e)
+		h = step(h, lname_word(l, a) & (~0ull >> (64 - 8 * (e - a))));
+	return h;
+}
+
+/* H with a dot before a label of LEN bytes folded in. */
+static inline uint64_t dot_step(uint64_t h, size_t len)
+{
+	return step(h, 0x2e00000000000000ull | len);
+}
+
+/* One step back along L: the next suffix that starts at a dot, its start
+ * in *K and its hash in L->h; 0 when none is left (then lname_whole). */
+static inline int lname_back(lname *l, size_t *k)
+{
+	if (!l->nd)
+		return 0;
+	*k = l->dot[--l->nd];
+	l->h = dot_step(label_step(l->h, l, *k + 1, l->e), l->e - *k - 1);
+	l->e = *k;
+	return 1;
+}
+
+/* The hash of the whole name, once lname_back has walked it. */
+static inline uint64_t lname_whole(const lname *l)
+{
+	return label_step(l->h, l, 0, l->e);
+}
+
+/* The hash of the name S[0..N) (N < RC_HOST_MAX).  A host name and a
+ * wildcard of the same bytes would hash alike: an entry's kind tells
+ * them apart. */
+static uint64_t name_hash(const char *s, size_t n)
+{
+	lname l;
+	size_t k;
+	lname_read(&l, s, n);
+	while (lname_back(&l, &k))
+		;
+	return lname_whole(&l);
 }
 
 static unsigned char lower(unsigned char c)
@@ -93,24 +243,29 @@ static unsigned char lower(unsigned char c)
 
 /* ---- addresses as two numbers ---- */
 
-static void words(int family, const uint8_t *a, uint64_t *w0, uint64_t *w1)
+/* (a byte at a time: a wider load of an address whose byte was just
+ * stored waits for that store to retire, as in make bench's lookups) */
+static inline uint64_t be_bytes(const uint8_t *a, int n)
 {
-	uint64_t x = 0, y = 0;
-	if (family == AF_INET) {
-		for (int i = 0; i < 4; i++)
-			x = x << 8 | a[i];
-		x <<= 32;
-	} else {
-		for (int i = 0; i < 8; i++)
-			x = x << 8 | a[i];
-		for (int i = 8; i < 16; i++)
-			y = y << 8 | a[i];
-	}
-	*w0 = x;
-	*w1 = y;
+	uint64_t x = 0;
+	for (int i = 0; i < n; i++)
+		x = x << 8 | a[i];
+	return x;
 }
 
-static void masked(unsigned len, uint64_t *w0, uint64_t *w1)
+static inline void words(int family, const uint8_t *a, uint64_t *w0, uint64_t *w1)
+{
+	if (family == AF_INET) {
+		*w0 = (uint64_t)a[0] << 56 | (uint64_t)a[1] << 48 | (uint64_t)a[2] << 40 |
+		      (uint64_t)a[3] << 32;
+		*w1 = 0;
+	} else {
+		*w0 = be_bytes(a, 8);
+		*w1 = be_bytes(a + 8, 8);
+	}
+}
+
+static inline void masked(unsigned len, uint64_t *w0, uint64_t *w1)
 {
 	if (len == 0) {
 		*w0 = *w1 = 0;
@@ -179,11 +334,8 @@ int rc_index_add(rc_index *ix, const rc_pattern *p, unsigned idx)
 		size_t n = strnlen(p->host, RC_HOST_MAX);
 		if (pool_add(ix, p->host, n, &k->soff) < 0)
 			return -1;
-		uint64_t h = NAME_SEED;
-		for (size_t i = n; i-- > 0;)
-			h = name_step(h, (unsigned char)ix->pool[k->soff + i]);
 		k->slen = (uint16_t)n;
-		k->h = name_final(h, k->kind);
+		k->h = name_hash(ix->pool + k->soff, n);
 	} else {
 		return 0; /* no kind: matches nothing */
 	}
@@ -226,6 +378,18 @@ static int cmp_item(const void *x, const void *y, void *pool)
 	if (a->n != b->n) /* the breaker index */
 		return a->n < b->n ? -1 : 1;
 	return a->port < b->port ? -1 : a->port > b->port;
+}
+
+/* A name of KIND and N bytes (N < 256): some pattern has one (a lookup
+ * probes for no other: a probe is a miss of the cache in a large table). */
+static void set_len(rc_index *ix, int kind, size_t n)
+{
+	ix->name_lens[kind == RC_PAT_WILD][n / 64 % 4] |= 1ull << (n % 64);
+}
+
+static inline int has_len(const rc_index *ix, int kind, size_t n)
+{
+	return ix->name_lens[kind == RC_PAT_WILD][n / 64 % 4] >> (n % 64) & 1;
 }
 
 int rc_index_seal(rc_index *ix)
@@ -273,6 +437,8 @@ int rc_index_seal(rc_index *ix)
 		while (ix->table[s])
 			s = (s + 1) & ix->mask;
 		ix->table[s] = (uint32_t)i + 1;
+		if (e->kind == RC_PAT_HOST || e->kind == RC_PAT_WILD)
+			set_len(ix, e->kind, e->slen);
 		if (e->kind == RC_PAT_IP4 && !seen4[e->len]) {
 			seen4[e->len] = 1;
 			ix->lens4[ix->nlens4++] = e->len;
@@ -439,8 +605,8 @@ int rc_index_addr(const rc_index *ix, int family, const uint8_t *addr, uint16_t 
 }
 
 /* The entry of the name NAME[0..N) (lowercase) of KIND with hash H. */
-static const ent *find_name(const rc_index *ix, uint64_t h, int kind, const char *name,
-			    size_t n)
+static inline const ent *find_name(const rc_index *ix, uint64_t h, int kind, const char *name,
+				   size_t n)
 {
 	for (uint64_t s = h & ix->mask;; s = (s + 1) & ix->mask) {
 		uint32_t t = ix->table[s];
@@ -457,7 +623,7 @@ int rc_index_name(const rc_index *ix, const char *name, uint16_t port, int anypo
 {
 	if (!ix || !name)
 		return -1;
-	char buf[RC_HOST_MAX];
+	lname l;
 	size_t n = strlen(name), off = 0;
 	if (n && name[n - 1] == '.')
 		n--;
@@ -467,24 +633,22 @@ int rc_index_name(const rc_index *ix, const char *name, uint16_t port, int anypo
 		off = n - (RC_HOST_MAX - 1);
 		n = RC_HOST_MAX - 1;
 	}
-	for (size_t i = 0; i < n; i++)
-		buf[i] = (char)lower((unsigned char)name[off + i]);
+	lname_read(&l, name + off, n);
+	const char *buf = (const char *)l.w;
 	int best = -1;
-	uint64_t h = NAME_SEED;
-	for (size_t k = n; k-- > 0;) {
-		h = name_step(h, (unsigned char)buf[k]);
+	size_t k;
+	while (lname_back(&l, &k)) {
 		/* ".example.com" matches a name with at least one byte before it */
-		if (buf[k] == '.' && k + off > 0) {
-			const ent *e = find_name(ix, name_final(h, RC_PAT_WILD), RC_PAT_WILD,
-						 buf + k, n - k);
-			if (e)
-				best = best_of(ix, e, port, anyport, best);
+		if (k + off > 0 && has_len(ix, RC_PAT_WILD, n - k)) {
+			const ent *f = find_name(ix, l.h, RC_PAT_WILD, buf + k, n - k);
+			if (f)
+				best = best_of(ix, f, port, anyport, best);
 		}
 	}
-	if (!off) {
-		const ent *e = find_name(ix, name_final(h, RC_PAT_HOST), RC_PAT_HOST, buf, n);
-		if (e)
-			best = best_of(ix, e, port, anyport, best);
+	if (!off && has_len(ix, RC_PAT_HOST, n)) {
+		const ent *f = find_name(ix, lname_whole(&l), RC_PAT_HOST, buf, n);
+		if (f)
+			best = best_of(ix, f, port, anyport, best);
 	}
 	return best;
 }

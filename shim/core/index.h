@@ -4,9 +4,10 @@
  * Built once per config (core/config.c, when it loads) and read without
  * locks: it never changes once sealed.  A lookup costs a hash probe per
  * distinct CIDR prefix length of the destination's family (one when every
- * address pattern is a single address), one per host name, and one per
- * label of it for the wildcard names; none depends on how many patterns
- * the config has.  The answer is the lowest breaker index among every
+ * address pattern is a single address), and for a host name one for the
+ * name and one per suffix of it that starts at a dot, each only where
+ * some pattern's name (a wildcard's suffix) is as long; none depends on
+ * how many patterns the config has.  A name is read 8 bytes at a time.  The answer is the lowest breaker index among every
  * pattern that matches, which is the first match in file order (breakers
  * are tried in file order, and within a breaker which pattern matched is
  * not asked).  match.h answers with it, and keeps the linear scan it

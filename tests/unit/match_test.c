@@ -32,8 +32,14 @@ static unsigned rnd(unsigned n)
 	return (unsigned)(rs % n);
 }
 
-static const char *labels[] = { "a", "b", "api", "db", "x" };
-static const char *zones[] = { "test", "example.com", "svc.test", "b.test" };
+/* (labels and zones of 8 and 16 bytes and longer: a name is hashed 8
+ * bytes a step within each label) */
+static const char *labels[] = { "a", "b", "api", "db", "x", "payments", "eu-west-1-payments",
+				"abcdefghijklmnop" };
+static const char *zones[] = { "test", "example.com", "svc.test", "b.test", "cluster.local",
+			       "a-long-zone-name.example.com" };
+#define NLABELS (sizeof labels / sizeof *labels)
+#define NZONES  (sizeof zones / sizeof *zones)
 static const unsigned ports[] = { 0, 80, 443, 5432 };
 static const unsigned v4lens[] = { 0, 8, 16, 20, 24, 30, 32, 32, 32 };
 static const unsigned v6lens[] = { 0, 16, 32, 48, 64, 100, 127, 128, 128 };
@@ -54,10 +60,10 @@ static void rand_v6(char *b, size_t n)
 
 static void rand_name(char *b, size_t n)
 {
-	const char *l = labels[rnd(5)], *z = zones[rnd(4)];
+	const char *l = labels[rnd(NLABELS)], *z = zones[rnd(NZONES)];
 	switch (rnd(3)) {
 	case 0: snprintf(b, n, "%s.%s", l, z); break;
-	case 1: snprintf(b, n, "%s.%s.%s", labels[rnd(5)], l, z); break;
+	case 1: snprintf(b, n, "%s.%s.%s", labels[rnd(NLABELS)], l, z); break;
 	default: snprintf(b, n, "%s", z); break;
 	}
 }
@@ -86,7 +92,7 @@ static void net(int family, const char *a, unsigned len, char *out, size_t n)
 /* One random pattern, as text, appended to OUT. */
 static void rand_pattern(char *out, size_t n)
 {
-	char a[64], m[80], p[120];
+	char a[128], m[160], p[200];
 	unsigned port = ports[rnd(4)], len;
 	switch (rnd(6)) {
 	case 0:
@@ -130,8 +136,8 @@ static void rand_pattern(char *out, size_t n)
 
 static char *rand_config(unsigned nb)
 {
-	size_t cap = 64 + nb * 600;
-	char *t = malloc(cap), line[500];
+	size_t cap = 64 + nb * 1100;
+	char *t = malloc(cap), line[1000];
 	size_t len = 0;
 	t[0] = 0;
 	for (unsigned i = 0; i < nb; i++) {
@@ -202,7 +208,7 @@ static void random_configs(void)
 			printf("# no image\n");
 		}
 		for (unsigned q = 0; q < 300; q++, nq++) {
-			char a[80], n0[64], n1[64], qs[256];
+			char a[160], n0[128], n1[128], qs[640];
 			const char *names[2] = { n0, n1 };
 			uint8_t ad[16];
 			int fam = AF_INET;
@@ -278,6 +284,14 @@ static void long_names(void)
 	is_int(rc_match(c, AF_INET, a, 80, names, 1), 0, "...matched by its wildcard");
 	is_int(rc_match_host(c, "H.TEST.", 80), 1, "an exact name: case and a trailing dot ignored");
 	is_int(rc_match_host(c, "example.com", 80), -1, "a wildcard needs a label before it");
+	static const char *odd[] = { "x..example.com", ".example.com", "..example.com",
+				     "a.EXAMPLE.COM.", "h.test..", ".h.test", "H.TesT", "" };
+	for (unsigned i = 0; i < sizeof odd / sizeof *odd; i++) {
+		snprintf(name, sizeof name, "%s", odd[i]);
+		is_int(rc_match(c, AF_INET, a, 80, names, 1),
+		       rc_match_linear(c, AF_INET, a, 80, names, 1), "\"%s\": as the scan answers",
+		       odd[i]);
+	}
 	rc_config_free(c);
 }
 
