@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/hash.h"
 #include "core/index.h"
 #include "core/scratch.h"
 
@@ -59,34 +60,18 @@ struct rc_index {
 
 /* ---- hashing ---- */
 
-/* One step: xor a word in, multiply, fold the high half down (each step
- * one-to-one, core/hash.h), so that the low bits a table index keeps
- * depend on every bit folded in. */
-static inline uint64_t step(uint64_t h, uint64_t w)
-{
-	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-	return h ^ (h >> 32);
-}
+/* Names hash a word at a time (rc_hash_word: each step one-to-one, the
+ * high half folded into the low bits a table index keeps); addresses
+ * with murmur3's finaliser (rc_hash_end), as their words may differ only
+ * in bits a single step would leave out of the low ones (a /24's are a
+ * multiple of 256 apart). */
 
-/* murmur3's finaliser: for an address, whose words may differ only in
- * bits a step would leave out of the low ones (a /24's are a multiple of
- * 256 apart). */
-static inline uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
-/* An IPv4 address's hash is one mix of its word (the IPv6 half W1 is
+/* An IPv4 address's hash is one finaliser of its word (the IPv6 half W1 is
  * 0), an IPv6 one's two: the lookup makes one per prefix length. */
 static inline uint64_t addr_hash(int kind, unsigned len, uint64_t w0, uint64_t w1)
 {
 	uint64_t t = (uint64_t)kind << 8 | len;
-	return kind == RC_PAT_IP4 ? mix(w0 ^ t) : mix(w0 ^ mix(w1 ^ t));
+	return kind == RC_PAT_IP4 ? rc_hash_end(w0 ^ t) : rc_hash_end(w0 ^ rc_hash_end(w1 ^ t));
 }
 
 /* Names hash a label at a time, from the last label to the first, eight
@@ -98,7 +83,6 @@ static inline uint64_t addr_hash(int kind, unsigned len, uint64_t w0, uint64_t w
  * with where its dots are; a label's words are then made from those in
  * registers (a load that spans two words just stored waits for both
  * stores to retire: so read, the lookup took twice as long). */
-#define NAME_SEED  0xcbf29ce484222325ull
 #define NAME_WORDS (RC_HOST_MAX / 8 + 2) /* (RC_HOST_MAX - 1 bytes, then a word of zeros) */
 
 typedef struct lname {
@@ -160,7 +144,7 @@ static inline __attribute__((always_inline)) void lname_read(lname *l, const cha
 {
 	size_t i = 0, r = n % 8;
 	l->nd = 0;
-	l->h = NAME_SEED;
+	l->h = RC_FNV_INIT;
 	l->e = n;
 	for (; i + 8 <= n; i += 8)
 		lname_put(l, i / 8, le64(s + i));
@@ -193,16 +177,16 @@ static inline uint64_t lname_word(const lname *l, size_t a)
 static inline uint64_t label_step(uint64_t h, const lname *l, size_t a, size_t e)
 {
 	for (; a + 8 <= e; a += 8)
-		h = step(h, lname_word(l, a));
+		h = rc_hash_word(h, lname_word(l, a));
 	if (a < e)
-		h = step(h, lname_word(l, a) & (~0ull >> (64 - 8 * (e - a))));
+		h = rc_hash_word(h, lname_word(l, a) & (~0ull >> (64 - 8 * (e - a))));
 	return h;
 }
 
 /* H with a dot before a label of LEN bytes folded in. */
 static inline uint64_t dot_step(uint64_t h, size_t len)
 {
-	return step(h, 0x2e00000000000000ull | len);
+	return rc_hash_word(h, 0x2e00000000000000ull | len);
 }
 
 /* One step back along L: the next suffix that starts at a dot, its start
@@ -256,6 +240,7 @@ static inline uint64_t be_bytes(const uint8_t *a, int n)
 static inline void words(int family, const uint8_t *a, uint64_t *w0, uint64_t *w1)
 {
 	if (family == AF_INET) {
+		/* (spelled out: be_bytes(a, 4) stays a loop at -O2) */
 		*w0 = (uint64_t)a[0] << 56 | (uint64_t)a[1] << 48 | (uint64_t)a[2] << 40 |
 		      (uint64_t)a[3] << 32;
 		*w1 = 0;
