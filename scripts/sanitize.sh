@@ -113,9 +113,6 @@ xreport tests/26-config.t 'asan.sh.*' 'ERROR: AddressSanitizer: SEGV on unknown 
 xreport tests/81-tls.t 'asan.php.*' 'with RTLD_DEEPBIND flag which is incompatible with sanitizer runtime' \
 	"php loads opcache.so with dlopen(RTLD_DEEPBIND); the ASan runtime reports that and stops php before any of its code runs (google/sanitizers#611)"
 
-xreport tests/3a-engine-faults.t 'asan.fault_sigconnect_nodefer.*' 'ERROR: AddressSanitizer' \
-	"the nodefer variant's known failure, a TODO of the test in every build: connect() from a SA_NODEFER SIGALRM handler is not seen to be in a handler (shim/engine/sig.h), so a reload runs there and the program's heap is corrupted; in some runs the crash lands in the program's free(), where ASan reports it (in others glibc's malloc check aborts first, no report)"
-
 # xfail_why FILE DESC: the reason when FILE's assertion DESC is an XFAIL.
 xfail_why() {
 	local i

@@ -21,6 +21,12 @@
 #     connection's destination.
 #  H. Memory stays bounded across hundreds of live reloads of a 41-breaker
 #     config.
+#  I. Handlers the signal mask cannot tell (SA_NODEFER, sysv_signal, on an
+#     alternate stack) and jumps out of them (siglongjmp, longjmp,
+#     _longjmp, __longjmp_chk): no reload inside one, the next call outside
+#     reloads, and the program sees its own dispositions; a siglongjmp out
+#     of a hook's wait (alarm around a blocking connect) leaves the socket's
+#     flags as the program had them and the shim counting afterwards.
 # The programs are tests/clients/fault_*.c and fault_pyloop.py (usage in
 # their headers).
 source "$(dirname "$0")/lib.sh"
@@ -28,7 +34,7 @@ need_build
 
 CL=$ROOT/tests/clients
 for p in fault_loop fault_sigbus fault_sigconnect fault_fork fault_eintr fault_stalefd \
-	fault_dup2race; do
+	fault_dup2race fault_handlers; do
 	${CC:-cc} -O1 -pthread -o "$T/$p" "$CL/$p.c" 2>"$T/cc.err" ||
 		bail_out "cannot build $p: $(head -c 300 "$T/cc.err")"
 done
@@ -162,23 +168,16 @@ rm -f "$T/sigconn.stop"
 ) &
 EDITOR_JOB=$!
 # The third: the handler has SA_NODEFER too (SIGALRM is not blocked while
-# it runs), so a shim that looks for a blocked signal to tell it is in a
-# handler does not see it: known, see shim/engine/sig.h.
+# it runs), so the mask cannot tell the shim it is in a handler: the
+# shim's trampoline does (shim/engine/sig.h).
 for variant in plain malloc_debug nodefer; do
 	pre=$SHIM nd=
 	if [ $variant = malloc_debug ]; then
 		[ -n "$MDEBUG" ] || { skip "no libc_malloc_debug.so.0" 4; continue; }
 		pre="$SHIM $MDEBUG"
 	fi
-	TODO= prog=$T/fault_sigconnect
-	if [ $variant = nodefer ]; then
-		nd=nodefer
-		TODO="a SA_NODEFER handler is not seen to be one (shim/engine/sig.h)"
-		# under its own name, so that a sanitizer report of this known
-		# failure is told from the other variants' (scripts/sanitize.sh)
-		cp "$T/fault_sigconnect" "$T/fault_sigconnect_nodefer"
-		prog=$T/fault_sigconnect_nodefer
-	fi
+	prog=$T/fault_sigconnect
+	[ $variant = nodefer ] && nd=nodefer
 	r0=$(log_count 'event=reload')
 	timed ms timeout -k 2 8 env LD_PRELOAD="$pre" RECLOSER_CONFIG="$CFG" \
 		MALLOC_CHECK_=3 MALLOC_PERTURB_=165 "$prog" "$P" 2 $nd \
@@ -189,8 +188,6 @@ for variant in plain malloc_debug nodefer; do
 		diag "stderr: $(head -c 300 "$T/sigconn.err")"
 	like "$out" '^loops=[0-9]+ main_ok=0 handler_ok=0 handler_fail=[1-9][0-9]+ signals=[1-9][0-9]+$' \
 		"...it ran to the end, its connects refused by the kernel ($out)"
-	TODO=
-	[ $variant = nodefer ] && continue
 	cmp_ok "$(($(log_count 'event=reload') - r0))" '>=' 1 "...and the config was reloaded meanwhile (event=reload)"
 	ok $(((ms >= 1900 && ms < 6000) ? 0 : 1)) "...in about its 2 s, not cut short ($ms ms)"
 done
@@ -379,5 +376,41 @@ is "$st" 0 "the process ran through the reloads, exit 0"
 cmp_ok "$((r1 - r0))" '>=' 300 "it reloaded the 41-breaker config hundreds of times ($((r1 - r0)) reloads measured, $(elapsed_ms "$t0") ms)"
 grow=$((rss1 - rss0))
 cmp_ok "$grow" '<' 5120 "VmRSS grew by less than 5 MB over them ($rss0 kB -> $rss1 kB: +$grow kB, $((grow * 1024 / (r1 - r0 + 1))) bytes per reload)"
+
+# ===================================================================
+# I. Handlers the mask cannot tell, and jumps out of handlers.
+# ===================================================================
+use handlers
+# every way to set a handler, asked back and called: the same under the shim
+plain=$(timeout 10 "$T/fault_handlers" dispositions 2>&1)
+write_config
+P=$(closed_port)
+breaker dead "match=127.0.0.1:$P"
+shimmed=$(under_shim "$T/fault_handlers" dispositions 2>&1)
+is "$shimmed" "$plain" "dispositions (sigaction with and without SA_NODEFER/SA_SIGINFO, signal, bsd_signal, sysv_signal, sigset), asked back and called: the same under the shim"
+like "$plain" 'nodefer siginfo called: sig=[0-9]+ code_is_tkill=1' "...and the run says something (an SA_SIGINFO handler gets its siginfo)"
+like "$plain" 're-entered: depth=0 max=3' "...(an SA_NODEFER handler re-entered by its own signal)"
+# reloads: a breaker on a port nothing listens on, reload checks every 10 ms
+write_config reload=10ms
+breaker dead "match=127.0.0.1:$P" failure_threshold=0 failure_rate=0
+out=$(under_shim "$T/fault_handlers" reloads "$CFG" "$LOG" "$P" 2>&1); st=$?
+is "$st" 0 "reloads: the program ran to the end" || diag "$out"
+for kind in nodefer sysv_signal nodefer_onstack siglongjmp longjmp _longjmp __longjmp_chk nodefer_again; do
+	line=$(grep "^$kind " <<<"$out")
+	like "$line" '^[a-z_]+ in_handler=0 after=[1-9]' \
+		"$kind: a connect in the handler does not reload (it waits), the next call outside it does ($line)"
+done
+is "$(log_count 'event=config_error')" 0 "...every reload read a whole config"
+# out of a hook's wait: alarm(1) + siglongjmp out of a connect to a blackhole
+start_server BH blackhole
+start_server WEB http
+write_config
+breaker bh "match=127.0.0.1:$BH" connect_timeout=5s
+breaker web "match=127.0.0.1:$WEB"
+out=$(RUN_TIMEOUT=20 under_shim "$T/fault_handlers" jumpout "$BH" "$WEB" 2>&1); st=$?
+is "$st" 0 "jumpout: alarm + siglongjmp out of two blocking connects (connect_timeout 5s), exit 0"
+like "$out" 'nonblock=0' "...the sockets' flags after the jump are the program's (no O_NONBLOCK the shim set for its wait)"
+like "$out" 'ok=3' "...then 3 requests elsewhere answered"
+is "$(counts web | cut -d' ' -f1,2)" "3 0" "...and counted: the shim acts in that thread after the jump (calls 3, failures 0)"
 
 done_testing

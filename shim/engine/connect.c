@@ -15,6 +15,7 @@
 #include "engine/gate.h"
 #include "engine/names.h"
 #include "engine/real.h"
+#include "engine/sig.h"
 #include "engine/timer.h"
 #include "engine/wait.h"
 
@@ -158,6 +159,72 @@ static void track(int fd, rc_fd *e, const rc_bk *bk, const rc_dest *d, uint64_t 
 	rc_call_start(e, start_us);
 }
 
+/* The end of rc_connect's call on fd to D of BK, started at START_US
+ * (FLAGS: the socket's, BLOCKING if it was), with OUTCOME (errno ERR):
+ * tracked as connected or still connecting, or judged, or given up. */
+static void settle(int fd, const rc_bk *bk, const rc_dest *d, uint64_t start_us, int blocking,
+		   int flags, rc_ticket *t, rc_bh_hold *cn, int outcome, int err)
+{
+	const rc_breaker_cfg *b = bk->cfg;
+	rc_fd *ne = (outcome == RC_OK || outcome == PENDING) ? rc_fd_get(fd) : NULL;
+	if (ne && !rc_fd_claim_any(ne))
+		ne = NULL; /* another thread is at the entry: leave it untracked */
+	if (ne) {
+		/* connected (the call goes on until the first response byte) or
+		 * still connecting (settled by I/O, SO_ERROR or close) */
+		track(fd, ne, bk, d, start_us, 0);
+		ne->nonblock = !blocking && flags >= 0;
+		ne->t = *t;
+		ne->cn = *cn;
+		rc_fd_release(ne, outcome == RC_OK ? RC_FD_WAITING : RC_FD_CONNECTING);
+		if (outcome == PENDING && b->connect_timeout)
+			rc_timer_arm(ne, start_us + b->connect_timeout * 1000, RC_DL_CONNECT);
+	} else if (outcome == RC_OK || outcome == PENDING || outcome == NOT_OURS) {
+		rc_gate_cancel(bk, t); /* untracked, or the app's own error */
+		rc_gate_conn_give(bk, cn);
+	} else {
+		rc_gate_verdict(bk, t, outcome, start_us, rc_now_us(), d->family, d->addr, d->port,
+				err);
+		rc_gate_conn_give(bk, cn);
+	}
+}
+
+/* What rc_connect holds from its admission on, should a handler
+ * siglongjmp out of a wait in it (for a bulkhead's ticket, for the
+ * connect itself): given up as when the wait ends with EINTR
+ * (engine/sig.h).  Admitted only: the ticket is cancelled.  Connecting:
+ * the socket's flags are put back, the wait's record in the slot dropped,
+ * and the socket tracked as still connecting, as the kernel leaves it
+ * (judged by its connect_timeout, its first I/O or its close). */
+enum { HELD_ADMITTED = 1, HELD_BOUNDED = 2, HELD_KERNEL = 3 };
+struct held {
+	rc_undo u; /* first */
+	int stage, fd, flags, blocking, pi;
+	uint64_t pv, start_us;
+	const rc_bk *bk;
+	const rc_dest *d;
+	rc_ticket *t;
+	rc_bh_hold *cn;
+	rc_live **L;
+};
+
+static void connect_left(rc_undo *u)
+{
+	struct held *h = (struct held *)u;
+	if (h->stage == HELD_ADMITTED) {
+		rc_gate_cancel(h->bk, h->t);
+		rc_gate_conn_give(h->bk, h->cn);
+	} else {
+		if (h->stage == HELD_BOUNDED) {
+			REAL(fcntl)(h->fd, F_SETFL, h->flags);
+			rc_breaker_pend_drop(h->bk->slot, h->pi, h->pv);
+		}
+		settle(h->fd, h->bk, h->d, h->start_us, h->blocking, h->flags, h->t, h->cn, PENDING,
+		       EINTR);
+	}
+	rc_live_unuse_at(h->L);
+}
+
 int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	rc_dest d;
@@ -216,6 +283,10 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	int r, err, outcome;
 	rc_bh_hold cn = { -1, 0 };
 	int waited = 0;
+	struct held h = { .stage = HELD_ADMITTED, .fd = fd, .flags = flags, .blocking = blocking,
+			  .pi = -1, .start_us = start_us, .bk = bk, .d = &d, .t = &t, .cn = &cn,
+			  .L = &L };
+	rc_undo_push(&h.u, connect_left);
 	if (__builtin_expect(rc_gate_capped(bk), 0)) {
 		/* bulkheads: a ticket (and a connection record), waited for
 		 * no longer than the connect itself may take; the wait is part
@@ -223,6 +294,7 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		uint64_t w = start_us;
 		if (rc_gate_bulkhead(bk, &t, fd, blocking, b->connect_timeout, &cn, &w,
 				     d.family, d.addr, d.port) == RC_REJECT) {
+			rc_undo_pop(&h.u);
 			RC_ERRNO(b->reject_errno);
 			return -1;
 		}
@@ -238,6 +310,7 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	if (!blocking || !bound_ms || app) {
 		/* non-blocking, or the kernel's own bound applies: pass through */
+		h.stage = HELD_KERNEL;
 		r = REAL(connect)(fd, sa, len);
 		err = errno;
 		outcome = r == 0 ? RC_OK
@@ -247,31 +320,18 @@ int rc_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		uint64_t pv = 0;
 		int pi = rc_breaker_pend_add(bk->slot, rc_self_pid(),
 					     start_us / 1000 + bound_ms + 1, 1, &t, &pv);
+		h.pi = pi;
+		h.pv = pv;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		h.stage = HELD_BOUNDED;
 		r = bounded_connect(fd, flags, sa, len, start_us, bound_ms, &outcome);
 		err = errno;
 		rc_breaker_pend_drop(bk->slot, pi, pv);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		h.stage = HELD_KERNEL; /* the flags are the program's again */
 	}
-	rc_fd *ne = (outcome == RC_OK || outcome == PENDING) ? rc_fd_get(fd) : NULL;
-	if (ne && !rc_fd_claim_any(ne))
-		ne = NULL; /* another thread is at the entry: leave it untracked */
-	if (ne) {
-		/* connected (the call goes on until the first response byte) or
-		 * still connecting (settled by I/O, SO_ERROR or close) */
-		track(fd, ne, bk, &d, start_us, 0);
-		ne->nonblock = !blocking && flags >= 0;
-		ne->t = t;
-		ne->cn = cn;
-		rc_fd_release(ne, outcome == RC_OK ? RC_FD_WAITING : RC_FD_CONNECTING);
-		if (outcome == PENDING && b->connect_timeout)
-			rc_timer_arm(ne, start_us + b->connect_timeout * 1000, RC_DL_CONNECT);
-	} else if (outcome == RC_OK || outcome == PENDING || outcome == NOT_OURS) {
-		rc_gate_cancel(bk, &t); /* untracked, or the app's own error */
-		rc_gate_conn_give(bk, &cn);
-	} else {
-		rc_gate_verdict(bk, &t, outcome, start_us, rc_now_us(), d.family, d.addr, d.port,
-				err);
-		rc_gate_conn_give(bk, &cn);
-	}
+	rc_undo_pop(&h.u);
+	settle(fd, bk, &d, start_us, blocking, flags, &t, &cn, outcome, err);
 	if (r != 0)
 		RC_ERRNO(err);
 	return r;

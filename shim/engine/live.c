@@ -111,25 +111,39 @@ static const rc_bk *bind_slot(rc_live *L, unsigned i, int create);
  * half done (a siglongjmp out of an alarm around connect); nor is it
  * cancelled half way (its sleeps and log writes are cancellation points).
  * That is two system calls, once per breaker per config in force. */
-static const rc_bk *bind_bk(rc_live *L, unsigned i, int create)
+/* One piece for the thread's signal handlers and for cancellation: every
+ * signal but the faults blocked (*OLD: the mask before), cancellation off
+ * (*CS: its state before), until whole_end. */
+static void whole_begin(sigset_t *old, int *cs)
 {
-	if (binding)
-		return NULL;
-	sigset_t all, old;
-	int cs;
+	sigset_t all;
 	sigfillset(&all);
 	sigdelset(&all, SIGBUS);
 	sigdelset(&all, SIGSEGV);
 	sigdelset(&all, SIGFPE);
 	sigdelset(&all, SIGILL);
 	sigdelset(&all, SIGTRAP);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, cs);
+}
+
+static void whole_end(const sigset_t *old, int cs)
+{
+	pthread_setcancelstate(cs, NULL);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+static const rc_bk *bind_bk(rc_live *L, unsigned i, int create)
+{
+	if (binding)
+		return NULL;
+	sigset_t old;
+	int cs;
+	whole_begin(&old, &cs);
 	binding = 1;
 	const rc_bk *b = bind_slot(L, i, create);
 	binding = 0;
-	pthread_setcancelstate(cs, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	whole_end(&old, cs);
 	return b;
 }
 
@@ -481,6 +495,14 @@ void rc_live_maybe_reload(uint64_t now_ms)
 			/* loading allocates: not inside a signal handler */
 			__atomic_store_n(&deferred, 1, __ATOMIC_RELAXED);
 		} else {
+			/* one piece for the thread's handlers, as a bind (bind_bk):
+			 * a handler that siglongjmps out of the connect the reload
+			 * runs in (an alarm around it) never leaves it half done,
+			 * in malloc or holding the reloader's flag */
+			sigset_t old;
+			int cs = 0, work = changed || moved || retired;
+			if (work)
+				whole_begin(&old, &cs);
 			__atomic_store_n(&deferred, 0, __ATOMIC_RELAXED);
 			if (moved)
 				rejoin(L);
@@ -490,6 +512,8 @@ void rc_live_maybe_reload(uint64_t now_ms)
 					__atomic_store_n(&image_lost, 0, __ATOMIC_RELEASE);
 			}
 			reap();
+			if (work)
+				whole_end(&old, cs);
 		}
 	}
 	__atomic_store_n(&reloading, 0, __ATOMIC_RELEASE);

@@ -18,6 +18,7 @@
 rc_sys rc_sys_fn;
 
 __thread int rc_guard __attribute__((tls_model("initial-exec")));
+__thread uintptr_t rc_guard_sp __attribute__((tls_model("initial-exec")));
 __thread int rc_curl_depth __attribute__((tls_model("initial-exec")));
 static uint32_t pid_fallback;        /* where the pid lives without WIPEONFORK */
 RC_HOT_DATA uint32_t *rc_pid_cell = &pid_fallback;

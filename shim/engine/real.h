@@ -11,6 +11,7 @@
 #define RC_REAL_H
 
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +58,10 @@ void rc_real_log_missing(void);
 /* Nonzero while this thread runs shim code: hooked calls the shim makes
  * itself (inside libc, inih, dlsym) go straight to the real function. */
 extern __thread int rc_guard __attribute__((tls_model("initial-exec")));
+/* Where the outermost scope of this thread's guard was entered (a frame
+ * address): a siglongjmp to a frame above it leaves the shim's code
+ * (engine/sig.h, rc_sig_jumping). */
+extern __thread uintptr_t rc_guard_sp __attribute__((tls_model("initial-exec")));
 
 /* The scope of shim code inside a hook: RC_SCOPE() at the top of a block
  * raises the guard and saves errno; leaving the block (by any path, a
@@ -74,7 +79,8 @@ typedef struct rc_scope {
 
 static inline rc_scope rc_scope_enter(void)
 {
-	rc_guard++;
+	if (!rc_guard++)
+		rc_guard_sp = (uintptr_t)__builtin_frame_address(0);
 	return (rc_scope){ errno, -1 };
 }
 
@@ -85,6 +91,7 @@ static inline rc_scope rc_scope_enter_inner(void)
 {
 	if (rc_guard++)
 		return (rc_scope){ 0, -2 };
+	rc_guard_sp = (uintptr_t)__builtin_frame_address(0);
 	return (rc_scope){ errno, -1 };
 }
 

@@ -20,7 +20,7 @@ static int fault_signal(int sig)
 static int caught(int sig, int *flags)
 {
 	struct sigaction sa;
-	if (fault_signal(sig) || REAL(sigaction)(sig, NULL, &sa) != 0)
+	if (REAL(sigaction)(sig, NULL, &sa) != 0)
 		return 0;
 	*flags = sa.sa_flags;
 	return (sa.sa_flags & SA_SIGINFO) ? sa.sa_sigaction != NULL
@@ -32,7 +32,7 @@ int rc_sig_restart(void)
 	RC_KEEP_ERRNO();
 	int flags;
 	for (int sig = 1; sig < NSIG; sig++)
-		if (caught(sig, &flags) && !(flags & SA_RESTART))
+		if (!fault_signal(sig) && caught(sig, &flags) && !(flags & SA_RESTART))
 			return 0;
 	return 1;
 }
@@ -74,9 +74,231 @@ void rc_sig_first_look(void)
 	}
 }
 
+/* ---- handlers the mask cannot tell: SA_NODEFER ----
+ *
+ * A handler installed with SA_NODEFER leaves its signal unblocked while it
+ * runs, so the mask says nothing.  The program's SA_NODEFER handlers (for
+ * signals other than the fault signals, which the shim does not wrap) are
+ * therefore installed behind a trampoline, tramp(), that notes on this
+ * thread's list of handler frames where its frame is, calls the program's
+ * handler with what the kernel gave, and takes the note off when it
+ * returns.  What the program asks of the disposition (sigaction, signal,
+ * sysv_signal, bsd_signal, sigset) names its own handler and flags, never
+ * the trampoline.
+ *
+ * The program's handler is held in a record that never changes once made
+ * (one per handler and kind, shared by the signals that use it, from a
+ * fixed pool): a signal's slot points at one, swapped whole, so a
+ * trampoline running in a handler, or a sigaction racing another thread's,
+ * never reads half of one.  Records left unused are not reused: a program
+ * that made more than RECS different SA_NODEFER handlers gets the later
+ * ones installed as they are (and unseen, as before).
+ *
+ * A handler left by a jump (siglongjmp, longjmp) never returns through
+ * the trampoline: the jump hooks drop its note, knowing where the jump
+ * lands (rc_sig_jumping).  One left some other way (setcontext, a jump
+ * inside libc) leaves its note behind until the thread runs at or above
+ * the frame it marks (stacks grow down) on the same stack, which
+ * rc_sig_maybe_in_handler and a trampoline that finds notes already there
+ * see and drop; meanwhile, a call made from deeper down is taken to be in
+ * the handler (its reload waits).  Which stack a note is on is told by
+ * the thread's alternate signal stack (sigaltstack): a note on it is live
+ * only while the thread is on it. */
+
+#define RECS   128  /* records of program handlers */
+#define FRAMES 8    /* handler frames noted per thread (deeper: counted, taken as live) */
+#define NSLOT  65   /* signals 1..64 */
+
+struct rec {
+	union {
+		void (*h)(int);
+		void (*sa)(int, siginfo_t *, void *);
+	} fn;
+	int siginfo;  /* fn.sa (SA_SIGINFO) or fn.h */
+	int ready;    /* made: found by rec_for */
+};
+
+static struct rec recs[RECS];
+static unsigned nrecs;
+static const struct rec *slot[NSLOT];
+
+static __thread uintptr_t frame_sp[FRAMES] __attribute__((tls_model("initial-exec")));
+static __thread unsigned frames __attribute__((tls_model("initial-exec")));
+
+/* A record of ACT's handler: found, made, or NULL when the pool is spent. */
+static const struct rec *rec_for(const struct sigaction *act)
+{
+	int si = (act->sa_flags & SA_SIGINFO) != 0;
+	unsigned n = __atomic_load_n(&nrecs, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n && i < RECS; i++) {
+		if (!__atomic_load_n(&recs[i].ready, __ATOMIC_ACQUIRE) || recs[i].siginfo != si)
+			continue;
+		if (si ? recs[i].fn.sa == act->sa_sigaction : recs[i].fn.h == act->sa_handler)
+			return &recs[i];
+	}
+	unsigned i = __atomic_fetch_add(&nrecs, 1, __ATOMIC_ACQ_REL);
+	if (i >= RECS) {
+		__atomic_store_n(&nrecs, RECS, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	if (si)
+		recs[i].fn.sa = act->sa_sigaction;
+	else
+		recs[i].fn.h = act->sa_handler;
+	recs[i].siginfo = si;
+	__atomic_store_n(&recs[i].ready, 1, __ATOMIC_RELEASE);
+	return &recs[i];
+}
+
+/* Where this thread runs: its alternate signal stack, if it has one
+ * (*ALT set, *ON nonzero while it runs on it). */
+static void alt_stack(stack_t *alt, int *on)
+{
+	int e = errno;
+	if (sigaltstack(NULL, alt) != 0 || (alt->ss_flags & SS_DISABLE)) {
+		alt->ss_sp = NULL;
+		alt->ss_size = 0;
+		*on = 0;
+	} else {
+		*on = (alt->ss_flags & SS_ONSTACK) != 0;
+	}
+	errno = e;
+}
+
+/* Nonzero if the handler whose frame is at FSP still runs, seen from SP. */
+static int frame_live(uintptr_t fsp, uintptr_t sp, const stack_t *alt, int on_alt)
+{
+	if (fsp - (uintptr_t)alt->ss_sp < alt->ss_size) /* its frame is on the alternate stack */
+		return on_alt && sp < fsp;
+	return on_alt || sp < fsp;
+}
+
+/* Drop the notes of handlers left by siglongjmp, seen from SP. */
+static void prune(uintptr_t sp, const stack_t *alt, int on_alt)
+{
+	unsigned n = __atomic_load_n(&frames, __ATOMIC_RELAXED);
+	while (n > 0 && n <= FRAMES && !frame_live(frame_sp[n - 1], sp, alt, on_alt))
+		n--;
+	__atomic_store_n(&frames, n, __ATOMIC_RELAXED);
+}
+
+static void tramp(int sig, siginfo_t *si, void *ctx)
+{
+	const struct rec *r = sig > 0 && sig < NSLOT ? __atomic_load_n(&slot[sig], __ATOMIC_ACQUIRE)
+						     : NULL;
+	if (!r)
+		return;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (__atomic_load_n(&frames, __ATOMIC_RELAXED)) {
+		stack_t alt;
+		int on;
+		alt_stack(&alt, &on);
+		prune(sp, &alt, on);
+	}
+	/* the note first, then the count, then the note again: a signal
+	 * that comes between takes the same place and gives it back */
+	unsigned me = __atomic_load_n(&frames, __ATOMIC_RELAXED);
+	if (me < FRAMES)
+		frame_sp[me] = sp;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&frames, me + 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (me < FRAMES)
+		frame_sp[me] = sp;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (r->siginfo)
+		r->fn.sa(sig, si, ctx);
+	else
+		r->fn.h(sig);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&frames, me, __ATOMIC_RELAXED); /* and any a siglongjmp left above */
+}
+
+/* Nonzero while SIG's disposition is one the shim put the trampoline in
+ * (set once the kernel has it, cleared once another replaced it). */
+static uint8_t wrapped[NSLOT];
+
+/* OLD, SIG's disposition from the kernel, as the program is to see it:
+ * the handler behind the trampoline (R: the record in SIG's slot when OLD
+ * was in force), and without the SA_SIGINFO the shim added to a handler
+ * that had none, even once SA_RESETHAND put SIG_DFL in its place. */
+static void as_set(int sig, struct sigaction *old, const struct rec *r)
+{
+	if (!r)
+		return;
+	if (old->sa_sigaction != tramp) {
+		if (__atomic_load_n(&wrapped[sig], __ATOMIC_ACQUIRE) && !r->siginfo &&
+		    (old->sa_flags & SA_RESETHAND) && old->sa_handler == SIG_DFL)
+			old->sa_flags &= ~SA_SIGINFO;
+		return;
+	}
+	if (r->siginfo) {
+		old->sa_flags |= SA_SIGINFO;
+		old->sa_sigaction = r->fn.sa;
+	} else {
+		old->sa_flags &= ~SA_SIGINFO;
+		old->sa_handler = r->fn.h;
+	}
+}
+
+int rc_sig_action(int sig, const struct sigaction *act, struct sigaction *oact)
+{
+	struct sigaction k, old;
+	const struct rec *r = NULL, *prev = NULL;
+	int in = sig > 0 && sig < NSLOT;
+	if (in)
+		prev = __atomic_load_n(&slot[sig], __ATOMIC_ACQUIRE);
+	if (act && in && !fault_signal(sig) && (act->sa_flags & SA_NODEFER) &&
+	    ((act->sa_flags & SA_SIGINFO) ? act->sa_sigaction != NULL
+					  : (act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN)) &&
+	    act->sa_sigaction != tramp && (r = rec_for(act)) != NULL) {
+		k = *act;
+		k.sa_flags |= SA_SIGINFO;
+		k.sa_sigaction = tramp;
+		/* the record in place before the kernel can call the trampoline */
+		__atomic_store_n(&slot[sig], r, __ATOMIC_RELEASE);
+		act = &k;
+	}
+	int rc = REAL(sigaction)(sig, act, oact ? &old : NULL);
+	if (rc != 0) {
+		if (r) {
+			int e = errno;
+			__atomic_store_n(&slot[sig], prev, __ATOMIC_RELEASE);
+			errno = e;
+		}
+		return rc;
+	}
+	if (oact) {
+		if (in)
+			as_set(sig, &old, prev);
+		*oact = old;
+	}
+	if (in && act)
+		__atomic_store_n(&wrapped[sig], r != NULL, __ATOMIC_RELEASE);
+	return 0;
+}
+
+sighandler_t rc_sig_handler_set(int sig, sighandler_t h)
+{
+	if (sig <= 0 || sig >= NSLOT || (void *)h != (void *)tramp)
+		return h;
+	const struct rec *r = __atomic_load_n(&slot[sig], __ATOMIC_ACQUIRE);
+	if (!r)
+		return h;
+	return r->siginfo ? (sighandler_t)(void (*)(void))r->fn.sa : r->fn.h;
+}
+
 int rc_sig_maybe_in_handler(void)
 {
 	RC_KEEP_ERRNO();
+	stack_t alt;
+	int on_alt;
+	alt_stack(&alt, &on_alt);
+	if (on_alt) /* the alternate stack is a handler's */
+		return 1;
+	prune((uintptr_t)__builtin_frame_address(0), &alt, on_alt);
+	if (__atomic_load_n(&frames, __ATOMIC_RELAXED))
+		return 1;
 	uint64_t blocked, caught_blocked;
 	int ok;
 	look(&blocked, &caught_blocked, &ok);
@@ -91,6 +313,91 @@ int rc_sig_maybe_in_handler(void)
 	}
 	base_blocked &= blocked; /* unblocked since: no longer the thread's habit */
 	return (caught_blocked & ~base_blocked) != 0;
+}
+
+/* ---- siglongjmp out of a handler ---- */
+
+static __thread rc_undo *undo_top __attribute__((tls_model("initial-exec")));
+
+void rc_undo_push(rc_undo *u, void (*fn)(rc_undo *))
+{
+	u->fn = fn;
+	u->next = undo_top;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	undo_top = u;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+void rc_undo_pop(rc_undo *u)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (undo_top == u)
+		undo_top = u->next;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* The stack pointer ENV resumes at, or 0 where that is not known.  glibc
+ * keeps it in the jmp_buf mangled (PTR_MANGLE: xor with the thread's
+ * pointer guard, at %fs:0x30, then rotated left 17 bits), slot 6 on
+ * x86-64; the same since glibc 2.4. */
+static uintptr_t target_sp(const void *env)
+{
+#if defined(__x86_64__) && defined(__GLIBC__)
+	uintptr_t v, guard;
+	memcpy(&v, (const char *)env + 6 * sizeof(long), sizeof v);
+	__asm__("mov %%fs:0x30, %0" : "=r"(guard));
+	v = (v >> 17) | (v << 47);
+	return v ^ guard;
+#else
+	(void)env;
+	return 0;
+#endif
+}
+
+/* Nonzero if a jump to TO leaves the frame at A: below TO on the same
+ * stack, or on the alternate stack when TO is not. */
+static int left(uintptr_t a, uintptr_t to, const stack_t *alt, int to_alt)
+{
+	int a_alt = a - (uintptr_t)alt->ss_sp < alt->ss_size;
+	if (a_alt != to_alt)
+		return a_alt;
+	return a < to;
+}
+
+void rc_sig_jumping(const void *env)
+{
+	if (!__atomic_load_n(&frames, __ATOMIC_RELAXED) && !rc_guard && !undo_top)
+		return;
+	uintptr_t to = target_sp(env);
+	if (!to)
+		return;
+	int e = errno;
+	stack_t alt;
+	int on;
+	alt_stack(&alt, &on);
+	int to_alt = to - (uintptr_t)alt.ss_sp < alt.ss_size;
+	/* a frame above this one on this stack (or on the alternate stack,
+	 * or, from it, any stack pointer); else the jmp_buf is not read as
+	 * this glibc keeps it: nothing is done */
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	if ((to & 7) || !(to_alt || on || (to > here && to - here < (1ull << 32)))) {
+		errno = e;
+		return;
+	}
+	if (__atomic_load_n(&frames, __ATOMIC_RELAXED))
+		prune(to, &alt, to_alt);
+	/* what the code jumped out of held is given up, newest first, under
+	 * the guard; out of the shim's code altogether (to the program's
+	 * frame that called it), the guard comes down */
+	int g = rc_guard;
+	rc_guard = g + 1;
+	rc_undo *u;
+	while ((u = undo_top) != NULL && left((uintptr_t)u, to, &alt, to_alt)) {
+		undo_top = u->next;
+		u->fn(u);
+	}
+	rc_guard = g > 0 && left(rc_guard_sp, to, &alt, to_alt) ? 0 : g;
+	errno = e;
 }
 
 /* ---- SIGBUS on the state file's mapping ---- */

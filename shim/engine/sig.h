@@ -4,7 +4,9 @@
 #ifndef RC_SIG_H
 #define RC_SIG_H
 
+#include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Nonzero (restart) if every caught signal's handler has SA_RESTART, as
  * the kernel would restart the interrupted call; which signal came is not
@@ -12,12 +14,54 @@
  * the faulting instruction and never interrupt a wait: they do not count. */
 int rc_sig_restart(void);
 
-/* Nonzero if this thread may be running a signal handler: a caught
- * signal (fault signals aside) is blocked in its mask, as it is while its
- * handler runs, and the thread did not already keep it blocked at its
- * first look (a JVM keeps SIGQUIT blocked and caught in all its threads
- * but one).  A handler installed with SA_NODEFER is not seen. */
+/* Nonzero if this thread may be running a signal handler:
+ *  - it runs on its alternate signal stack (sigaltstack: SS_ONSTACK);
+ *  - or a handler the program installed with SA_NODEFER (through the
+ *    hooked sigaction or sysv_signal) runs: such a handler leaves its
+ *    signal unblocked, so the shim installs it behind a trampoline that
+ *    notes its frame (rc_sig_action);
+ *  - or a caught signal is blocked in its mask, as it is while its
+ *    handler runs, and the thread did not already keep it blocked at its
+ *    first look (a JVM keeps SIGQUIT blocked and caught in all its threads
+ *    but one).
+ * Not seen: an SA_NODEFER handler installed where the hooks cannot see
+ * (a raw rt_sigaction, sigvec) and not on the alternate stack, or one for
+ * a fault signal (SEGV, BUS, FPE, ILL, TRAP, SYS), which is never
+ * wrapped. */
 int rc_sig_maybe_in_handler(void);
+
+/* The hooked sigaction: as sigaction(2), but a handler with SA_NODEFER
+ * (not for a fault signal) is installed behind the trampoline, and what
+ * *OACT gets names the program's own handler and flags, never the
+ * trampoline.  Async-signal-safe, as sigaction is. */
+int rc_sig_action(int sig, const struct sigaction *act, struct sigaction *oact);
+
+/* H, a handler the kernel reports for SIG (signal, sigset, bsd_signal
+ * return it), as the program set it: the trampoline is named as the
+ * handler behind it. */
+__sighandler_t rc_sig_handler_set(int sig, __sighandler_t h);
+
+/* What a piece of shim code that holds something while it waits (a
+ * ticket, a socket's flags) does should a handler siglongjmp out of the
+ * wait: a record on the stack of the function that holds it, pushed
+ * before the wait and popped after.  FN gets the record (embed it first
+ * in a struct of what FN needs). */
+typedef struct rc_undo {
+	struct rc_undo *next;
+	void (*fn)(struct rc_undo *);
+} rc_undo;
+void rc_undo_push(rc_undo *u, void (*fn)(rc_undo *));
+void rc_undo_pop(rc_undo *u);
+
+/* ENV is about to be jumped to (the hooked longjmp, _longjmp, siglongjmp,
+ * __longjmp_chk).  Where the frame it resumes is known (glibc on x86-64:
+ * its saved stack pointer), the notes of the SA_NODEFER handlers it
+ * leaves are dropped; and if it leaves the shim's own code (a handler
+ * that interrupted a wait in a hook jumps back to the program), what that
+ * code held is given up, as when the wait ends with EINTR: the records of
+ * rc_undo_push run, newest first, and the guard comes down.  Cheap when
+ * there is nothing to do (no note, no guard raised). */
+void rc_sig_jumping(const void *env);
 
 /* The thread's first look, taken when it makes a TCP socket, as outside
  * any handler (a thread whose first TCP socket is made inside a handler

@@ -12,6 +12,7 @@
 #include "engine/gate.h"
 #include "engine/real.h"
 #include "engine/timer.h"
+#include "engine/sig.h"
 #include "engine/stream.h"
 #include "engine/wait.h"
 
@@ -42,6 +43,23 @@ static void stale(int fd, rc_fd *e)
 		rc_fd_release(e, rc_call_end(fd, e, ph, 0, 1));
 	}
 	rc_fd_forget(e);
+}
+
+/* What new_call holds while a request waits for a bulkhead's ticket (the
+ * entry claimed, the breaker's admission), should a handler siglongjmp
+ * out of the wait: given back, the entry IDLE, as if refused uncounted
+ * (engine/sig.h). */
+struct bh_held {
+	rc_undo u; /* first */
+	rc_fd *e;
+	const rc_bk *bk;
+};
+
+static void bh_left(rc_undo *u)
+{
+	struct bh_held *h = (struct bh_held *)u;
+	rc_gate_cancel(h->bk, &h->e->t);
+	rc_fd_release(h->e, RC_FD_IDLE);
 }
 
 /* Start a new call on e (claimed, IDLE or STATUS) at the first write of a
@@ -94,9 +112,13 @@ RC_HOT static int new_call(int fd, rc_fd *e, uint32_t ph, int dontwait)
 				rc_fd_release(e, RC_FD_NONE);
 				return 0;
 			}
-			if (rc_gate_bulkhead(bk, &e->t, fd, dontwait || e->nonblock ? 0 : -1, 0, NULL,
-					     &now, e->dest.family, e->dest.addr,
-					     e->dest.port) == RC_REJECT) {
+			struct bh_held h = { .e = e, .bk = bk };
+			rc_undo_push(&h.u, bh_left);
+			int got = rc_gate_bulkhead(bk, &e->t, fd, dontwait || e->nonblock ? 0 : -1, 0,
+						   NULL, &now, e->dest.family, e->dest.addr,
+						   e->dest.port);
+			rc_undo_pop(&h.u);
+			if (got == RC_REJECT) {
 				rc_fd_release(e, RC_FD_IDLE);
 				return -1;
 			}

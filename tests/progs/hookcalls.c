@@ -37,6 +37,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,6 +52,12 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include <linux/close_range.h>
+
+/* glibc's BSD signal and fortified longjmp, not declared by its headers
+ * here; sigset is deprecated, not gone */
+extern sighandler_t bsd_signal(int sig, sighandler_t h);
+extern void __longjmp_chk(sigjmp_buf env, int val) __attribute__((noreturn));
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 /* The names, from the one list. */
 static const char *const hooks[] = {
@@ -879,6 +886,39 @@ static void c_signal(void) /* a handler for SIGBUS and back, then a bad signal *
 	    r2 == SIG_ERR ? "SIG_ERR" : "?", e2 ? strerrorname_np(e2) : "0");
 }
 
+/* a handler set, then the previous one back; each returns the one before */
+#define SIGNAL_LIKE(fn)                                                         \
+	static void c_##fn(void)                                               \
+	{                                                                      \
+		int err;                                                       \
+		sighandler_t r;                                                \
+		CALL(r, fn(SIGUSR2, on_usr2));                                 \
+		sighandler_t back = fn(SIGUSR2, r);                            \
+		OUT(r == SIG_ERR ? -1 : 0, "was_default=%d back_is_ours=%d", r == SIG_DFL, \
+		    back == on_usr2);                                          \
+	}
+SIGNAL_LIKE(bsd_signal)
+SIGNAL_LIKE(sysv_signal)
+SIGNAL_LIKE(__sysv_signal)
+SIGNAL_LIKE(sigset)
+
+/* a jump back to where it was set, once */
+#define JUMP_CASE(fn, buf, set)                                                 \
+	static void c_##fn(void)                                               \
+	{                                                                      \
+		buf jb;                                                        \
+		volatile int n = 0, err = 0;                                   \
+		if (set == 0 && n++ == 0) {                                    \
+			errno = 0;                                             \
+			fn(jb, 7);                                             \
+		}                                                              \
+		OUT(n, NULL);                                                  \
+	}
+JUMP_CASE(longjmp, jmp_buf, setjmp(jb))
+JUMP_CASE(_longjmp, jmp_buf, _setjmp(jb))
+JUMP_CASE(siglongjmp, sigjmp_buf, sigsetjmp(jb, 1))
+JUMP_CASE(__longjmp_chk, sigjmp_buf, sigsetjmp(jb, 1))
+
 /* ---- changes of user: to the user it is (nothing changes) ---- */
 
 static void c_setuid(void)
@@ -935,7 +975,8 @@ static const struct hcase {
 	C(pipe), C(pipe2), C(socketpair), C(eventfd), C(epoll_create), C(epoll_create1), C(timerfd_create),
 	C(signalfd), C(inotify_init), C(inotify_init1), C(pidfd_open), C(memfd_create),
 	C(fopen), C(fopen64), C(mkstemp), C(mkostemp), C(mkstemps), C(mkostemps), C(tmpfile),
-	C(sigaction), C(signal),
+	C(sigaction), C(signal), C(bsd_signal), C(sysv_signal), C(__sysv_signal), C(sigset),
+	C(longjmp), C(_longjmp), C(siglongjmp), C(__longjmp_chk),
 	C(read), C(write), C(readv), C(writev), C(send), C(recv), C(sendto), C(recvfrom),
 	C(sendmsg), C(recvmsg), C(__read_chk), C(__recv_chk), C(__recvfrom_chk),
 	C(getaddrinfo), C(gethostbyname), C(gethostbyname2), C(gethostbyname_r),
