@@ -25,8 +25,9 @@
 #     alternate stack) and jumps out of them (siglongjmp, longjmp,
 #     _longjmp, __longjmp_chk): no reload inside one, the next call outside
 #     reloads, and the program sees its own dispositions; a siglongjmp out
-#     of a hook's wait (alarm around a blocking connect) leaves the socket's
-#     flags as the program had them and the shim counting afterwards.
+#     of a hook's wait (alarm around a blocking connect, around a request
+#     waiting for a bulkhead's ticket) leaves the socket's flags as the
+#     program had them and the shim counting afterwards.
 # The programs are tests/clients/fault_*.c and fault_pyloop.py (usage in
 # their headers).
 source "$(dirname "$0")/lib.sh"
@@ -390,6 +391,7 @@ shimmed=$(under_shim "$T/fault_handlers" dispositions 2>&1)
 is "$shimmed" "$plain" "dispositions (sigaction with and without SA_NODEFER/SA_SIGINFO, signal, bsd_signal, sysv_signal, sigset), asked back and called: the same under the shim"
 like "$plain" 'nodefer siginfo called: sig=[0-9]+ code_is_tkill=1' "...and the run says something (an SA_SIGINFO handler gets its siginfo)"
 like "$plain" 're-entered: depth=0 max=3' "...(an SA_NODEFER handler re-entered by its own signal)"
+like "$shimmed" 'ignored: still here' "...SIG_IGN set with SA_SIGINFO|SA_NODEFER stays ignored under the shim (not wrapped)"
 # reloads: a breaker on a port nothing listens on, reload checks every 10 ms
 write_config reload=10ms
 breaker dead "match=127.0.0.1:$P" failure_threshold=0 failure_rate=0
@@ -412,5 +414,14 @@ is "$st" 0 "jumpout: alarm + siglongjmp out of two blocking connects (connect_ti
 like "$out" 'nonblock=0' "...the sockets' flags after the jump are the program's (no O_NONBLOCK the shim set for its wait)"
 like "$out" 'ok=3' "...then 3 requests elsewhere answered"
 is "$(counts web | cut -d' ' -f1,2)" "3 0" "...and counted: the shim acts in that thread after the jump (calls 3, failures 0)"
+# out of a request's wait for a bulkhead's ticket
+write_config
+breaker capped "match=127.0.0.1:$HANG, 127.0.0.1:$WEB" max_concurrent=1 max_wait=5s
+out=$(RUN_TIMEOUT=20 under_shim "$T/fault_handlers" bulkjump "$HANG" "$WEB" 2>&1); st=$?
+is "$st" 0 "bulkjump: alarm + siglongjmp out of a request's wait for the one ticket (max_concurrent 1, max_wait 5s), exit 0" ||
+	diag "$out"
+like "$out" 'jumped=1' "...it jumped out of the wait"
+like "$out" 'b_ok=1' "...the request written again on that connection once the ticket is free is answered"
+is "$(counts capped | cut -d' ' -f1,2,3)" "2 0 0" "...and counted: the connection's entry was given back (calls 2, failures 0, rejected 0)"
 
 done_testing

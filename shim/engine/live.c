@@ -123,6 +123,7 @@ static void whole_begin(sigset_t *old, int *cs)
 	sigdelset(&all, SIGFPE);
 	sigdelset(&all, SIGILL);
 	sigdelset(&all, SIGTRAP);
+	sigdelset(&all, SIGSYS); /* blocked, a seccomp trap would kill */
 	pthread_sigmask(SIG_BLOCK, &all, old);
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, cs);
 }
@@ -459,6 +460,13 @@ static int reload(rc_live *L)
 	return 1;
 }
 
+/* The reloader's flag, given up by a jump out of its check. */
+static void reloader_left(rc_undo *u)
+{
+	(void)u;
+	__atomic_store_n(&reloading, 0, __ATOMIC_RELEASE);
+}
+
 void rc_live_maybe_reload(uint64_t now_ms)
 {
 	uint64_t iv = __atomic_load_n(&reload_ms, __ATOMIC_RELAXED);
@@ -478,6 +486,12 @@ void rc_live_maybe_reload(uint64_t now_ms)
 	    !__atomic_compare_exchange_n(&reloading, &busy, me, 0, __ATOMIC_ACQUIRE,
 					 __ATOMIC_RELAXED))
 		return;
+	/* a handler that siglongjmps out of the connect this check runs in
+	 * (an alarm around it) leaves no reloader behind (engine/sig.h) */
+	rc_undo u;
+	rc_undo_push(&u, reloader_left);
+	sigset_t old;
+	int cs = 0, work = 0;
 	{
 		RC_SCOPE();
 		rc_live *L = rc_live_current(); /* only the reloader recycles it */
@@ -497,10 +511,9 @@ void rc_live_maybe_reload(uint64_t now_ms)
 		} else {
 			/* one piece for the thread's handlers, as a bind (bind_bk):
 			 * a handler that siglongjmps out of the connect the reload
-			 * runs in (an alarm around it) never leaves it half done,
-			 * in malloc or holding the reloader's flag */
-			sigset_t old;
-			int cs = 0, work = changed || moved || retired;
+			 * runs in never leaves it half done (in malloc, say); the
+			 * signals come once the reloader's flag is down */
+			work = changed || moved || retired;
 			if (work)
 				whole_begin(&old, &cs);
 			__atomic_store_n(&deferred, 0, __ATOMIC_RELAXED);
@@ -512,11 +525,12 @@ void rc_live_maybe_reload(uint64_t now_ms)
 					__atomic_store_n(&image_lost, 0, __ATOMIC_RELEASE);
 			}
 			reap();
-			if (work)
-				whole_end(&old, cs);
 		}
 	}
+	rc_undo_pop(&u);
 	__atomic_store_n(&reloading, 0, __ATOMIC_RELEASE);
+	if (work)
+		whole_end(&old, cs);
 }
 
 void rc_live_atfork_child(void)

@@ -106,7 +106,7 @@ void rc_sig_first_look(void)
  * only while the thread is on it. */
 
 #define RECS   128  /* records of program handlers */
-#define FRAMES 8    /* handler frames noted per thread (deeper: counted, taken as live) */
+#define FRAMES 8    /* handler frames noted per thread (deeper ones are not) */
 #define NSLOT  65   /* signals 1..64 */
 
 struct rec {
@@ -177,7 +177,7 @@ static int frame_live(uintptr_t fsp, uintptr_t sp, const stack_t *alt, int on_al
 static void prune(uintptr_t sp, const stack_t *alt, int on_alt)
 {
 	unsigned n = __atomic_load_n(&frames, __ATOMIC_RELAXED);
-	while (n > 0 && n <= FRAMES && !frame_live(frame_sp[n - 1], sp, alt, on_alt))
+	while (n > 0 && !frame_live(frame_sp[n - 1], sp, alt, on_alt))
 		n--;
 	__atomic_store_n(&frames, n, __ATOMIC_RELAXED);
 }
@@ -198,20 +198,21 @@ static void tramp(int sig, siginfo_t *si, void *ctx)
 	/* the note first, then the count, then the note again: a signal
 	 * that comes between takes the same place and gives it back */
 	unsigned me = __atomic_load_n(&frames, __ATOMIC_RELAXED);
-	if (me < FRAMES)
+	if (me < FRAMES) { /* deeper: the notes below say it already */
 		frame_sp[me] = sp;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(&frames, me + 1, __ATOMIC_RELAXED);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (me < FRAMES)
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		__atomic_store_n(&frames, me + 1, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		frame_sp[me] = sp;
+	}
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (r->siginfo)
 		r->fn.sa(sig, si, ctx);
 	else
 		r->fn.h(sig);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(&frames, me, __ATOMIC_RELAXED); /* and any a siglongjmp left above */
+	if (me < FRAMES)
+		__atomic_store_n(&frames, me, __ATOMIC_RELAXED); /* and any a jump left above */
 }
 
 /* Nonzero while SIG's disposition is one the shim put the trampoline in
@@ -248,9 +249,10 @@ int rc_sig_action(int sig, const struct sigaction *act, struct sigaction *oact)
 	int in = sig > 0 && sig < NSLOT;
 	if (in)
 		prev = __atomic_load_n(&slot[sig], __ATOMIC_ACQUIRE);
+	/* SIG_DFL and SIG_IGN are told by the pointer whatever the flags say,
+	 * as the kernel does */
 	if (act && in && !fault_signal(sig) && (act->sa_flags & SA_NODEFER) &&
-	    ((act->sa_flags & SA_SIGINFO) ? act->sa_sigaction != NULL
-					  : (act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN)) &&
+	    act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN &&
 	    act->sa_sigaction != tramp && (r = rec_for(act)) != NULL) {
 		k = *act;
 		k.sa_flags |= SA_SIGINFO;
@@ -319,20 +321,39 @@ int rc_sig_maybe_in_handler(void)
 
 static __thread rc_undo *undo_top __attribute__((tls_model("initial-exec")));
 
-void rc_undo_push(rc_undo *u, void (*fn)(rc_undo *))
+/* Drop, unrun, the records whose frame is below SP: their functions
+ * ended without a pop (nothing of theirs is held any more, or nothing the
+ * shim can give back).  A record of another stack is kept when it lies
+ * above SP, dropped when below: in doubt, never run. */
+static void drop_dead(uintptr_t sp)
 {
+	rc_undo *u = undo_top;
+	while (u && u->sp < sp)
+		u = u->next;
+	undo_top = u;
+}
+
+void rc_undo_push_at(rc_undo *u, void (*fn)(rc_undo *), uintptr_t sp)
+{
+	drop_dead(sp);
 	u->fn = fn;
+	u->sp = sp;
 	u->next = undo_top;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	undo_top = u;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
+/* U and any record above it (newer: dead, its frame below U's) go. */
 void rc_undo_pop(rc_undo *u)
 {
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (undo_top == u)
-		undo_top = u->next;
+	for (rc_undo *p = undo_top; p; p = p->next) {
+		if (p == u) {
+			undo_top = u->next;
+			break;
+		}
+	}
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
@@ -384,19 +405,21 @@ void rc_sig_jumping(const void *env)
 		errno = e;
 		return;
 	}
-	if (__atomic_load_n(&frames, __ATOMIC_RELAXED))
-		prune(to, &alt, to_alt);
 	/* what the code jumped out of held is given up, newest first, under
-	 * the guard; out of the shim's code altogether (to the program's
-	 * frame that called it), the guard comes down */
+	 * the guard (the handler's notes still in place: what the records
+	 * do knows it runs in a handler); out of the shim's code altogether
+	 * (to the program's frame that called it), the guard comes down */
 	int g = rc_guard;
 	rc_guard = g + 1;
+	drop_dead(here);
 	rc_undo *u;
-	while ((u = undo_top) != NULL && left((uintptr_t)u, to, &alt, to_alt)) {
+	while ((u = undo_top) != NULL && left(u->sp, to, &alt, to_alt)) {
 		undo_top = u->next;
 		u->fn(u);
 	}
 	rc_guard = g > 0 && left(rc_guard_sp, to, &alt, to_alt) ? 0 : g;
+	if (__atomic_load_n(&frames, __ATOMIC_RELAXED))
+		prune(to, &alt, to_alt);
 	errno = e;
 }
 

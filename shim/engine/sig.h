@@ -44,13 +44,22 @@ __sighandler_t rc_sig_handler_set(int sig, __sighandler_t h);
 /* What a piece of shim code that holds something while it waits (a
  * ticket, a socket's flags) does should a handler siglongjmp out of the
  * wait: a record on the stack of the function that holds it, pushed
- * before the wait and popped after.  FN gets the record (embed it first
- * in a struct of what FN needs). */
+ * before the wait and popped after (no return between).  FN gets the
+ * record (embed it first in a struct of what FN needs).  The record
+ * keeps its function's frame address (not its own: a sanitizer may put
+ * locals elsewhere), by which a record whose frame is gone without a pop
+ * (setcontext, a jump the hooks did not see) is dropped unrun. */
 typedef struct rc_undo {
 	struct rc_undo *next;
 	void (*fn)(struct rc_undo *);
+	uintptr_t sp;
 } rc_undo;
-void rc_undo_push(rc_undo *u, void (*fn)(rc_undo *));
+void rc_undo_push_at(rc_undo *u, void (*fn)(rc_undo *), uintptr_t sp);
+static inline __attribute__((always_inline)) void rc_undo_push(rc_undo *u,
+								 void (*fn)(rc_undo *))
+{
+	rc_undo_push_at(u, fn, (uintptr_t)__builtin_frame_address(0));
+}
 void rc_undo_pop(rc_undo *u);
 
 /* ENV is about to be jumped to (the hooked longjmp, _longjmp, siglongjmp,

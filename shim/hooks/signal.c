@@ -24,7 +24,10 @@ static int program_sigaction(int sig, const struct sigaction *act, struct sigact
 {
 	if (sig == SIGBUS && !rc_guard && rc_sig_bus_action(act, oact))
 		return 0;
-	if (rc_guard || !rc_active)
+	/* not rc_guard: a handler that interrupted the shim's code (an alarm
+	 * during a bounded connect) runs with it raised, and its calls are
+	 * the program's (the shim's own are REAL's) */
+	if (!rc_active)
 		return REAL(sigaction)(sig, act, oact);
 	return rc_sig_action(sig, act, oact);
 }
@@ -49,7 +52,7 @@ static sighandler_t program_signal(int sig, sighandler_t h)
 							   : old.sa_handler;
 	}
 	sighandler_t r = REAL(signal)(sig, h);
-	return rc_guard || !rc_active ? r : rc_sig_handler_set(sig, r);
+	return rc_active ? rc_sig_handler_set(sig, r) : r;
 }
 
 RC_EXPORT sighandler_t signal(int sig, sighandler_t h)
@@ -83,14 +86,14 @@ static sighandler_t sysv(int sig, sighandler_t h)
 
 RC_EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
 {
-	if (rc_guard || !rc_active)
+	if (!rc_active)
 		return REAL(sysv_signal)(sig, h);
 	return sysv(sig, h);
 }
 
 RC_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t h)
 {
-	if (rc_guard || !rc_active)
+	if (!rc_active)
 		return REAL(__sysv_signal)(sig, h);
 	return sysv(sig, h);
 }
@@ -100,7 +103,7 @@ RC_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t h)
 RC_EXPORT sighandler_t sigset(int sig, sighandler_t h)
 {
 	sighandler_t r = REAL(sigset)(sig, h);
-	return rc_guard || !rc_active ? r : rc_sig_handler_set(sig, r);
+	return rc_active ? rc_sig_handler_set(sig, r) : r;
 }
 
 /* The jumps.  Each tells rc_sig_jumping, then jumps; never returns. */

@@ -24,7 +24,16 @@
  *       blackhole, a breaker with connect_timeout 5s), twice; then prints
  *       "nonblock=N" (the socket's O_NONBLOCK after the jump: 0, the
  *       program never set it) and makes 3 HTTP requests to OKPORT, each on
- *       its own connection: "ok=3". */
+ *       its own connection: "ok=3".
+ *
+ *   fault_handlers bulkjump HANGPORT WEBPORT
+ *       (one breaker matching both, max_concurrent 1, max_wait 5s) A
+ *       request to WEBPORT is answered; then a request to HANGPORT holds
+ *       the one ticket, and a second request on the first connection
+ *       waits for it: alarm(1) and siglongjmp out of that wait.  Then the
+ *       HANGPORT connection is closed (its ticket back) and the request
+ *       is written again: it is answered, "b_ok=1".  The breaker counts 2
+ *       calls (the two answered requests). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -173,6 +182,14 @@ static int dispositions(void)
 	sigaction(SIGURG, &sa, NULL);
 	raise(SIGURG);
 	printf("re-entered: depth=%d max=%d\n", (int)depth, (int)max_depth);
+
+	/* ignored, whatever SA_SIGINFO says: the pointer is SIG_IGN */
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigaction(SIGWINCH, &sa, NULL);
+	show("ignored with SA_SIGINFO", SIGWINCH);
+	raise(SIGWINCH);
+	printf("ignored: still here\n");
 
 	memset(&old, 0, sizeof old);
 	sa.sa_handler = SIG_DFL;
@@ -332,13 +349,19 @@ static void on_alarm(int sig)
 	siglongjmp(jb, 1);
 }
 
-static int jumpout(int bh, int okport)
+/* SIGALRM's handler jumps to jb (plain sigaction: SIGALRM blocked in it) */
+static void alarm_jumps(void)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
+}
+
+static int jumpout(int bh, int okport)
+{
+	alarm_jumps();
 	static volatile int fd, nonblock, i;
 	for (i = 0; i < 2; i++) {
 		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(bh) };
@@ -372,6 +395,37 @@ static int jumpout(int bh, int okport)
 	return 0;
 }
 
+static int bulkjump(int hang, int web)
+{
+	alarm_jumps();
+	static const char req[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	char buf[512];
+	/* B's first request answered (B idle), then A's holds the ticket */
+	int b = conn(web);
+	if (b < 0 || write(b, req, sizeof req - 1) != (ssize_t)(sizeof req - 1) ||
+	    read(b, buf, sizeof buf) <= 0)
+		return 1;
+	int a = conn(hang);
+	if (a < 0 || write(a, req, sizeof req - 1) != (ssize_t)(sizeof req - 1))
+		return 1;
+	static volatile int jumped;
+	if (sigsetjmp(jb, 1) == 0) {
+		alarm(1);
+		ssize_t w = write(b, req, sizeof req - 1);
+		printf("first write returned %zd (%s)\n", w, w < 0 ? strerror(errno) : "");
+	} else {
+		jumped = 1;
+	}
+	alarm(0);
+	printf("jumped=%d\n", jumped);
+	close(a);
+	int ok = write(b, req, sizeof req - 1) == (ssize_t)(sizeof req - 1) &&
+		 read(b, buf, sizeof buf) > 0;
+	printf("b_ok=%d\n", ok);
+	close(b);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -383,6 +437,8 @@ int main(int argc, char **argv)
 		port = atoi(argv[4]);
 		return reloads();
 	}
+	if (argc == 4 && strcmp(argv[1], "bulkjump") == 0)
+		return bulkjump(atoi(argv[2]), atoi(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "jumpout") == 0)
 		return jumpout(atoi(argv[2]), atoi(argv[3]));
 	fprintf(stderr, "usage: see the header\n");
