@@ -527,8 +527,9 @@ void rc_live_maybe_reload(uint64_t now_ms)
 			reap();
 		}
 	}
-	rc_undo_pop(&u);
+	/* the flag down first: a jump between the two gives up nothing */
 	__atomic_store_n(&reloading, 0, __ATOMIC_RELEASE);
+	rc_undo_pop(&u);
 	if (work)
 		whole_end(&old, cs);
 }

@@ -319,38 +319,61 @@ int rc_sig_maybe_in_handler(void)
 
 /* ---- siglongjmp out of a handler ---- */
 
-static __thread rc_undo *undo_top __attribute__((tls_model("initial-exec")));
+#define UNDOS 8 /* records per thread */
 
-/* Drop, unrun, the records whose frame is below SP: their functions
- * ended without a pop (nothing of theirs is held any more, or nothing the
- * shim can give back).  A record of another stack is kept when it lies
- * above SP, dropped when below: in doubt, never run. */
-static void drop_dead(uintptr_t sp)
+static __thread struct {
+	rc_undo *u;
+	uintptr_t sp;  /* its function's frame */
+} undo[UNDOS] __attribute__((tls_model("initial-exec")));
+static __thread unsigned nundo __attribute__((tls_model("initial-exec")));
+
+/* Nonzero if the record whose frame is at SP is gone, seen from HERE
+ * (ON_ALT: HERE is on the alternate stack ALT): below HERE on the same
+ * stack.  One on another stack is kept: in doubt, it is never run by a
+ * jump that does not leave it, and is dropped by the pop of an older one. */
+static int undo_dead(uintptr_t sp, uintptr_t here, const stack_t *alt, int on_alt)
 {
-	rc_undo *u = undo_top;
-	while (u && u->sp < sp)
-		u = u->next;
-	undo_top = u;
+	int sp_alt = sp - (uintptr_t)alt->ss_sp < alt->ss_size;
+	return sp_alt == on_alt && sp < here;
+}
+
+/* Drop the records found gone, seen from HERE. */
+static void drop_dead(uintptr_t here, const stack_t *alt, int on_alt)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < nundo; i++)
+		if (!undo_dead(undo[i].sp, here, alt, on_alt))
+			undo[n++] = undo[i];
+	nundo = n;
 }
 
 void rc_undo_push_at(rc_undo *u, void (*fn)(rc_undo *), uintptr_t sp)
 {
-	drop_dead(sp);
 	u->fn = fn;
-	u->sp = sp;
-	u->next = undo_top;
+	if (nundo == UNDOS) { /* full: some may be gone (one system call) */
+		stack_t alt;
+		int on;
+		alt_stack(&alt, &on);
+		drop_dead(sp, &alt, on);
+		if (nundo == UNDOS)
+			return;
+	}
+	unsigned n = nundo;
+	undo[n].u = u;
+	undo[n].sp = sp;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	undo_top = u;
+	nundo = n + 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
-/* U and any record above it (newer: dead, its frame below U's) go. */
+/* U, and any record newer than it (gone: pushed after it, from below its
+ * frame, never popped), go. */
 void rc_undo_pop(rc_undo *u)
 {
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	for (rc_undo *p = undo_top; p; p = p->next) {
-		if (p == u) {
-			undo_top = u->next;
+	for (unsigned i = nundo; i-- > 0;) {
+		if (undo[i].u == u) {
+			nundo = i;
 			break;
 		}
 	}
@@ -387,7 +410,7 @@ static int left(uintptr_t a, uintptr_t to, const stack_t *alt, int to_alt)
 
 void rc_sig_jumping(const void *env)
 {
-	if (!__atomic_load_n(&frames, __ATOMIC_RELAXED) && !rc_guard && !undo_top)
+	if (!__atomic_load_n(&frames, __ATOMIC_RELAXED) && !rc_guard && !nundo)
 		return;
 	uintptr_t to = target_sp(env);
 	if (!to)
@@ -411,10 +434,9 @@ void rc_sig_jumping(const void *env)
 	 * (to the program's frame that called it), the guard comes down */
 	int g = rc_guard;
 	rc_guard = g + 1;
-	drop_dead(here);
-	rc_undo *u;
-	while ((u = undo_top) != NULL && left(u->sp, to, &alt, to_alt)) {
-		undo_top = u->next;
+	drop_dead(here, &alt, on);
+	while (nundo && left(undo[nundo - 1].sp, to, &alt, to_alt)) {
+		rc_undo *u = undo[--nundo].u;
 		u->fn(u);
 	}
 	rc_guard = g > 0 && left(rc_guard_sp, to, &alt, to_alt) ? 0 : g;

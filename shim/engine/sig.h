@@ -45,14 +45,15 @@ __sighandler_t rc_sig_handler_set(int sig, __sighandler_t h);
  * ticket, a socket's flags) does should a handler siglongjmp out of the
  * wait: a record on the stack of the function that holds it, pushed
  * before the wait and popped after (no return between).  FN gets the
- * record (embed it first in a struct of what FN needs).  The record
- * keeps its function's frame address (not its own: a sanitizer may put
- * locals elsewhere), by which a record whose frame is gone without a pop
- * (setcontext, a jump the hooks did not see) is dropped unrun. */
+ * record (embed it first in a struct of what FN needs).  The thread's
+ * list of records is the shim's own (a few per thread, thread-local),
+ * with each record's function's frame address (not the record's: a
+ * sanitizer may put locals elsewhere): a record whose frame is gone
+ * without a pop (setcontext, a jump the hooks did not see) is told from
+ * that list alone, dropped, and never read.  A record that finds the list
+ * full is not kept (what it holds is then not given back by a jump). */
 typedef struct rc_undo {
-	struct rc_undo *next;
 	void (*fn)(struct rc_undo *);
-	uintptr_t sp;
 } rc_undo;
 void rc_undo_push_at(rc_undo *u, void (*fn)(rc_undo *), uintptr_t sp);
 static inline __attribute__((always_inline)) void rc_undo_push(rc_undo *u,

@@ -22,11 +22,11 @@
 /* The hooked sigaction, for every hook here that sets a disposition. */
 static int program_sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
 {
-	if (sig == SIGBUS && !rc_guard && rc_sig_bus_action(act, oact))
+	/* whatever rc_guard says: a handler that interrupted the shim's code
+	 * (an alarm during a bounded connect) runs with it raised, and its
+	 * calls are the program's (the shim's own are REAL's) */
+	if (sig == SIGBUS && rc_sig_bus_action(act, oact))
 		return 0;
-	/* not rc_guard: a handler that interrupted the shim's code (an alarm
-	 * during a bounded connect) runs with it raised, and its calls are
-	 * the program's (the shim's own are REAL's) */
 	if (!rc_active)
 		return REAL(sigaction)(sig, act, oact);
 	return rc_sig_action(sig, act, oact);
@@ -40,7 +40,7 @@ RC_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 /* signal and bsd_signal: the same function in glibc */
 static sighandler_t program_signal(int sig, sighandler_t h)
 {
-	if (sig == SIGBUS && !rc_guard && h != SIG_ERR) {
+	if (sig == SIGBUS && h != SIG_ERR) {
 		/* signal() is sigaction with SA_RESTART (glibc's BSD semantics) */
 		struct sigaction act, old;
 		memset(&act, 0, sizeof act);
