@@ -165,10 +165,16 @@ static void alt_stack(stack_t *alt, int *on)
 	errno = e;
 }
 
+/* Nonzero if A lies on the alternate stack ALT (from alt_stack). */
+static inline int on_alt_stack(uintptr_t a, const stack_t *alt)
+{
+	return a - (uintptr_t)alt->ss_sp < alt->ss_size;
+}
+
 /* Nonzero if the handler whose frame is at FSP still runs, seen from SP. */
 static int frame_live(uintptr_t fsp, uintptr_t sp, const stack_t *alt, int on_alt)
 {
-	if (fsp - (uintptr_t)alt->ss_sp < alt->ss_size) /* its frame is on the alternate stack */
+	if (on_alt_stack(fsp, alt))
 		return on_alt && sp < fsp;
 	return on_alt || sp < fsp;
 }
@@ -333,8 +339,7 @@ static __thread unsigned nundo __attribute__((tls_model("initial-exec")));
  * jump that does not leave it, and is dropped by the pop of an older one. */
 static int undo_dead(uintptr_t sp, uintptr_t here, const stack_t *alt, int on_alt)
 {
-	int sp_alt = sp - (uintptr_t)alt->ss_sp < alt->ss_size;
-	return sp_alt == on_alt && sp < here;
+	return on_alt_stack(sp, alt) == on_alt && sp < here;
 }
 
 /* Drop the records found gone, seen from HERE. */
@@ -402,7 +407,7 @@ static uintptr_t target_sp(const void *env)
  * stack, or on the alternate stack when TO is not. */
 static int left(uintptr_t a, uintptr_t to, const stack_t *alt, int to_alt)
 {
-	int a_alt = a - (uintptr_t)alt->ss_sp < alt->ss_size;
+	int a_alt = on_alt_stack(a, alt);
 	if (a_alt != to_alt)
 		return a_alt;
 	return a < to;
@@ -419,7 +424,7 @@ void rc_sig_jumping(const void *env)
 	stack_t alt;
 	int on;
 	alt_stack(&alt, &on);
-	int to_alt = to - (uintptr_t)alt.ss_sp < alt.ss_size;
+	int to_alt = on_alt_stack(to, &alt);
 	/* a frame above this one on this stack (or on the alternate stack,
 	 * or, from it, any stack pointer); else the jmp_buf is not read as
 	 * this glibc keeps it: nothing is done */

@@ -60,10 +60,17 @@ extern sighandler_t bsd_signal(int sig, sighandler_t h);
 
 extern void __longjmp_chk(sigjmp_buf env, int val) __attribute__((noreturn));
 
-static int conn(int port)
+/* 127.0.0.1:PORT */
+static struct sockaddr_in lo(int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+static int conn(int port)
+{
+	struct sockaddr_in a = lo(port);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		return -1;
@@ -364,8 +371,7 @@ static int jumpout(int bh, int okport)
 	alarm_jumps();
 	static volatile int fd, nonblock, i;
 	for (i = 0; i < 2; i++) {
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(bh) };
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		struct sockaddr_in a = lo(bh);
 		fd = socket(AF_INET, SOCK_STREAM, 0);
 		if (sigsetjmp(jb, 1) == 0) {
 			alarm(1);
