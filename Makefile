@@ -164,6 +164,10 @@ $(B)/t/real_test: tests/engine/real_test.c $(B)/obj/engine/real.o $(SHIM_CORE_O)
 $(B)/t/%: tests/progs/%.c tests/progs/bench.h shim/hooks/hooks.def | $(B)/t
 	$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Werror -pthread -o $@ $<
 
+# The tests' look into a state file (tests/progs/state_peek.c): the core.
+$(B)/t/state_peek: tests/progs/state_peek.c $(CORE_O) | $(B)/t
+	$(CC) $(CFLAGS) $(BASE) -Wno-missing-prototypes -Ishim -o $@ $< $(CORE_O) $(INIH_A)
+
 # make bench's lookup timings: the shim's core, no hooks.
 $(B)/t/bench_match: tests/bench/bench_match.c tests/unit/bigconf.h $(CORE_O) | $(B)/t
 	$(CC) $(CFLAGS) $(BASE) -Wno-missing-prototypes -Ishim -Itests/unit -o $@ $< $(CORE_O) $(INIH_A)

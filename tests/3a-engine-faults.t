@@ -24,10 +24,12 @@
 #  I. Handlers the signal mask cannot tell (SA_NODEFER, sysv_signal, on an
 #     alternate stack) and jumps out of them (siglongjmp, longjmp,
 #     _longjmp, __longjmp_chk): no reload inside one, the next call outside
-#     reloads, and the program sees its own dispositions; a siglongjmp out
-#     of a hook's wait (alarm around a blocking connect, around a request
-#     waiting for a bulkhead's ticket) leaves the socket's flags as the
-#     program had them and the shim counting afterwards.
+#     reloads (also for a handler set by a handler that came during a
+#     wait in the shim), and the program sees its own dispositions, also
+#     when two threads set them at once; a siglongjmp out of a hook's wait
+#     (alarm around a blocking connect, around a request waiting for a
+#     bulkhead's ticket) leaves the socket's flags as the program had them,
+#     the bulkhead's waiter count right, and the shim counting afterwards.
 # The programs are tests/clients/fault_*.c and fault_pyloop.py (usage in
 # their headers).
 source "$(dirname "$0")/lib.sh"
@@ -392,19 +394,35 @@ is "$shimmed" "$plain" "dispositions (sigaction with and without SA_NODEFER/SA_S
 like "$plain" 'nodefer siginfo called: sig=[0-9]+ code_is_tkill=1' "...and the run says something (an SA_SIGINFO handler gets its siginfo)"
 like "$plain" 're-entered: depth=0 max=3' "...(an SA_NODEFER handler re-entered by its own signal)"
 like "$shimmed" 'ignored: still here' "...SIG_IGN set with SA_SIGINFO|SA_NODEFER stays ignored under the shim (not wrapped)"
-# reloads: a breaker on a port nothing listens on, reload checks every 10 ms
+# two threads setting one signal's SA_NODEFER handler at once: the calls
+# are taken one at a time (each "before" is the one set last).
+# racing_ok LINE: yes if "racing unbalanced=0 asked=A called=A"
+racing_ok() {
+	[[ $1 =~ ^racing\ unbalanced=0\ asked=([0-9])\ called=([0-9])$ ]] &&
+		[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] && echo yes || echo "no: $1"
+}
+plain=$(timeout 20 "$T/fault_handlers" racing 2>&1)
+is "$(racing_ok "$plain")" yes "racing: two threads setting SIGUSR1's SA_NODEFER handler 20,000 times each, without the shim: what each call says was there before balances, the one asked back is the one called"
+for i in 1 2 3; do
+	out=$(under_shim "$T/fault_handlers" racing 2>&1)
+	is "$(racing_ok "$out")" yes "...the same under the shim, run $i"
+done
+# reloads: a breaker on a port nothing listens on, reload checks every 10 ms;
+# one on a blackhole, for a handler set while a connect waits in the shim
+start_server BH blackhole
 write_config reload=10ms
 breaker dead "match=127.0.0.1:$P" failure_threshold=0 failure_rate=0
-out=$(under_shim "$T/fault_handlers" reloads "$CFG" "$LOG" "$P" 2>&1); st=$?
+breaker bh "match=127.0.0.1:$BH" connect_timeout=5s
+out=$(RUN_TIMEOUT=40 under_shim "$T/fault_handlers" reloads "$CFG" "$LOG" "$P" "$BH" 2>&1); st=$?
 is "$st" 0 "reloads: the program ran to the end" || diag "$out"
-for kind in nodefer sysv_signal nodefer_onstack siglongjmp longjmp _longjmp __longjmp_chk nodefer_again; do
+like "$out" 'wait_errno=EINTR' "...the connect to the blackhole was cut by the alarm whose handler set SIGUSR2's"
+for kind in nodefer sysv_signal nodefer_onstack siglongjmp longjmp _longjmp __longjmp_chk nodefer_again sysv_in_wait; do
 	line=$(grep "^$kind " <<<"$out")
 	like "$line" '^[a-z_]+ in_handler=0 after=[1-9]' \
 		"$kind: a connect in the handler does not reload (it waits), the next call outside it does ($line)"
 done
 is "$(log_count 'event=config_error')" 0 "...every reload read a whole config"
 # out of a hook's wait: alarm(1) + siglongjmp out of a connect to a blackhole
-start_server BH blackhole
 start_server WEB http
 write_config
 breaker bh "match=127.0.0.1:$BH" connect_timeout=5s
@@ -417,10 +435,13 @@ is "$(counts web | cut -d' ' -f1,2)" "3 0" "...and counted: the shim acts in tha
 # out of a request's wait for a bulkhead's ticket
 write_config
 breaker capped "match=127.0.0.1:$HANG, 127.0.0.1:$WEB" max_concurrent=1 max_wait=5s
-out=$(RUN_TIMEOUT=20 under_shim "$T/fault_handlers" bulkjump "$HANG" "$WEB" 2>&1); st=$?
+PEEK=$ROOT/build/t/state_peek
+[ -x "$PEEK" ] || bail_out "$PEEK missing: run make $PEEK"
+out=$(RUN_TIMEOUT=20 under_shim "$T/fault_handlers" bulkjump "$HANG" "$WEB" "$PEEK $STATE" 2>&1); st=$?
 is "$st" 0 "bulkjump: alarm + siglongjmp out of a request's wait for the one ticket (max_concurrent 1, max_wait 5s), exit 0" ||
 	diag "$out"
 like "$out" 'jumped=1' "...it jumped out of the wait"
+like "$out" 'waiters=0' "...and left the wait: the bulkhead's waiter count is back to 0 at once (not one too many until a release wakes nobody)"
 like "$out" 'b_ok=1' "...the request written again on that connection once the ticket is free is answered"
 is "$(counts capped | cut -d' ' -f1,2,3)" "2 0 0" "...and counted: the connection's entry was given back (calls 2, failures 0, rejected 0)"
 

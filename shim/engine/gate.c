@@ -216,6 +216,19 @@ RC_HOT static void bh_give_call(const rc_bk *b, const rc_ticket *t)
 	}
 }
 
+/* What bh_take holds while it waits: its place in T's waiter count,
+ * given back should a handler siglongjmp out of the wait (engine/sig.h;
+ * else the count stays one too high until a release wakes nobody). */
+struct waiting {
+	rc_undo u; /* first */
+	rc_bh_table *t;
+};
+
+static void waiting_left(rc_undo *u)
+{
+	bh_waiter_gone(((struct waiting *)u)->t);
+}
+
 /* Take a record of B's table T of KIND (CAP of them), waiting until
  * UNTIL_US at most.  Return its index (*VALP) or -1. */
 static int bh_take(const rc_bk *b, rc_bh_table *t, int kind, unsigned cap, uint64_t until_us,
@@ -224,6 +237,7 @@ static int bh_take(const rc_bk *b, rc_bh_table *t, int kind, unsigned cap, uint6
 	unsigned start = bh_next(cap);
 	int i = -1, waiting = 0;
 	uint64_t v = 0;
+	struct waiting w = { .t = t };
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&t->seq, __ATOMIC_SEQ_CST);
 		uint64_t now_ms = rc_now_ms();
@@ -244,6 +258,7 @@ static int bh_take(const rc_bk *b, rc_bh_table *t, int kind, unsigned cap, uint6
 		if (!waiting) {
 			/* said before the next look, so a release after it wakes us */
 			__atomic_add_fetch(&t->waiters, 1, __ATOMIC_SEQ_CST);
+			rc_undo_push(&w.u, waiting_left); /* after: in between, one too many */
 			waiting = 1;
 			continue;
 		}
@@ -254,8 +269,10 @@ static int bh_take(const rc_bk *b, rc_bh_table *t, int kind, unsigned cap, uint6
 		struct timespec ts = { 0, (long)us * 1000 };
 		REAL(syscall)(SYS_futex, &t->seq, FUTEX_WAIT, seq, &ts, NULL, 0);
 	}
-	if (waiting)
+	if (waiting) {
+		rc_undo_pop(&w.u); /* first: in between, one too many */
 		bh_waiter_gone(t);
+	}
 	if (i >= 0)
 		*valp = v;
 	return i;

@@ -15,7 +15,7 @@
 #include "core/breaker.h"
 #include "core/bulkhead.h"
 #include "engine/live.h"
-#include "engine/sig.h"
+#include "engine/sigbus.h"
 
 /* Judge the calls of B whose process died with no verdict, once their
  * deadline has passed (core/slot.h, RC_PEND): each a timeout, with

@@ -20,6 +20,7 @@
 #include "engine/live.h"
 #include "engine/real.h"
 #include "engine/sig.h"
+#include "engine/sigbus.h"
 
 rc_shm rc_live_shm;
 static rc_live *live;          /* the config in force; swapped by reload */
@@ -116,15 +117,7 @@ static const rc_bk *bind_slot(rc_live *L, unsigned i, int create);
  * (*CS: its state before), until whole_end. */
 static void whole_begin(sigset_t *old, int *cs)
 {
-	sigset_t all;
-	sigfillset(&all);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGTRAP);
-	sigdelset(&all, SIGSYS); /* blocked, a seccomp trap would kill */
-	pthread_sigmask(SIG_BLOCK, &all, old);
+	rc_sig_block_all(old);
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, cs);
 }
 

@@ -1,10 +1,12 @@
 /* sig.c - see sig.h. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/hot.h"
 #include "engine/real.h"
@@ -228,14 +230,15 @@ static uint8_t wrapped[NSLOT];
 /* OLD, SIG's disposition from the kernel, as the program is to see it:
  * the handler behind the trampoline (R: the record in SIG's slot when OLD
  * was in force), and without the SA_SIGINFO the shim added to a handler
- * that had none, even once SA_RESETHAND put SIG_DFL in its place. */
-static void as_set(int sig, struct sigaction *old, const struct rec *r)
+ * that had none (WAS_WRAPPED: OLD was the trampoline's), even once
+ * SA_RESETHAND put SIG_DFL in its place. */
+static void as_set(struct sigaction *old, const struct rec *r, int was_wrapped)
 {
 	if (!r)
 		return;
 	if (old->sa_sigaction != tramp) {
-		if (__atomic_load_n(&wrapped[sig], __ATOMIC_ACQUIRE) && !r->siginfo &&
-		    (old->sa_flags & SA_RESETHAND) && old->sa_handler == SIG_DFL)
+		if (was_wrapped && !r->siginfo && (old->sa_flags & SA_RESETHAND) &&
+		    old->sa_handler == SIG_DFL)
 			old->sa_flags &= ~SA_SIGINFO;
 		return;
 	}
@@ -248,41 +251,105 @@ static void as_set(int sig, struct sigaction *old, const struct rec *r)
 	}
 }
 
+void rc_sig_block_all(sigset_t *old)
+{
+	sigset_t all;
+	sigfillset(&all);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGTRAP);
+	sigdelset(&all, SIGSYS); /* blocked, a seccomp trap would kill */
+	pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+/* rc_sig_action's piece: a signal's slot, its disposition in the kernel
+ * and wrapped[] change together, one thread at a time, so that two
+ * threads setting handlers at once leave the trampoline calling the one
+ * whose sigaction the kernel took last.  The thread's signals are blocked
+ * meanwhile (but the faults), so none of its handlers waits for it; the
+ * word holds the holder's thread id, so a holder gone (killed half way,
+ * or in the parent of a fork) is taken over, and a fault's handler that
+ * interrupted its own thread's piece goes on without it. */
+static int act_owner;
+
+static int tid_self(void)
+{
+	return (int)REAL(syscall)(SYS_gettid);
+}
+
+/* Enter the piece (*OLD: the thread's mask before).  Return nonzero if
+ * held (act_end gives it back). */
+static int act_begin(sigset_t *old)
+{
+	int e = errno, me = tid_self();
+	rc_sig_block_all(old);
+	for (unsigned n = 1;; n++) {
+		int o = 0;
+		if (__atomic_compare_exchange_n(&act_owner, &o, me, 0, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			break;
+		if (o == me) {
+			errno = e;
+			return 0; /* a handler within our own piece */
+		}
+		if (n % 64 == 0 && REAL(syscall)(SYS_tgkill, (int)getpid(), o, 0) != 0 &&
+		    errno == ESRCH)
+			__atomic_compare_exchange_n(&act_owner, &o, 0, 0, __ATOMIC_RELAXED,
+						    __ATOMIC_RELAXED);
+		sched_yield();
+	}
+	errno = e;
+	return 1;
+}
+
+static void act_end(const sigset_t *old, int held)
+{
+	int e = errno;
+	if (held)
+		__atomic_store_n(&act_owner, 0, __ATOMIC_RELEASE);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+	errno = e;
+}
+
 int rc_sig_action(int sig, const struct sigaction *act, struct sigaction *oact)
 {
+	if (sig <= 0 || sig >= NSLOT)
+		return REAL(sigaction)(sig, act, oact);
 	struct sigaction k, old;
-	const struct rec *r = NULL, *prev = NULL;
-	int in = sig > 0 && sig < NSLOT;
-	if (in)
-		prev = __atomic_load_n(&slot[sig], __ATOMIC_ACQUIRE);
-	/* SIG_DFL and SIG_IGN are told by the pointer whatever the flags say,
-	 * as the kernel does */
-	if (act && in && !fault_signal(sig) && (act->sa_flags & SA_NODEFER) &&
-	    act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN &&
-	    act->sa_sigaction != tramp && (r = rec_for(act)) != NULL) {
+	const struct rec *r = NULL;
+	if (act) {
+		/* read before the piece: a bad pointer faults outside it */
 		k = *act;
-		k.sa_flags |= SA_SIGINFO;
-		k.sa_sigaction = tramp;
-		/* the record in place before the kernel can call the trampoline */
-		__atomic_store_n(&slot[sig], r, __ATOMIC_RELEASE);
-		act = &k;
-	}
-	int rc = REAL(sigaction)(sig, act, oact ? &old : NULL);
-	if (rc != 0) {
-		if (r) {
-			int e = errno;
-			__atomic_store_n(&slot[sig], prev, __ATOMIC_RELEASE);
-			errno = e;
+		/* SIG_DFL and SIG_IGN are told by the pointer whatever the
+		 * flags say, as the kernel does */
+		if (!fault_signal(sig) && (k.sa_flags & SA_NODEFER) && k.sa_handler != SIG_DFL &&
+		    k.sa_handler != SIG_IGN && k.sa_sigaction != tramp && (r = rec_for(&k)) != NULL) {
+			k.sa_flags |= SA_SIGINFO;
+			k.sa_sigaction = tramp;
 		}
+	}
+	sigset_t mask;
+	int held = act_begin(&mask);
+	const struct rec *prev = __atomic_load_n(&slot[sig], __ATOMIC_ACQUIRE);
+	int was = __atomic_load_n(&wrapped[sig], __ATOMIC_ACQUIRE);
+	if (r) /* the record in place before the kernel can call the trampoline */
+		__atomic_store_n(&slot[sig], r, __ATOMIC_RELEASE);
+	int rc = REAL(sigaction)(sig, act ? &k : NULL, oact ? &old : NULL), e = errno;
+	if (rc != 0 && r)
+		__atomic_store_n(&slot[sig], prev, __ATOMIC_RELEASE);
+	else if (rc == 0 && act)
+		__atomic_store_n(&wrapped[sig], r != NULL, __ATOMIC_RELEASE);
+	act_end(&mask, held);
+	if (rc != 0) {
+		errno = e;
 		return rc;
 	}
 	if (oact) {
-		if (in)
-			as_set(sig, &old, prev);
+		as_set(&old, prev, was);
 		*oact = old;
 	}
-	if (in && act)
-		__atomic_store_n(&wrapped[sig], r != NULL, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -448,136 +515,4 @@ void rc_sig_jumping(const void *env)
 	if (__atomic_load_n(&frames, __ATOMIC_RELAXED))
 		prune(to, &alt, to_alt);
 	errno = e;
-}
-
-/* ---- SIGBUS on the state file's mapping ---- */
-
-#define RANGES 12  /* mappings guarded: the first, rejoins, config images */
-
-static struct {
-	uintptr_t base, len;
-	void (*fill)(void);  /* writes what stands in for the file, or NULL */
-	int      *flag;      /* set to 1 once it happened */
-} ranges[RANGES];
-static unsigned nranges;
-RC_HOT_DATA static int lost;
-/* The program's own SIGBUS disposition, as it set it last (through the
- * hooked sigaction/signal once ours is in place): two copies and the
- * index of the one in force, so the handler never reads a half-written
- * one. */
-static struct sigaction prev_bus[2];
-static int prev_cur;
-static int installed;
-
-static void set_prev(const struct sigaction *act)
-{
-	int next = !__atomic_load_n(&prev_cur, __ATOMIC_ACQUIRE);
-	prev_bus[next] = *act;
-	__atomic_store_n(&prev_cur, next, __ATOMIC_RELEASE);
-}
-
-static void on_sigbus(int sig, siginfo_t *si, void *ctx)
-{
-	int saved = errno;
-	uintptr_t a = (uintptr_t)si->si_addr;
-	unsigned n = __atomic_load_n(&nranges, __ATOMIC_ACQUIRE);
-	for (unsigned i = 0; i < n && i < RANGES; i++) {
-		if (a - ranges[i].base < ranges[i].len) {
-			/* the file shrank: zero pages in its place, same address,
-			 * and what stands in for its contents written there */
-			if (mmap((void *)ranges[i].base, ranges[i].len, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
-				if (ranges[i].fill)
-					ranges[i].fill();
-				__atomic_store_n(ranges[i].flag, 1, __ATOMIC_RELEASE);
-				errno = saved;
-				return;
-			}
-		}
-	}
-	/* not ours: to the program's disposition, as the kernel would */
-	struct sigaction p = prev_bus[__atomic_load_n(&prev_cur, __ATOMIC_ACQUIRE)];
-	int handler = (p.sa_flags & SA_SIGINFO) ? p.sa_sigaction != NULL
-					       : (p.sa_handler != SIG_DFL && p.sa_handler != SIG_IGN);
-	if (handler) {
-		sigset_t old;
-		if (p.sa_flags & SA_RESETHAND) {
-			struct sigaction dfl;
-			memset(&dfl, 0, sizeof dfl);
-			dfl.sa_handler = SIG_DFL;
-			set_prev(&dfl);
-		}
-		pthread_sigmask(SIG_BLOCK, &p.sa_mask, &old);
-		if (p.sa_flags & SA_SIGINFO)
-			p.sa_sigaction(sig, si, ctx);
-		else
-			p.sa_handler(sig);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		errno = saved;
-		return;
-	}
-	/* default action: put it back; the fault happens again on return */
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof dfl);
-	dfl.sa_handler = SIG_DFL;
-	REAL(sigaction)(SIGBUS, &dfl, NULL);
-	errno = saved;
-}
-
-int rc_sig_bus_action(const struct sigaction *act, struct sigaction *oact)
-{
-	if (!__atomic_load_n(&installed, __ATOMIC_ACQUIRE))
-		return 0;
-	if (oact)
-		*oact = prev_bus[__atomic_load_n(&prev_cur, __ATOMIC_ACQUIRE)];
-	if (act)
-		set_prev(act);
-	return 1;
-}
-
-int rc_sig_guard_mapping(void *base, size_t len)
-{
-	return rc_sig_guard_range(base, len, NULL, &lost);
-}
-
-int rc_sig_guard_range(void *base, size_t len, void (*fill)(void), int *flag)
-{
-	RC_KEEP_ERRNO();
-	if (!installed) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_sigaction = on_sigbus;
-		sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-		sigemptyset(&sa.sa_mask);
-		if (REAL(sigaction)(SIGBUS, &sa, &prev_bus[0]) != 0)
-			return -1;
-		__atomic_store_n(&installed, 1, __ATOMIC_RELEASE);
-	}
-	unsigned n = __atomic_load_n(&nranges, __ATOMIC_RELAXED);
-	if (n >= RANGES)
-		return -1;
-	ranges[n].base = (uintptr_t)base;
-	ranges[n].len = len;
-	ranges[n].fill = fill;
-	ranges[n].flag = flag;
-	__atomic_store_n(&nranges, n + 1, __ATOMIC_RELEASE);
-	return 0;
-}
-
-void rc_sig_unguard(void *base)
-{
-	unsigned n = __atomic_load_n(&nranges, __ATOMIC_ACQUIRE);
-	for (unsigned i = 0; i < n && i < RANGES; i++)
-		if (ranges[i].base == (uintptr_t)base)
-			__atomic_store_n(&ranges[i].len, 0, __ATOMIC_RELEASE);
-}
-
-RC_HOT int rc_sig_mapping_lost(void)
-{
-	return __atomic_load_n(&lost, __ATOMIC_ACQUIRE);
-}
-
-void rc_sig_mapping_clear(void)
-{
-	__atomic_store_n(&lost, 0, __ATOMIC_RELEASE);
 }

@@ -33,8 +33,16 @@ int rc_sig_maybe_in_handler(void);
 /* The hooked sigaction: as sigaction(2), but a handler with SA_NODEFER
  * (not for a fault signal) is installed behind the trampoline, and what
  * *OACT gets names the program's own handler and flags, never the
- * trampoline.  Async-signal-safe, as sigaction is. */
+ * trampoline.  Async-signal-safe, as sigaction is.  Calls of it from
+ * several threads at once are taken one at a time (a brief wait, with the
+ * thread's signals blocked), so the trampoline calls the handler of the
+ * sigaction the kernel took last. */
 int rc_sig_action(int sig, const struct sigaction *act, struct sigaction *oact);
+
+/* Block every signal in this thread but the faults (SEGV, BUS, FPE, ILL,
+ * TRAP, and SYS: a seccomp trap on a blocked SIGSYS kills); *OLD gets the
+ * mask before. */
+void rc_sig_block_all(sigset_t *old);
 
 /* H, a handler the kernel reports for SIG (signal, sigset, bsd_signal
  * return it), as the program set it: the trampoline is named as the
@@ -78,34 +86,5 @@ void rc_sig_jumping(const void *env);
  * is not seen to be in that handler later): the caught signals it blocks
  * now it keeps blocked.  Cheap after the first call. */
 void rc_sig_first_look(void);
-
-/* Keep the host alive when the state file shrinks under it (truncate,
- * `: >`, cp over it): a SIGBUS on the mapping at BASE (LEN bytes) puts
- * private zero pages in its place, so the faulting access goes on, and
- * notes the loss for rc_sig_mapping_lost().  A SIGBUS anywhere else goes
- * to the handler the program had when this was first called (or kills it
- * as before).  Installs the handler on first use.  Return 0 or -1. */
-int rc_sig_guard_mapping(void *base, size_t len);
-
-/* The same for any file mapped at BASE (LEN bytes): on a SIGBUS there,
- * the zero pages put in its place are then given to FILL (if not NULL;
- * it must be async-signal-safe), to write what stands in for the file's
- * contents, and *FLAG is set to 1. */
-int rc_sig_guard_range(void *base, size_t len, void (*fill)(void), int *flag);
-
-/* The mapping at BASE is gone (unmapped): no longer guarded. */
-void rc_sig_unguard(void *base);
-
-/* The program sets or asks its SIGBUS disposition (sigaction, signal)
- * while the shim's handler is in place: ACT (if any) becomes the
- * disposition the shim passes other faults to, *OACT (if any) gets the
- * program's previous one, and the shim's handler stays.  Return 1 if so
- * answered, 0 if the call is the kernel's business. */
-struct sigaction;
-int rc_sig_bus_action(const struct sigaction *act, struct sigaction *oact);
-
-/* Nonzero if a guarded mapping was lost (until rc_sig_mapping_clear). */
-int rc_sig_mapping_lost(void);
-void rc_sig_mapping_clear(void);
 
 #endif

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "engine/sig.h"
+#include "engine/sigbus.h"
 #include "hooks/hook.h"
 
 /* The hooked sigaction, for every hook here that sets a disposition. */

@@ -19,6 +19,13 @@
  *       Prints "KIND in_handler=A after=B": A 0 (no reload inside the
  *       handler), B 1 (the next call outside it reloads).
  *
+ *   fault_handlers reloads CONFIG LOG PORT BHPORT
+ *       The same, and one kind more: "sysv_in_wait", a SIGUSR2 handler set
+ *       by sysv_signal from a SIGALRM handler that came while a blocking
+ *       connect to 127.0.0.1:BHPORT (a blackhole, a breaker with
+ *       connect_timeout 5s) waited (inside the shim, under the shim).  The
+ *       connect is cut by that alarm: "wait_errno=EINTR".
+ *
  *   fault_handlers jumpout PORT OKPORT
  *       alarm(1) and siglongjmp out of a blocking connect to PORT (a
  *       blackhole, a breaker with connect_timeout 5s), twice; then prints
@@ -26,19 +33,32 @@
  *       program never set it) and makes 3 HTTP requests to OKPORT, each on
  *       its own connection: "ok=3".
  *
- *   fault_handlers bulkjump HANGPORT WEBPORT
+ *   fault_handlers bulkjump HANGPORT WEBPORT [COMMAND]
  *       (one breaker matching both, max_concurrent 1, max_wait 5s) A
  *       request to WEBPORT is answered; then a request to HANGPORT holds
  *       the one ticket, and a second request on the first connection
- *       waits for it: alarm(1) and siglongjmp out of that wait.  Then the
+ *       waits for it: alarm(1) and siglongjmp out of that wait (then
+ *       COMMAND is run, by system(): the test's look at the state file,
+ *       while the ticket is still held).  Then the
  *       HANGPORT connection is closed (its ticket back) and the request
  *       is written again: it is answered, "b_ok=1".  The breaker counts 2
- *       calls (the two answered requests). */
+ *       calls (the two answered requests).
+ *
+ *   fault_handlers racing
+ *       Two threads set SIGUSR1's handler 20,000 times each, with
+ *       SA_NODEFER, each from its own 4 handlers, and note what each
+ *       sigaction says was there before.  Then SIGUSR1 is asked back and
+ *       raised.  As the calls happen one after another in the kernel,
+ *       every handler is named "before" as often as it was set (once less
+ *       if still in force), SIG_DFL once, and the one in force is the one
+ *       asked back and the one called.  Prints "racing unbalanced=N
+ *       asked=A called=C": N 0 and A equal to C. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -313,7 +333,34 @@ static void one(const char *kind, int sig, int how, int jump)
 	fflush(stdout);
 }
 
-static int reloads(void)
+/* A SIGALRM handler that sets SIGUSR2's SysV handler (a SysV program's
+ * handler setting another), run while a connect waits. */
+static void rearm_usr2(int sig)
+{
+	(void)sig;
+	sysv_signal(SIGUSR2, on_sig);
+}
+
+static void sysv_in_wait(int bh)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGUSR2, &sa, NULL);
+	sa.sa_handler = rearm_usr2; /* no SA_RESTART: the connect ends EINTR */
+	sigaction(SIGALRM, &sa, NULL);
+	struct sockaddr_in a = lo(bh);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	alarm(1);
+	int r = connect(fd, (struct sockaddr *)&a, sizeof a), e = errno;
+	alarm(0);
+	printf("wait_errno=%s\n", r == 0 ? "none" : e == EINTR ? "EINTR" : strerror(e));
+	close(fd);
+	one("sysv_in_wait", SIGUSR2, 1, 0);
+}
+
+static int reloads(int bh)
 {
 	FILE *f = fopen(cfg_path, "re");
 	if (!f)
@@ -345,6 +392,8 @@ static int reloads(void)
 	one("__longjmp_chk", SIGURG, 0, 4);
 	/* and after all those jumps, a plain one again */
 	one("nodefer_again", SIGUSR1, 0, 0);
+	if (bh)
+		sysv_in_wait(bh);
 	return 0;
 }
 
@@ -401,7 +450,7 @@ static int jumpout(int bh, int okport)
 	return 0;
 }
 
-static int bulkjump(int hang, int web)
+static int bulkjump(int hang, int web, const char *cmd)
 {
 	alarm_jumps();
 	static const char req[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
@@ -424,6 +473,8 @@ static int bulkjump(int hang, int web)
 	}
 	alarm(0);
 	printf("jumped=%d\n", jumped);
+	if (cmd && system(cmd) != 0)
+		printf("command failed\n");
 	close(a);
 	int ok = write(b, req, sizeof req - 1) == (ssize_t)(sizeof req - 1) &&
 		 read(b, buf, sizeof buf) > 0;
@@ -432,19 +483,86 @@ static int bulkjump(int hang, int web)
 	return 0;
 }
 
+/* racing: handlers 0..7 (0..3 of one thread, 4..7 of the other) */
+static volatile sig_atomic_t race_called = -1;
+#define RACE_H(i) static void race_h##i(int sig) { (void)sig; race_called = i; }
+RACE_H(0) RACE_H(1) RACE_H(2) RACE_H(3) RACE_H(4) RACE_H(5) RACE_H(6) RACE_H(7)
+static void (*const race_hs[8])(int) = { race_h0, race_h1, race_h2, race_h3,
+					 race_h4, race_h5, race_h6, race_h7 };
+#define RACE_N 20000
+static int race_set[2][8], race_was[2][9]; /* [8]: SIG_DFL; -1 others */
+static int race_bad[2];
+
+static int race_index(void (*h)(int))
+{
+	for (int i = 0; i < 8; i++)
+		if (h == race_hs[i])
+			return i;
+	return h == SIG_DFL ? 8 : -1;
+}
+
+static void *race_thread(void *arg)
+{
+	int me = (int)(long)arg;
+	for (int n = 0; n < RACE_N; n++) {
+		int i = me * 4 + n % 4;
+		struct sigaction sa, old;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = race_hs[i];
+		sa.sa_flags = SA_NODEFER;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGUSR1, &sa, &old) != 0) {
+			race_bad[me]++;
+			continue;
+		}
+		int w = (old.sa_flags & SA_SIGINFO) ? -1 : race_index(old.sa_handler);
+		race_set[me][i]++;
+		if (w < 0)
+			race_bad[me]++;
+		else
+			race_was[me][w]++;
+	}
+	return NULL;
+}
+
+static int racing(void)
+{
+	pthread_t t[2];
+	for (long i = 0; i < 2; i++)
+		if (pthread_create(&t[i], NULL, race_thread, (void *)i) != 0)
+			return 1;
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	struct sigaction cur;
+	sigaction(SIGUSR1, NULL, &cur);
+	int asked = (cur.sa_flags & SA_SIGINFO) ? -1 : race_index(cur.sa_handler);
+	raise(SIGUSR1);
+	int unbalanced = race_bad[0] + race_bad[1];
+	for (int i = 0; i < 9; i++) {
+		int set = i < 8 ? race_set[0][i] + race_set[1][i] : 1; /* SIG_DFL: at the start */
+		int was = race_was[0][i] + race_was[1][i];
+		if (was != set - (i == asked))
+			unbalanced++;
+	}
+	printf("racing unbalanced=%d asked=%d called=%d\n", unbalanced, asked, (int)race_called);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 2 && strcmp(argv[1], "dispositions") == 0)
 		return dispositions();
-	if (argc == 5 && strcmp(argv[1], "reloads") == 0) {
+	if ((argc == 5 || argc == 6) && strcmp(argv[1], "reloads") == 0) {
 		cfg_path = argv[2];
 		log_path = argv[3];
 		port = atoi(argv[4]);
-		return reloads();
+		return reloads(argc == 6 ? atoi(argv[5]) : 0);
 	}
-	if (argc == 4 && strcmp(argv[1], "bulkjump") == 0)
-		return bulkjump(atoi(argv[2]), atoi(argv[3]));
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "bulkjump") == 0)
+		return bulkjump(atoi(argv[2]), atoi(argv[3]), argc == 5 ? argv[4] : NULL);
+	if (argc == 2 && strcmp(argv[1], "racing") == 0)
+		return racing();
 	if (argc == 4 && strcmp(argv[1], "jumpout") == 0)
 		return jumpout(atoi(argv[2]), atoi(argv[3]));
 	fprintf(stderr, "usage: see the header\n");
