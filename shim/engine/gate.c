@@ -219,14 +219,14 @@ RC_HOT static void bh_give_call(const rc_bk *b, const rc_ticket *t)
 /* What bh_take holds while it waits: its place in T's waiter count,
  * given back should a handler siglongjmp out of the wait (engine/sig.h;
  * else the count stays one too high until a release wakes nobody). */
-struct waiting {
+struct bh_waiting {
 	rc_undo u; /* first */
 	rc_bh_table *t;
 };
 
 static void waiting_left(rc_undo *u)
 {
-	bh_waiter_gone(((struct waiting *)u)->t);
+	bh_waiter_gone(((struct bh_waiting *)u)->t);
 }
 
 /* Take a record of B's table T of KIND (CAP of them), waiting until
@@ -237,7 +237,7 @@ static int bh_take(const rc_bk *b, rc_bh_table *t, int kind, unsigned cap, uint6
 	unsigned start = bh_next(cap);
 	int i = -1, waiting = 0;
 	uint64_t v = 0;
-	struct waiting w = { .t = t };
+	struct bh_waiting w = { .t = t };
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&t->seq, __ATOMIC_SEQ_CST);
 		uint64_t now_ms = rc_now_ms();

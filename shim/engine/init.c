@@ -20,6 +20,7 @@
 #include "engine/gate.h"
 #include "engine/init.h"
 #include "engine/live.h"
+#include "engine/sig.h"
 
 int rc_init_done;
 int rc_active;
@@ -27,6 +28,7 @@ int rc_active;
 static void atfork_child(void)
 {
 	rc_pid_refresh(); /* also right without it (see engine/real.h) */
+	rc_sig_atfork_child();
 	rc_live_atfork_child();
 }
 

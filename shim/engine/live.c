@@ -277,7 +277,7 @@ static rc_live *make_live(rc_config *cfg, int owns_cfg)
  *
  * A config mapped from its image is pages of a file: truncated in place
  * (it never is by recloser, which renames a new one over it), the next
- * access to it would raise SIGBUS.  The SIGBUS guard (engine/sig.h) puts
+ * access to it would raise SIGBUS.  The SIGBUS guard (engine/sigbus.h) puts
  * zero pages in its place and this writes on them a config as large
  * whose every breaker is off, and whose index matches nothing: calls pass
  * through, and the next reload check parses the file again. */

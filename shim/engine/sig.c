@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/hot.h"
 #include "engine/real.h"
 #include "engine/sig.h"
@@ -268,49 +269,118 @@ void rc_sig_block_all(sigset_t *old)
  * and wrapped[] change together, one thread at a time, so that two
  * threads setting handlers at once leave the trampoline calling the one
  * whose sigaction the kernel took last.  The thread's signals are blocked
- * meanwhile (but the faults), so none of its handlers waits for it; the
- * word holds the holder's thread id, so a holder gone (killed half way,
- * or in the parent of a fork) is taken over, and a fault's handler that
- * interrupted its own thread's piece goes on without it. */
+ * meanwhile (but the faults), so none of its handlers waits for it.  The
+ * word holds the holder's thread id:
+ *  - a fault's handler that interrupted its own thread's piece and sets a
+ *    handler goes on without it (the piece is its thread's already: told
+ *    by where the piece was entered, act_sp);
+ *  - one that jumps out of the piece gives it back (an undo record); one
+ *    that leaves it unseen (setcontext) leaves it to its thread's next
+ *    call (act_sp again) or to the take-over below;
+ *  - a piece held longer than ACT_WAIT_US (a holder gone without a jump
+ *    the hooks saw, a child of fork: the word is cleared at fork too) is
+ *    taken over: a wait, never a hang. */
+#define ACT_WAIT_US 50000
+
 static int act_owner;
 
-static int tid_self(void)
+struct act_held {
+	rc_undo u; /* first */
+	sigset_t mask; /* the thread's mask before */
+	int me;        /* the thread's id if it holds the piece, else 0 */
+};
+
+static void act_give(int me)
 {
-	return (int)REAL(syscall)(SYS_gettid);
+	int o = me;
+	__atomic_compare_exchange_n(&act_owner, &o, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
-/* Enter the piece (*OLD: the thread's mask before).  Return nonzero if
- * held (act_end gives it back). */
-static int act_begin(sigset_t *old)
+static void act_left(rc_undo *u)
 {
-	int e = errno, me = tid_self();
+	struct act_held *h = (struct act_held *)u;
+	act_give(h->me);
+	pthread_sigmask(SIG_SETMASK, &h->mask, NULL);
+}
+
+/* Where this thread's piece was entered (the frame of its caller) while
+ * it holds it. */
+static __thread uintptr_t act_sp __attribute__((tls_model("initial-exec")));
+
+/* The piece is this thread's already: nonzero if the caller, whose frame
+ * is at SP, runs in a handler that interrupted it, 0 if the piece was
+ * left unseen (setcontext out of a handler) and is the caller's now. */
+static int act_nested(uintptr_t sp)
+{
+	stack_t alt;
+	int on;
+	alt_stack(&alt, &on);
+	int here = on_alt_stack(sp, &alt), there = on_alt_stack(act_sp, &alt);
+	return here != there ? here : sp < act_sp;
+}
+
+/* Enter the piece for a caller whose frame is at SP (*OLD: the thread's
+ * mask before).  Return the thread's id if held (act_end gives it back),
+ * 0 if not. */
+static int act_begin(sigset_t *old, uintptr_t sp)
+{
+	int e = errno, me = (int)REAL(syscall)(SYS_gettid);
+	uint64_t until = 0;
 	rc_sig_block_all(old);
-	for (unsigned n = 1;; n++) {
+	for (;;) {
 		int o = 0;
 		if (__atomic_compare_exchange_n(&act_owner, &o, me, 0, __ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED))
 			break;
 		if (o == me) {
-			errno = e;
-			return 0; /* a handler within our own piece */
+			if (act_nested(sp))
+				me = 0; /* a handler within our own piece */
+			break;
 		}
-		if (n % 64 == 0 && REAL(syscall)(SYS_tgkill, (int)getpid(), o, 0) != 0 &&
-		    errno == ESRCH)
-			__atomic_compare_exchange_n(&act_owner, &o, 0, 0, __ATOMIC_RELAXED,
-						    __ATOMIC_RELAXED);
+		uint64_t now = rc_now_us();
+		if (!until) {
+			until = now + ACT_WAIT_US;
+		} else if (now >= until &&
+			   __atomic_compare_exchange_n(&act_owner, &o, me, 0, __ATOMIC_ACQUIRE,
+						       __ATOMIC_RELAXED)) {
+			break; /* taken over */
+		}
 		sched_yield();
 	}
+	if (me)
+		act_sp = sp;
 	errno = e;
-	return 1;
+	return me;
 }
 
 static void act_end(const sigset_t *old, int held)
 {
 	int e = errno;
 	if (held)
-		__atomic_store_n(&act_owner, 0, __ATOMIC_RELEASE);
+		act_give(held);
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 	errno = e;
+}
+
+/* The piece for the function this is inlined in (its frame), given back
+ * by act_leave, or by a jump out of it. */
+static inline __attribute__((always_inline)) void act_enter(struct act_held *h)
+{
+	h->me = act_begin(&h->mask, (uintptr_t)__builtin_frame_address(0));
+	if (h->me)
+		rc_undo_push(&h->u, act_left);
+}
+
+static void act_leave(struct act_held *h)
+{
+	if (h->me)
+		rc_undo_pop(&h->u);
+	act_end(&h->mask, h->me);
+}
+
+void rc_sig_atfork_child(void)
+{
+	__atomic_store_n(&act_owner, 0, __ATOMIC_RELAXED);
 }
 
 int rc_sig_action(int sig, const struct sigaction *act, struct sigaction *oact)
@@ -330,18 +400,22 @@ int rc_sig_action(int sig, const struct sigaction *act, struct sigaction *oact)
 			k.sa_sigaction = tramp;
 		}
 	}
-	sigset_t mask;
-	int held = act_begin(&mask);
+	struct act_held h;
+	act_enter(&h);
 	const struct rec *prev = __atomic_load_n(&slot[sig], __ATOMIC_ACQUIRE);
 	int was = __atomic_load_n(&wrapped[sig], __ATOMIC_ACQUIRE);
 	if (r) /* the record in place before the kernel can call the trampoline */
 		__atomic_store_n(&slot[sig], r, __ATOMIC_RELEASE);
 	int rc = REAL(sigaction)(sig, act ? &k : NULL, oact ? &old : NULL), e = errno;
-	if (rc != 0 && r)
+	if (rc != 0 && r) {
 		__atomic_store_n(&slot[sig], prev, __ATOMIC_RELEASE);
-	else if (rc == 0 && act)
+	} else if (rc == 0 && act) {
+		/* again: a fault's handler may have set SIG in between */
+		if (r)
+			__atomic_store_n(&slot[sig], r, __ATOMIC_RELEASE);
 		__atomic_store_n(&wrapped[sig], r != NULL, __ATOMIC_RELEASE);
-	act_end(&mask, held);
+	}
+	act_leave(&h);
 	if (rc != 0) {
 		errno = e;
 		return rc;
@@ -351,6 +425,24 @@ int rc_sig_action(int sig, const struct sigaction *act, struct sigaction *oact)
 		*oact = old;
 	}
 	return 0;
+}
+
+sighandler_t rc_sig_handler_call(int sig, sighandler_t (*real)(int, sighandler_t), sighandler_t h)
+{
+	if (sig <= 0 || sig >= NSLOT)
+		return real(sig, h);
+	struct act_held ah;
+	act_enter(&ah);
+	const struct rec *prev = __atomic_load_n(&slot[sig], __ATOMIC_ACQUIRE);
+	sighandler_t was = real(sig, h);
+	int e = errno;
+	if (was != SIG_ERR)
+		__atomic_store_n(&wrapped[sig], 0, __ATOMIC_RELEASE);
+	act_leave(&ah);
+	errno = e;
+	if ((void *)was == (void *)tramp && prev)
+		return prev->siginfo ? (sighandler_t)(void (*)(void))prev->fn.sa : prev->fn.h;
+	return was;
 }
 
 sighandler_t rc_sig_handler_set(int sig, sighandler_t h)

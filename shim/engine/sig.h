@@ -33,10 +33,11 @@ int rc_sig_maybe_in_handler(void);
 /* The hooked sigaction: as sigaction(2), but a handler with SA_NODEFER
  * (not for a fault signal) is installed behind the trampoline, and what
  * *OACT gets names the program's own handler and flags, never the
- * trampoline.  Async-signal-safe, as sigaction is.  Calls of it from
- * several threads at once are taken one at a time (a brief wait, with the
- * thread's signals blocked), so the trampoline calls the handler of the
- * sigaction the kernel took last. */
+ * trampoline.  Async-signal-safe, as sigaction is.  Calls of it and of
+ * rc_sig_handler_call from several threads at once are taken one at a
+ * time (a wait of microseconds, the thread's signals blocked; of 50 ms at
+ * most, should the thread in it be gone), so the trampoline calls the
+ * handler of the call the kernel took last. */
 int rc_sig_action(int sig, const struct sigaction *act, struct sigaction *oact);
 
 /* Block every signal in this thread but the faults (SEGV, BUS, FPE, ILL,
@@ -44,10 +45,21 @@ int rc_sig_action(int sig, const struct sigaction *act, struct sigaction *oact);
  * mask before. */
 void rc_sig_block_all(sigset_t *old);
 
-/* H, a handler the kernel reports for SIG (signal, sigset, bsd_signal
- * return it), as the program set it: the trampoline is named as the
- * handler behind it. */
+/* REAL (signal or bsd_signal: a function of libc's that sets a
+ * disposition without SA_NODEFER and leaves the mask alone) called for
+ * SIG and H in rc_sig_action's one-at-a-time piece; what it returns names
+ * the program's handler where the kernel had the trampoline. */
+__sighandler_t rc_sig_handler_call(int sig, __sighandler_t (*real)(int, __sighandler_t),
+				   __sighandler_t h);
+
+/* H, a handler the kernel reports for SIG (sigset returns it: sigset asks
+ * and sets the thread's mask, so it is not called in that piece, whose
+ * signals are blocked), as the program set it: the trampoline is named as
+ * the handler behind it. */
 __sighandler_t rc_sig_handler_set(int sig, __sighandler_t h);
+
+/* In the child of a fork: no other thread is in rc_sig_action's piece. */
+void rc_sig_atfork_child(void);
 
 /* What a piece of shim code that holds something while it waits (a
  * ticket, a socket's flags) does should a handler siglongjmp out of the

@@ -1,11 +1,11 @@
 /* signal.c - signal dispositions, and jumps out of handlers.
  *  - While the shim's SIGBUS handler guards the state file's mapping
- *    (engine/sig.h), a program that sets its own SIGBUS handler gets it
+ *    (engine/sigbus.h), a program that sets its own SIGBUS handler gets it
  *    called for every fault but the mapping's, and reads back what it set.
  *  - A handler set with SA_NODEFER (sigaction, or sysv_signal's SysV
  *    semantics) runs behind the shim's trampoline, so that the shim knows
  *    it is in a handler; every way of asking a disposition names the
- *    program's own handler (rc_sig_action, rc_sig_handler_set).
+ *    program's own handler (rc_sig_action, rc_sig_handler_call and _set).
  *  - longjmp and its kin tell the shim where they go first
  *    (rc_sig_jumping): a handler left that way is no longer running, and
  *    a hook's wait left that way gives up what it held.
@@ -52,8 +52,9 @@ static sighandler_t program_signal(int sig, sighandler_t h)
 			return (old.sa_flags & SA_SIGINFO) ? (sighandler_t)(void (*)(void))old.sa_sigaction
 							   : old.sa_handler;
 	}
-	sighandler_t r = REAL(signal)(sig, h);
-	return rc_active ? rc_sig_handler_set(sig, r) : r;
+	if (!rc_active)
+		return REAL(signal)(sig, h);
+	return rc_sig_handler_call(sig, REAL(signal), h);
 }
 
 RC_EXPORT sighandler_t signal(int sig, sighandler_t h)

@@ -52,20 +52,34 @@
  *       every handler is named "before" as often as it was set (once less
  *       if still in force), SIG_DFL once, and the one in force is the one
  *       asked back and the one called.  Prints "racing unbalanced=N
- *       asked=A called=C": N 0 and A equal to C. */
+ *       asked=A called=C": N 0 and A equal to C.
+ *
+ *   fault_handlers faultjump [ctx]
+ *       A thread sets SIGUSR1's SA_NODEFER handler over and over while the
+ *       main thread sends it SIGSEGV 300 times (tgkill); its SIGSEGV
+ *       handler siglongjmps back into the loop, so some jumps leave a
+ *       sigaction half done.  Then, that thread still alive, the main
+ *       thread sets SIGUSR2's handler 100 times (a 10 s alarm kills a
+ *       hang).  Prints "faultjump jumps=J
+ *       after_ms=T": J the jumps taken, T how long those 100 took.  With
+ *       "ctx" the handler leaves by setcontext, a jump the shim does not
+ *       see. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 /* glibc's fortified longjmp, called as a -D_FORTIFY_SOURCE build would */
@@ -548,6 +562,81 @@ static int racing(void)
 	return 0;
 }
 
+/* faultjump */
+static __thread sigjmp_buf fj_jb;
+static __thread ucontext_t fj_uc;
+static int fj_ctx;
+static __thread volatile int fj_armed;
+static volatile int fj_jumps, fj_done, fj_tid, fj_stopped, fj_end;
+
+static void fj_segv(int sig)
+{
+	(void)sig;
+	if (fj_armed) {
+		fj_jumps++;
+		if (fj_ctx)
+			setcontext(&fj_uc);
+		siglongjmp(fj_jb, 1);
+	}
+}
+
+static void *fj_thread(void *arg)
+{
+	(void)arg;
+	fj_tid = (int)syscall(SYS_gettid);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = race_h0;
+	sa.sa_flags = SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigsetjmp(fj_jb, 1);
+	getcontext(&fj_uc);
+	fj_armed = 1;
+	while (!fj_done)
+		sigaction(SIGUSR1, &sa, NULL);
+	fj_armed = 0;
+	fj_stopped = 1;
+	while (!fj_end) /* alive meanwhile: its thread id is not gone */
+		sched_yield();
+	return NULL;
+}
+
+static int faultjump(int ctx)
+{
+	fj_ctx = ctx;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = fj_segv;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	pthread_t t;
+	if (pthread_create(&t, NULL, fj_thread, NULL) != 0)
+		return 1;
+	while (!fj_tid)
+		sched_yield();
+	for (int i = 0; i < 300; i++) {
+		syscall(SYS_tgkill, getpid(), fj_tid, SIGSEGV);
+		struct timespec ts = { 0, 200 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	fj_done = 1;
+	while (!fj_stopped)
+		sched_yield();
+	alarm(10); /* SIG_DFL: a hang ends the program */
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	sa.sa_handler = race_h4;
+	for (int i = 0; i < 100; i++)
+		sigaction(SIGUSR2, &sa, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	alarm(0);
+	fj_end = 1;
+	pthread_join(t, NULL);
+	long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	printf("faultjump jumps=%d after_ms=%ld\n", (int)fj_jumps, ms);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -563,6 +652,9 @@ int main(int argc, char **argv)
 		return bulkjump(atoi(argv[2]), atoi(argv[3]), argc == 5 ? argv[4] : NULL);
 	if (argc == 2 && strcmp(argv[1], "racing") == 0)
 		return racing();
+	if ((argc == 2 || (argc == 3 && strcmp(argv[2], "ctx") == 0)) &&
+	    strcmp(argv[1], "faultjump") == 0)
+		return faultjump(argc == 3);
 	if (argc == 4 && strcmp(argv[1], "jumpout") == 0)
 		return jumpout(atoi(argv[2]), atoi(argv[3]));
 	fprintf(stderr, "usage: see the header\n");
