@@ -151,7 +151,10 @@ out=$(raw "$RST" 2>&1)
 like "$out" '(ECONNRESET|EPIPE|EOF@|ConnectionResetError|BrokenPipeError)' "python against a resetting server: reset ($out)"
 is "$(c3 rst)" "1 1 0" "...a failure"
 out=$(scurl "http://127.0.0.1:$RST/"); st=$?
-like "$st" '^(52|55|56)$' "curl against a resetting server: exit 52/55/56 (got $st)"
+# (7: the server resets at once on accept, so a slow curl, under a
+# sanitizer say, can find the reset already there when it asks its
+# connect's outcome: "Failed to connect", a failure all the same)
+like "$st" '^(7|52|55|56)$' "curl against a resetting server: exit 7/52/55/56 (got $st)"
 is "$(c3 rst)" "2 2 0" "...a failure"
 out=$(nfetch "http://127.0.0.1:$RST/")
 unlike "$out" 's[0-9]' "node fetch against a resetting server: no response ($out)"
