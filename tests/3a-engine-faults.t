@@ -417,9 +417,10 @@ like "$out" 'faultjump jumps=[1-9][0-9]* after_ms=[0-9]+$' "...the jumps were ta
 ms=$(sed -n 's/.*after_ms=\([0-9]*\).*/\1/p' <<<"$out")
 ok $([ -n "$ms" ] && [ "$ms" -lt 2000 ] && echo 0 || echo 1) "...and those 100 calls took ${ms:-?} ms (< 2000: the jump gave the piece back; a piece left held is taken over after 50 ms)"
 out=$(under_shim "$T/fault_handlers" faultjump ctx 2>&1); st=$?
-is "$st" 0 "faultjump ctx: the same with handlers that leave by setcontext (a jump the shim does not see): no hang, exit 0 ($out)"
+is "$st" 0 "faultjump ctx: the same with handlers that leave by setcontext (a jump the shim does not see), then on the main thread, then a longjmp over that stack: no hang, exit 0 ($out)"
 ms=$(sed -n 's/.*after_ms=\([0-9]*\).*/\1/p' <<<"$out")
 ok $([ -n "$ms" ] && [ "$ms" -lt 2000 ] && echo 0 || echo 1) "...those 100 calls took ${ms:-?} ms (< 2000: the piece left is its thread's at its next call, or taken over after 50 ms)"
+like "$out" 'deep blocked=0' "...and a longjmp over the stack those sigactions left, written over since, runs none of what it says (no crash, the mask the program's)"
 # reloads: a breaker on a port nothing listens on, reload checks every 10 ms;
 # one on a blackhole, for a handler set while a connect waits in the shim
 start_server BH blackhole

@@ -296,11 +296,15 @@ static void act_give(int me)
 	__atomic_compare_exchange_n(&act_owner, &o, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
+/* The thread's mask before its piece, while it holds one (act_left reads
+ * this, not its record: the record may be on a stack left unseen). */
+static __thread sigset_t act_mask __attribute__((tls_model("initial-exec")));
+
 static void act_left(rc_undo *u)
 {
-	struct act_held *h = (struct act_held *)u;
-	act_give(h->me);
-	pthread_sigmask(SIG_SETMASK, &h->mask, NULL);
+	(void)u;
+	act_give((int)REAL(syscall)(SYS_gettid));
+	pthread_sigmask(SIG_SETMASK, &act_mask, NULL);
 }
 
 /* Where this thread's piece was entered (the frame of its caller) while
@@ -367,8 +371,10 @@ static void act_end(const sigset_t *old, int held)
 static inline __attribute__((always_inline)) void act_enter(struct act_held *h)
 {
 	h->me = act_begin(&h->mask, (uintptr_t)__builtin_frame_address(0));
-	if (h->me)
+	if (h->me) {
+		act_mask = h->mask;
 		rc_undo_push(&h->u, act_left);
+	}
 }
 
 static void act_leave(struct act_held *h)
@@ -489,6 +495,7 @@ int rc_sig_maybe_in_handler(void)
 static __thread struct {
 	rc_undo *u;
 	uintptr_t sp;  /* its function's frame */
+	void (*fn)(rc_undo *); /* what the record said at its push */
 } undo[UNDOS] __attribute__((tls_model("initial-exec")));
 static __thread unsigned nundo __attribute__((tls_model("initial-exec")));
 
@@ -525,6 +532,7 @@ void rc_undo_push_at(rc_undo *u, void (*fn)(rc_undo *), uintptr_t sp)
 	unsigned n = nundo;
 	undo[n].u = u;
 	undo[n].sp = sp;
+	undo[n].fn = fn;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	nundo = n + 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -600,8 +608,12 @@ void rc_sig_jumping(const void *env)
 	rc_guard = g + 1;
 	drop_dead(here, &alt, on);
 	while (nundo && left(undo[nundo - 1].sp, to, &alt, to_alt)) {
-		rc_undo *u = undo[--nundo].u;
-		u->fn(u);
+		/* a record whose frame is gone unseen (setcontext) and its
+		 * stack written over since no longer says what it said:
+		 * dropped unrun (one still intact is run) */
+		unsigned i = --nundo;
+		if (__atomic_load_n(&undo[i].u->fn, __ATOMIC_RELAXED) == undo[i].fn)
+			undo[i].fn(undo[i].u);
 	}
 	rc_guard = g > 0 && left(rc_guard_sp, to, &alt, to_alt) ? 0 : g;
 	if (__atomic_load_n(&frames, __ATOMIC_RELAXED))

@@ -63,7 +63,9 @@
  *       hang).  Prints "faultjump jumps=J
  *       after_ms=T": J the jumps taken, T how long those 100 took.  With
  *       "ctx" the handler leaves by setcontext, a jump the shim does not
- *       see. */
+ *       see; then the thread writes 64 KiB of stack over where its
+ *       sigactions ran and longjmps out of there: "deep blocked=B", B
+ *       whether SIGTERM is blocked after it (0). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -601,6 +603,43 @@ static void *fj_thread(void *arg)
 	return NULL;
 }
 
+static jmp_buf fj_deep_jb;
+
+/* SIGSEGV to fj_tid every 300 us until fj_done */
+static void *fj_killer(void *arg)
+{
+	(void)arg;
+	while (!fj_done) {
+		syscall(SYS_tgkill, getpid(), fj_tid, SIGSEGV);
+		struct timespec ts = { 0, 300 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+/* sigactions on this thread until 40 SIGSEGVs have setcontext'd back */
+static __attribute__((noinline)) void fj_loop_here(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = race_h0;
+	sa.sa_flags = SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	getcontext(&fj_uc);
+	fj_armed = 1;
+	while (fj_jumps < 40)
+		sigaction(SIGUSR1, &sa, NULL);
+	fj_armed = 0;
+}
+
+static __attribute__((noinline)) void fj_deep(void)
+{
+	volatile char buf[65536];
+	for (unsigned i = 0; i < sizeof buf; i++)
+		buf[i] = 0x41;
+	longjmp(fj_deep_jb, 1);
+}
+
 static int faultjump(int ctx)
 {
 	fj_ctx = ctx;
@@ -632,6 +671,28 @@ static int faultjump(int ctx)
 	alarm(0);
 	fj_end = 1;
 	pthread_join(t, NULL);
+	if (ctx) {
+		/* the loop's thread is gone; the same on this one, then a
+		 * jump over the stack its sigactions left */
+		fj_tid = (int)syscall(SYS_gettid);
+		fj_done = 0;
+		fj_jumps = 0;
+		pthread_t k;
+		if (pthread_create(&k, NULL, fj_killer, NULL) != 0)
+			return 1;
+		fj_loop_here();
+		fj_done = 1;
+		pthread_join(k, NULL);
+		sigset_t m;
+		sigemptyset(&m);
+		sigprocmask(SIG_SETMASK, &m, NULL);
+		alarm(10);
+		if (!setjmp(fj_deep_jb))
+			fj_deep();
+		alarm(0);
+		sigprocmask(SIG_SETMASK, NULL, &m);
+		printf("deep blocked=%d\n", sigismember(&m, SIGTERM));
+	}
 	long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
 	printf("faultjump jumps=%d after_ms=%ld\n", (int)fj_jumps, ms);
 	return 0;
