@@ -605,6 +605,10 @@ void rc_sig_jumping(const void *env)
 	 * do knows it runs in a handler); out of the shim's code altogether
 	 * (to the program's frame that called it), the guard comes down */
 	int g = rc_guard;
+	if (!g) /* raised here: a handler that jumps from inside a record
+		 * (a signal the record unblocks) and leaves this frame
+		 * lowers it */
+		rc_guard_sp = here;
 	rc_guard = g + 1;
 	drop_dead(here, &alt, on);
 	while (nundo && left(undo[nundo - 1].sp, to, &alt, to_alt)) {
