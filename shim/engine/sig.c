@@ -252,6 +252,15 @@ static void as_set(struct sigaction *old, const struct rec *r, int was_wrapped)
 	}
 }
 
+/* H, a handler from the kernel, as the program is to see it: the handler
+ * behind the trampoline (R: the record in its signal's slot then). */
+static sighandler_t as_handler(sighandler_t h, const struct rec *r)
+{
+	if ((void *)h != (void *)tramp || !r)
+		return h;
+	return r->siginfo ? (sighandler_t)(void (*)(void))r->fn.sa : r->fn.h;
+}
+
 void rc_sig_block_all(sigset_t *old)
 {
 	sigset_t all;
@@ -446,19 +455,14 @@ sighandler_t rc_sig_handler_call(int sig, sighandler_t (*real)(int, sighandler_t
 		__atomic_store_n(&wrapped[sig], 0, __ATOMIC_RELEASE);
 	act_leave(&ah);
 	errno = e;
-	if ((void *)was == (void *)tramp && prev)
-		return prev->siginfo ? (sighandler_t)(void (*)(void))prev->fn.sa : prev->fn.h;
-	return was;
+	return as_handler(was, prev);
 }
 
 sighandler_t rc_sig_handler_set(int sig, sighandler_t h)
 {
-	if (sig <= 0 || sig >= NSLOT || (void *)h != (void *)tramp)
+	if (sig <= 0 || sig >= NSLOT)
 		return h;
-	const struct rec *r = __atomic_load_n(&slot[sig], __ATOMIC_ACQUIRE);
-	if (!r)
-		return h;
-	return r->siginfo ? (sighandler_t)(void (*)(void))r->fn.sa : r->fn.h;
+	return as_handler(h, __atomic_load_n(&slot[sig], __ATOMIC_ACQUIRE));
 }
 
 int rc_sig_maybe_in_handler(void)

@@ -56,15 +56,16 @@
  *
  *   fault_handlers faultjump [ctx]
  *       A thread sets SIGUSR1's SA_NODEFER handler over and over while the
- *       main thread sends it SIGSEGV 300 times (tgkill); its SIGSEGV
- *       handler siglongjmps back into the loop, so some jumps leave a
- *       sigaction half done.  Then, that thread still alive, the main
- *       thread sets SIGUSR2's handler 100 times (a 10 s alarm kills a
- *       hang).  Prints "faultjump jumps=J
- *       after_ms=T": J the jumps taken, T how long those 100 took.  With
- *       "ctx" the handler leaves by setcontext, a jump the shim does not
- *       see; then the thread writes 64 KiB of stack over where its
- *       sigactions ran and longjmps out of there: "deep blocked=B", B
+ *       main thread sends it SIGSEGV (tgkill, every 200 us) until its
+ *       SIGSEGV handler has siglongjmped back into the loop 300 times, so
+ *       some jumps leave a sigaction half done.  Then, that thread still
+ *       alive, the main thread sets SIGUSR2's handler 100 times (a 10 s
+ *       alarm kills a hang).  Prints "faultjump jumps=J after_ms=T": J
+ *       the jumps taken, T how long those 100 took.  With "ctx" the
+ *       handler leaves by setcontext, a jump the shim does not see; then
+ *       the same on the main thread (40 jumps, from a second thread's
+ *       signals), and the main thread writes 64 KiB of stack over where
+ *       its sigactions ran and longjmps out of there: "deep blocked=B", B
  *       whether SIGTERM is blocked after it (0). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -569,7 +570,7 @@ static __thread sigjmp_buf fj_jb;
 static __thread ucontext_t fj_uc;
 static int fj_ctx;
 static __thread volatile int fj_armed;
-static volatile int fj_jumps, fj_done, fj_tid, fj_stopped, fj_end;
+static volatile int fj_jumps, fj_goal, fj_tid, fj_stopped, fj_end;
 
 static void fj_segv(int sig)
 {
@@ -582,21 +583,45 @@ static void fj_segv(int sig)
 	}
 }
 
-static void *fj_thread(void *arg)
+/* SIGUSR1's SA_NODEFER handler set over and over on this thread, which is
+ * fj_tid, until fj_goal SIGSEGVs have jumped (or setcontext'd) back here */
+static __attribute__((noinline)) void fj_sigactions(void)
 {
-	(void)arg;
-	fj_tid = (int)syscall(SYS_gettid);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = race_h0;
 	sa.sa_flags = SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	sigsetjmp(fj_jb, 1);
 	getcontext(&fj_uc);
 	fj_armed = 1;
-	while (!fj_done)
+	while (fj_jumps < fj_goal)
 		sigaction(SIGUSR1, &sa, NULL);
 	fj_armed = 0;
+}
+
+/* SIGSEGV to fj_tid every 200 us until fj_goal jumps were taken */
+static void fj_signal(void)
+{
+	while (fj_jumps < fj_goal) {
+		syscall(SYS_tgkill, getpid(), fj_tid, SIGSEGV);
+		struct timespec ts = { 0, 200 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void *fj_signaller(void *arg)
+{
+	(void)arg;
+	fj_signal();
+	return NULL;
+}
+
+static void *fj_thread(void *arg)
+{
+	(void)arg;
+	fj_tid = (int)syscall(SYS_gettid);
+	sigsetjmp(fj_jb, 1);
+	fj_sigactions();
 	fj_stopped = 1;
 	while (!fj_end) /* alive meanwhile: its thread id is not gone */
 		sched_yield();
@@ -604,33 +629,6 @@ static void *fj_thread(void *arg)
 }
 
 static jmp_buf fj_deep_jb;
-
-/* SIGSEGV to fj_tid every 300 us until fj_done */
-static void *fj_killer(void *arg)
-{
-	(void)arg;
-	while (!fj_done) {
-		syscall(SYS_tgkill, getpid(), fj_tid, SIGSEGV);
-		struct timespec ts = { 0, 300 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	return NULL;
-}
-
-/* sigactions on this thread until 40 SIGSEGVs have setcontext'd back */
-static __attribute__((noinline)) void fj_loop_here(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = race_h0;
-	sa.sa_flags = SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	getcontext(&fj_uc);
-	fj_armed = 1;
-	while (fj_jumps < 40)
-		sigaction(SIGUSR1, &sa, NULL);
-	fj_armed = 0;
-}
 
 static __attribute__((noinline)) void fj_deep(void)
 {
@@ -648,17 +646,14 @@ static int faultjump(int ctx)
 	sa.sa_handler = fj_segv;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGSEGV, &sa, NULL);
+	fj_goal = 300;
 	pthread_t t;
 	if (pthread_create(&t, NULL, fj_thread, NULL) != 0)
 		return 1;
-	while (!fj_tid)
+	while (!fj_tid) /* its thread id, told by it */
 		sched_yield();
-	for (int i = 0; i < 300; i++) {
-		syscall(SYS_tgkill, getpid(), fj_tid, SIGSEGV);
-		struct timespec ts = { 0, 200 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	fj_done = 1;
+	fj_signal();
+	int jumps = fj_jumps;
 	while (!fj_stopped)
 		sched_yield();
 	alarm(10); /* SIG_DFL: a hang ends the program */
@@ -672,16 +667,15 @@ static int faultjump(int ctx)
 	fj_end = 1;
 	pthread_join(t, NULL);
 	if (ctx) {
-		/* the loop's thread is gone; the same on this one, then a
-		 * jump over the stack its sigactions left */
-		fj_tid = (int)syscall(SYS_gettid);
-		fj_done = 0;
+		/* the same on this thread (the other is gone), then a jump
+		 * over the stack its sigactions left */
 		fj_jumps = 0;
+		fj_goal = 40;
+		fj_tid = (int)syscall(SYS_gettid);
 		pthread_t k;
-		if (pthread_create(&k, NULL, fj_killer, NULL) != 0)
+		if (pthread_create(&k, NULL, fj_signaller, NULL) != 0)
 			return 1;
-		fj_loop_here();
-		fj_done = 1;
+		fj_sigactions();
 		pthread_join(k, NULL);
 		sigset_t m;
 		sigemptyset(&m);
@@ -694,7 +688,7 @@ static int faultjump(int ctx)
 		printf("deep blocked=%d\n", sigismember(&m, SIGTERM));
 	}
 	long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
-	printf("faultjump jumps=%d after_ms=%ld\n", (int)fj_jumps, ms);
+	printf("faultjump jumps=%d after_ms=%ld\n", jumps, ms);
 	return 0;
 }
 
